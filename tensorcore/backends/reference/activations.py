@@ -1,0 +1,81 @@
+"""Elementwise activations and their derivatives, written once for NumPy and CuPy."""
+import math
+
+import numpy as np
+
+from ...device import array_module
+from ...kernels.registry import reference
+
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+GELU_TANH_CUBIC = 0.044715
+
+
+@reference("relu")
+def relu(x):
+    return array_module(x).maximum(x, 0)
+
+
+@reference("relu_backward")
+def relu_backward(grad, x, y):
+    return grad * (y > 0)
+
+
+@reference("leaky_relu")
+def leaky_relu(x, negative_slope):
+    return array_module(x).where(x > 0, x, x * negative_slope)
+
+
+@reference("leaky_relu_backward")
+def leaky_relu_backward(grad, x, y, negative_slope):
+    return array_module(x).where(x > 0, grad, grad * negative_slope)
+
+
+@reference("sigmoid")
+def sigmoid(x):
+    xp = array_module(x)
+    e = xp.exp(-abs(x))             # in (0, 1]: no overflow for either sign
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+@reference("sigmoid_backward")
+def sigmoid_backward(grad, x, y):
+    return grad * y * (1 - y)
+
+
+@reference("tanh")
+def tanh(x):
+    return array_module(x).tanh(x)
+
+
+@reference("tanh_backward")
+def tanh_backward(grad, x, y):
+    return grad * (1 - y * y)
+
+
+def erf(x):
+    """Elementwise erf: math.erf on the host (exact, NumPy has none), CuPy's on the device."""
+    if isinstance(x, np.ndarray):
+        return np.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
+    from cupyx.scipy.special import erf as device_erf
+    return device_erf(x)
+
+
+@reference("gelu")
+def gelu(x, approximate):
+    if approximate == "tanh":
+        xp = array_module(x)
+        return 0.5 * x * (1 + xp.tanh(SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x ** 3)))
+    return 0.5 * x * (1 + erf(x / math.sqrt(2.0)))
+
+
+@reference("gelu_backward")
+def gelu_backward(grad, x, y, approximate):
+    xp = array_module(x)
+    if approximate == "tanh":
+        t = xp.tanh(SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x ** 3))
+        slope = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (
+            1 + 3 * GELU_TANH_CUBIC * x * x)
+        return grad * slope
+    cdf = 0.5 * (1 + erf(x / math.sqrt(2.0)))
+    pdf = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+    return grad * (cdf + x * pdf)

@@ -1,0 +1,2 @@
+"""tensorcore.nn: layers and the functional API (PyTorch style)."""
+from . import functional  # noqa: F401

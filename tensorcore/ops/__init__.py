@@ -1,0 +1,1 @@
+"""Differentiable ops: ``Function`` subclasses over the kernel registry, one family per file."""

@@ -1,0 +1,179 @@
+"""Elementwise arithmetic and math with NumPy broadcasting.
+
+These run straight on the storage arrays (NumPy or CuPy): one library call each, nothing for
+a hand-written kernel to fuse. Backward sums each gradient back to its input's shape.
+"""
+from ..autograd import Function
+from ..device import array_module as _xp
+from .common import as_tensor, broadcast_error, unbroadcast
+
+
+class _Binary(Function):
+    """Shared forward for the broadcasting binary ops: the error message on bad operands."""
+    name = "binary op"
+
+    def forward(self, a, b):
+        try:
+            return self.compute(a, b)
+        except (ValueError, TypeError):
+            raise broadcast_error(self.name, a, b) from None
+
+    def grad_shape(self, i):
+        return self.inputs[i].shape
+
+
+class Add(_Binary):
+    name = "add"
+
+    def compute(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        return (unbroadcast(g, self.grad_shape(0)) if self.needs_grad(0) else None,
+                unbroadcast(g, self.grad_shape(1)) if self.needs_grad(1) else None)
+
+
+class Sub(_Binary):
+    name = "sub"
+
+    def compute(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        return (unbroadcast(g, self.grad_shape(0)) if self.needs_grad(0) else None,
+                unbroadcast(-g, self.grad_shape(1)) if self.needs_grad(1) else None)
+
+
+class Mul(_Binary):
+    name = "mul"
+
+    def compute(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, g):
+        return (unbroadcast(g * self.b, self.grad_shape(0)) if self.needs_grad(0) else None,
+                unbroadcast(g * self.a, self.grad_shape(1)) if self.needs_grad(1) else None)
+
+
+class Div(_Binary):
+    name = "div"
+
+    def compute(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, g):
+        ga = gb = None
+        if self.needs_grad(0):
+            ga = unbroadcast(g / self.b, self.grad_shape(0))
+        if self.needs_grad(1):
+            gb = unbroadcast(-g * self.a / (self.b * self.b), self.grad_shape(1))
+        return ga, gb
+
+
+class Pow(_Binary):
+    name = "pow"
+
+    def compute(self, a, b):
+        self.a, self.b = a, b
+        self.out = a ** b
+        return self.out
+
+    def backward(self, g):
+        ga = gb = None
+        if self.needs_grad(0):
+            ga = unbroadcast(g * self.b * self.a ** (self.b - 1), self.grad_shape(0))
+        if self.needs_grad(1):
+            xp = _xp(self.out)
+            # d(a^b)/db = a^b log a, taken as 0 where a == 0 (as PyTorch does)
+            log_a = xp.log(xp.where(self.a == 0, 1, self.a))
+            gb = unbroadcast(g * self.out * log_a, self.grad_shape(1))
+        return ga, gb
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return -g
+
+
+class Exp(Function):
+    def forward(self, a):
+        self.out = _xp(a).exp(a)
+        return self.out
+
+    def backward(self, g):
+        return g * self.out
+
+
+class Log(Function):
+    def forward(self, a):
+        self.a = a
+        return _xp(a).log(a)
+
+    def backward(self, g):
+        return g / self.a
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        self.out = _xp(a).sqrt(a)
+        return self.out
+
+    def backward(self, g):
+        return g / (2 * self.out)
+
+
+class Abs(Function):
+    def forward(self, a):
+        self.a = a
+        return abs(a)
+
+    def backward(self, g):
+        return g * _xp(self.a).sign(self.a)
+
+
+class Clamp(Function):
+    """Gradient passes where ``low <= a <= high`` (PyTorch's convention at the bounds)."""
+
+    def forward(self, a, low, high):
+        xp = _xp(a)
+        self.inside = xp.ones(a.shape, dtype=bool)
+        if low is not None:
+            self.inside &= a >= low
+        if high is not None:
+            self.inside &= a <= high
+        return xp.clip(a, low, high)
+
+    def backward(self, g):
+        return g * self.inside, None, None
+
+
+def exp(x):
+    return Exp.apply(as_tensor(x))
+
+
+def log(x):
+    return Log.apply(as_tensor(x))
+
+
+def sqrt(x):
+    return Sqrt.apply(as_tensor(x))
+
+
+def abs(x):  # noqa: A001  (tc.abs, as torch.abs)
+    return Abs.apply(as_tensor(x))
+
+
+def clamp(x, min=None, max=None):  # noqa: A002  (PyTorch's keyword names)
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    if min is not None and max is not None and min > max:
+        raise ValueError(f"clamp: min ({min}) is greater than max ({max})")
+    return Clamp.apply(as_tensor(x), min, max)
+
+
+clip = clamp

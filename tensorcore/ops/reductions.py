@@ -1,0 +1,165 @@
+"""Reductions: sum, mean, max, min, var, std, argmax, argmin.
+
+Each takes NumPy's ``axis=``/``keepdims=`` or PyTorch's ``dim=``/``keepdim=``. ``max``/``min``
+called with ``dim=`` return PyTorch's ``(values, indices)`` pair; called with ``axis=`` (or
+positionally) they return the values, as NumPy does.
+"""
+import builtins
+from collections import namedtuple
+
+from ..autograd import Function
+from ..device import array_module
+from ..tensor import _make
+from .common import as_tensor, normalize_axis, pick_axis
+
+MaxMin = namedtuple("MaxMin", ["values", "indices"])
+
+
+def _count(shape, axis):
+    """How many elements each output of a reduction over ``axis`` combines."""
+    axes = range(len(shape)) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+def _expand_back(g, shape, axis, keepdims):
+    """Broadcast a reduced gradient back over the reduced axes of ``shape``."""
+    xp = array_module(g)
+    if not keepdims and axis is not None:
+        g = xp.expand_dims(g, axis)
+    return xp.broadcast_to(g, shape)
+
+
+class Sum(Function):
+    def forward(self, a, axis, keepdims):
+        self.shape, self.axis, self.keepdims = a.shape, axis, keepdims
+        return a.sum(axis=axis, keepdims=keepdims)
+
+    def backward(self, g):
+        return _expand_back(g, self.shape, self.axis, self.keepdims), None, None
+
+
+class Mean(Function):
+    def forward(self, a, axis, keepdims):
+        self.shape, self.axis, self.keepdims = a.shape, axis, keepdims
+        self.count = _count(a.shape, axis)
+        return a.mean(axis=axis, keepdims=keepdims)
+
+    def backward(self, g):
+        return _expand_back(g / self.count, self.shape, self.axis, self.keepdims), None, None
+
+
+class Extreme(Function):
+    """max or min over ``axis``; ties share the gradient equally (PyTorch's amax/amin)."""
+
+    def forward(self, a, axis, keepdims, largest):
+        out = a.max(axis=axis, keepdims=True) if largest else a.min(axis=axis, keepdims=True)
+        self.mask = a == out
+        self.axis, self.keepdims = axis, keepdims
+        if keepdims:
+            return out
+        return out.reshape(()) if axis is None else out.squeeze(axis)
+
+    def backward(self, g):
+        xp = array_module(g)
+        if not self.keepdims and self.axis is not None:
+            g = xp.expand_dims(g, self.axis)
+        count = self.mask.sum(axis=self.axis, keepdims=True)
+        return g * self.mask / count, None, None, None
+
+
+class Var(Function):
+    def forward(self, a, axis, keepdims, correction):
+        self.axis, self.keepdims = axis, keepdims
+        self.centered = a - a.mean(axis=axis, keepdims=True)
+        n = _count(a.shape, axis)
+        self.denominator = builtins.max(n - correction, 0)
+        squares = (self.centered * self.centered).sum(axis=axis, keepdims=keepdims)
+        return squares / self.denominator if self.denominator else squares * float("nan")
+
+    def backward(self, g):
+        xp = array_module(g)
+        if not self.keepdims and self.axis is not None:
+            g = xp.expand_dims(g, self.axis)
+        return g * (2.0 / self.denominator) * self.centered, None, None, None
+
+
+def _reduce_args(op, x, axis, keepdims, dim, keepdim):
+    x = as_tensor(x)
+    axis = normalize_axis(pick_axis(op, axis, dim), x.ndim, op)
+    keepdims = bool(keepdims if keepdim is None else keepdim)
+    return x, axis, keepdims
+
+
+def sum(x, axis=None, keepdims=False, dim=None, keepdim=None):  # noqa: A001
+    x, axis, keepdims = _reduce_args("sum", x, axis, keepdims, dim, keepdim)
+    return Sum.apply(x, axis, keepdims)
+
+
+def mean(x, axis=None, keepdims=False, dim=None, keepdim=None):
+    x, axis, keepdims = _reduce_args("mean", x, axis, keepdims, dim, keepdim)
+    if x.dtype.kind != "f":
+        raise TypeError(f"mean: expected a floating-point tensor, got {x.dtype}")
+    return Mean.apply(x, axis, keepdims)
+
+
+def _extreme(op, x, axis, keepdims, dim, keepdim, largest):
+    x, axis_n, keepdims = _reduce_args(op, x, axis, keepdims, dim, keepdim)
+    if x.numel() == 0:
+        raise ValueError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
+    values = Extreme.apply(x, axis_n, keepdims, largest)
+    if dim is None:
+        return values
+    pick = argmax if largest else argmin
+    return MaxMin(values, pick(x, axis_n, keepdims))
+
+
+def max(x, axis=None, keepdims=False, dim=None, keepdim=None):  # noqa: A001
+    return _extreme("max", x, axis, keepdims, dim, keepdim, True)
+
+
+def min(x, axis=None, keepdims=False, dim=None, keepdim=None):  # noqa: A001
+    return _extreme("min", x, axis, keepdims, dim, keepdim, False)
+
+
+def _arg_extreme(op, x, axis, keepdims, dim, keepdim, largest):
+    x, axis, keepdims = _reduce_args(op, x, axis, keepdims, dim, keepdim)
+    if isinstance(axis, tuple):
+        raise TypeError(f"{op}: expected a single axis, got {axis}")
+    data = x._data
+    out = data.argmax(axis=axis) if largest else data.argmin(axis=axis)
+    if keepdims:
+        out = out.reshape((1,) * data.ndim) if axis is None else array_module(data).expand_dims(out, axis)
+    return _make(out.astype("int64", copy=False))
+
+
+def argmax(x, axis=None, keepdims=False, dim=None, keepdim=None):
+    return _arg_extreme("argmax", x, axis, keepdims, dim, keepdim, True)
+
+
+def argmin(x, axis=None, keepdims=False, dim=None, keepdim=None):
+    return _arg_extreme("argmin", x, axis, keepdims, dim, keepdim, False)
+
+
+def _correction(op, correction, unbiased, ddof):
+    given = [v for v in (correction, unbiased, ddof) if v is not None]
+    if len(given) > 1:
+        raise TypeError(f"{op}: pass only one of correction=, unbiased= and ddof=")
+    if unbiased is not None:
+        return 1 if unbiased else 0
+    value = correction if correction is not None else ddof
+    return 1 if value is None else value
+
+
+def var(x, axis=None, keepdims=False, dim=None, keepdim=None, correction=None, unbiased=None,
+        ddof=None):
+    """Variance; unbiased (correction=1) by default as in PyTorch; ``ddof=0`` for NumPy's."""
+    x, axis, keepdims = _reduce_args("var", x, axis, keepdims, dim, keepdim)
+    return Var.apply(x, axis, keepdims, _correction("var", correction, unbiased, ddof))
+
+
+def std(x, axis=None, keepdims=False, dim=None, keepdim=None, correction=None, unbiased=None,
+        ddof=None):
+    return var(x, axis, keepdims, dim, keepdim, correction, unbiased, ddof).sqrt()
