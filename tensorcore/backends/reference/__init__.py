@@ -2,4 +2,6 @@
 
 Each module registers one op family for both devices through ``@reference``.
 """
-from . import activations, matmul, softmax  # noqa: F401
+from . import activations  # noqa: F401
+from . import matmul  # noqa: F401
+from . import softmax  # noqa: F401
