@@ -2,7 +2,7 @@
 __version__ = "0.1.0"
 
 from . import autograd  # noqa: E402  (first: tensor.py and the ops build on it)
-from . import dtypes  # noqa: E402
+from . import dtypes, errors  # noqa: E402,F401
 from .dtypes import (bool_ as bool, float16, float32, float64, int8, int16, int32,  # noqa: E402,F401
                      int64, uint8)
 from .dtypes import float16 as half, float32 as float, float64 as double  # noqa: E402,F401

@@ -49,14 +49,15 @@ def normalize(device, op="tensor"):
 
 def of(array):
     """The device string of a NumPy or CuPy array."""
-    if isinstance(array, np.ndarray):
+    if isinstance(array, (np.ndarray, np.generic)):
         return "cpu"
     return f"cuda:{array.device.id}"
 
 
 def array_module(array):
-    """numpy for host arrays, cupy for device arrays."""
-    if isinstance(array, np.ndarray):
+    """numpy for host arrays (and the scalars NumPy returns for 0-d results), cupy for
+    device arrays."""
+    if isinstance(array, (np.ndarray, np.generic)):
         return np
     return cupy_or_none()
 

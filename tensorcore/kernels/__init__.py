@@ -10,7 +10,8 @@ import builtins
 from collections import namedtuple
 
 from . import catalog  # noqa: F401  (defines every op)
-from .registry import Profile, get, ops, profile, reference, register, set_validate, use, validate
+from .registry import (Profile, get, ops, profile, reference, register, set_validate, unregister,
+                       use, validate)
 
 VariantInfo = namedtuple("VariantInfo", "op name device priority available active")
 
@@ -37,4 +38,4 @@ def list(op=None, device=None):  # noqa: A001  (the public name in SPEC.md)
 
 
 __all__ = ["list", "use", "validate", "set_validate", "profile", "Profile", "get", "ops",
-           "register", "reference", "VariantInfo"]
+           "register", "unregister", "reference", "VariantInfo"]

@@ -77,7 +77,8 @@ class Op:
         return self.variants[f"{device}.reference"]
 
     def __call__(self, *args, **params):
-        device = "cpu" if type(args[0]) is np.ndarray else "cuda"
+        first = args[0]     # NumPy hands back 0-d results as np.generic scalars
+        device = "cpu" if type(first) is np.ndarray or isinstance(first, np.generic) else "cuda"
         chain = self._chains.get(device) or self.chain(device)
         if _validate or _profile is not None:
             return self._call_instrumented(chain, device, args, params)
@@ -141,6 +142,17 @@ def register(op, name, priority=0, available=None):
         _invalidate()
         return fn
     return decorate
+
+
+def unregister(op, name):
+    """Remove variant ``name`` of ``op`` (kernel research swaps variants in and out)."""
+    target = get(op)
+    if name not in target.variants:
+        raise ValueError(f"{op}: no variant {name!r} to unregister")
+    del target.variants[name]
+    if _forced.get(op) == name:
+        del _forced[op]
+    _invalidate()
 
 
 def reference(op):

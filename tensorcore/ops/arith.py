@@ -130,7 +130,7 @@ class Sqrt(Function):
 class Abs(Function):
     def forward(self, a):
         self.a = a
-        return abs(a)
+        return _xp(a).abs(a)
 
     def backward(self, g):
         return g * _xp(self.a).sign(self.a)

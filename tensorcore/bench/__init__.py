@@ -1,0 +1,1 @@
+"""Benchmark tools: a median timer and kernel-variant comparisons."""

@@ -1,0 +1,225 @@
+"""Elementwise math, reductions, shape ops and indexing: forward against NumPy in float64,
+gradients by finite differences, and both against PyTorch where it is installed."""
+import numpy as np
+import pytest
+
+import tensorcore as tc
+from tensorcore.errors import ShapeError, TensorIndexError
+
+from helpers import check, rand, torch
+
+
+def positive(*shape, seed=None):
+    return rand(*shape, seed=seed, low=0.5, high=2.0)
+
+
+@pytest.mark.parametrize("shape", [(1,), (3, 7), (2, 3, 5)])
+@pytest.mark.parametrize("name, fn, np_fn, make", [
+    ("neg", lambda x: -x, lambda x: -x, rand),
+    ("exp", lambda x: x.exp(), np.exp, rand),
+    ("log", lambda x: x.log(), np.log, positive),
+    ("sqrt", lambda x: x.sqrt(), np.sqrt, positive),
+    ("abs", lambda x: x.abs(), np.abs, rand),
+    ("pow scalar", lambda x: x ** 3, lambda x: x ** 3, rand),
+    ("rpow", lambda x: 2.0 ** x, lambda x: 2.0 ** x, rand),
+    ("rsub", lambda x: 1.5 - x, lambda x: 1.5 - x, rand),
+    ("rdiv", lambda x: 2.0 / x, lambda x: 2.0 / x, positive),
+    ("clamp", lambda x: x.clamp(-0.4, 0.3), lambda x: np.clip(x, -0.4, 0.3), rand),
+    ("clamp min", lambda x: x.clamp(min=0.1), lambda x: np.maximum(x, 0.1), rand),
+])
+def test_unary(name, fn, np_fn, make, shape):
+    check(fn, [make(*shape, seed=7)], np_fn=np_fn, torch_fn=fn)
+
+
+@pytest.mark.parametrize("fn", [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b,
+                                lambda a, b: a / b, lambda a, b: a ** b])
+@pytest.mark.parametrize("shapes", [((3, 7), (3, 7)), ((3, 1), (7,)), ((1,), (2, 3, 1))])
+def test_binary(fn, shapes):
+    check(fn, [positive(*shapes[0], seed=1), positive(*shapes[1], seed=2)], np_fn=fn, torch_fn=fn)
+
+
+def test_ndarray_on_the_left_defers_to_tensor():
+    a = rand(3, 4)
+    t = tc.tensor(rand(3, 4), requires_grad=True)
+    out = a * t + a
+    assert isinstance(out, tc.Tensor)
+    out.sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), a)
+
+
+def test_numpy_scalars_do_not_promote_float32():
+    t = tc.ones(3)
+    assert (t * np.float64(2.0)).dtype == np.float32 and (np.float64(2.0) * t).dtype == np.float32
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 2)])
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "var"])
+def test_reductions(name, axis, keepdims):
+    x = rand(3, 7, 5, seed=11)
+    if name == "var":
+        def fn(t):
+            return t.var(axis=axis, keepdims=keepdims)
+
+        def np_fn(a):
+            return np.var(a, axis=axis, keepdims=keepdims, ddof=1)
+    else:
+        def fn(t):
+            return getattr(t, name)(axis=axis, keepdims=keepdims)
+
+        def np_fn(a):
+            return getattr(np, name)(a, axis=axis, keepdims=keepdims)
+    check(fn, [x], np_fn=np_fn)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_reductions_against_torch_with_dim(dim):
+    x = rand(4, 7, seed=5)
+    check(lambda t: t.sum(dim=dim, keepdim=True), [x], torch_fn=lambda t: t.sum(dim=dim, keepdim=True))
+    check(lambda t: t.mean(dim), [x], torch_fn=lambda t: t.mean(dim))
+    check(lambda t: t.var(dim=dim), [x], torch_fn=lambda t: t.var(dim=dim))
+    check(lambda t: t.std(dim=dim, unbiased=False), [x], torch_fn=lambda t: t.std(dim=dim, unbiased=False))
+    check(lambda t: t.max(dim=dim).values, [x], torch_fn=lambda t: t.max(dim=dim).values)
+    check(lambda t: t.min(dim=dim)[0], [x], torch_fn=lambda t: t.min(dim=dim)[0])
+
+
+def test_max_with_dim_returns_values_and_indices():
+    x = tc.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    values, indices = x.max(dim=1)
+    assert values.tolist() == [5.0, 7.0] and indices.tolist() == [1, 0]
+    assert x.max(axis=1).tolist() == [5.0, 7.0]          # NumPy spelling: values only
+    assert x.argmax(axis=0).tolist() == [1, 0, 1] and x.argmin().item() == 4
+    assert x.argmax(dim=1, keepdim=True).shape == (2, 1)
+
+
+def test_max_ties_share_the_gradient():
+    x = tc.tensor([2.0, 5.0, 5.0, 1.0], requires_grad=True)
+    x.max().backward()
+    assert x.grad.tolist() == [0.0, 0.5, 0.5, 0.0]
+
+
+@pytest.mark.parametrize("name, fn", [
+    ("reshape", lambda t: t.reshape(7, -1) * 2),
+    ("view tuple", lambda t: t.view((3, 35)) * 2),
+    ("flatten", lambda t: t.flatten(1)),
+    ("flatten range", lambda t: t.flatten(0, 1)),
+    ("transpose", lambda t: t.transpose(0, 2)),
+    ("permute", lambda t: t.permute(2, 0, 1)),
+    ("T", lambda t: t.T),
+    ("unsqueeze", lambda t: t.unsqueeze(1).unsqueeze(-1)),
+    ("squeeze", lambda t: t[:, :1].squeeze(1)),
+    ("squeeze all", lambda t: t[:1, :, :1].squeeze()),
+    ("expand", lambda t: t[:, :1, :].expand(3, 4, 5)),
+    ("expand new dim", lambda t: t[0].expand(2, 7, 5)),
+    ("basic index", lambda t: t[1, 2:6:2, ::-1]),
+    ("int index", lambda t: t[2]),
+    ("ellipsis", lambda t: t[..., 3]),
+    ("none", lambda t: t[None, 1]),
+    ("array index with repeats", lambda t: t[[0, 2, 0, 0]]),
+    ("mixed index", lambda t: t[[1, 2, 1], :, [4, 0, 4]]),
+    ("negative", lambda t: t[-1, -2]),
+])
+def test_shape_ops(name, fn):
+    # The same lambda works on tensorcore, NumPy (forward) and torch, except where the
+    # libraries differ in spelling.
+    np_fn = {
+        "view tuple": lambda a: a.reshape((3, 35)) * 2,
+        "flatten": lambda a: a.reshape(3, -1),
+        "flatten range": lambda a: a.reshape(21, 5),
+        "transpose": lambda a: a.transpose(2, 1, 0),
+        "permute": lambda a: a.transpose(2, 0, 1),
+        "unsqueeze": lambda a: a[:, None, :, :, None],
+        "expand": lambda a: np.broadcast_to(a[:, :1, :], (3, 4, 5)),
+        "expand new dim": lambda a: np.broadcast_to(a[0], (2, 7, 5)),
+        "squeeze": lambda a: a[:, :1].squeeze(1),
+        "squeeze all": lambda a: a[:1, :, :1].squeeze(),
+    }.get(name, fn)
+    torch_fn = None if name in ("basic index",) else fn   # torch has no negative steps
+    check(fn, [rand(3, 7, 5, seed=3)], np_fn=np_fn, torch_fn=torch_fn)
+
+
+def test_boolean_mask_index():
+    x = rand(4, 5, seed=4)
+    mask = x > 0
+    check(lambda t: t[tc.tensor(mask)] * 3, [x], np_fn=lambda a: a[mask] * 3)
+
+
+def test_cat_and_stack():
+    a, b, c = rand(2, 3, seed=1), rand(4, 3, seed=2), rand(2, 3, seed=3)
+    check(lambda x, y: tc.cat([x, y], dim=0), [a, b], np_fn=lambda x, y: np.concatenate([x, y]),
+          torch_fn=lambda x, y: torch.cat([x, y], dim=0))
+    check(lambda x, y: tc.cat([x, y], axis=1), [a, c], np_fn=lambda x, y: np.concatenate([x, y], 1))
+    check(lambda x, y: tc.stack([x, y], dim=1), [a, c], np_fn=lambda x, y: np.stack([x, y], 1),
+          torch_fn=lambda x, y: torch.stack([x, y], dim=1))
+
+
+def test_iteration_yields_differentiable_rows():
+    x = tc.tensor(rand(3, 2), requires_grad=True)
+    total = sum((row * (i + 1)).sum() for i, row in enumerate(x))
+    total.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[1, 1], [2, 2], [3, 3]])
+
+
+@pytest.mark.parametrize("shapes", [((7,), (7,)), ((3, 7), (7,)), ((7,), (7, 5)), ((3, 7), (7, 5)),
+                                    ((2, 3, 7), (7, 5)), ((2, 1, 3, 7), (4, 7, 1)),
+                                    ((1, 1), (1, 33)), ((33, 1), (1, 1))])
+def test_matmul(shapes):
+    a, b = rand(*shapes[0], seed=1), rand(*shapes[1], seed=2)
+    check(lambda x, y: x @ y, [a, b], np_fn=np.matmul, torch_fn=lambda x, y: x @ y)
+
+
+@pytest.mark.parametrize("x_shape", [(7, 3), (3,), (2, 5, 3)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear(x_shape, bias):
+    import tensorcore.nn.functional as F
+    inputs = [rand(*x_shape, seed=1), rand(4, 3, seed=2)] + ([rand(4, seed=3)] if bias else [])
+
+    def np_fn(x, w, b=None):
+        return x @ w.T + (0 if b is None else b)
+    check(lambda *t: F.linear(*t), inputs, np_fn=np_fn,
+          torch_fn=lambda *t: torch.nn.functional.linear(*t))
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [((3, 4), (5, 2)), ((4,), (3,)), ((2, 3, 4), (3, 5, 2))])
+def test_matmul_bad_shapes(a_shape, b_shape):
+    with pytest.raises(ShapeError, match="matmul"):
+        tc.ones(*a_shape) @ tc.ones(*b_shape)
+
+
+def test_matmul_dtype_mismatch():
+    with pytest.raises(TypeError, match="matmul.*float32.*float64"):
+        tc.ones(2, 2) @ tc.ones(2, 2, dtype="float64")
+
+
+def test_non_broadcastable_shapes():
+    with pytest.raises(ShapeError, match=r"add: shapes \(3,\) and \(4,\)"):
+        tc.ones(3) + tc.ones(4)
+    with pytest.raises(ShapeError, match="mul"):
+        tc.ones(2, 3) * tc.ones(3, 2)
+
+
+@pytest.mark.parametrize("shape", [(5,), (4, -1, 2), (-1, -1), (7, 3)])
+def test_reshape_to_wrong_size(shape):
+    with pytest.raises(ShapeError, match="reshape"):
+        tc.ones(4, 3).reshape(*shape)
+
+
+@pytest.mark.parametrize("index", [5, (0, 3), -6, [0, 9]])
+def test_out_of_range_index(index):
+    with pytest.raises(TensorIndexError, match="out of range"):
+        tc.ones(5, 3)[index]
+
+
+def test_bad_axes():
+    with pytest.raises(ShapeError, match="sum: axis 2 is out of range"):
+        tc.ones(2, 3).sum(axis=2)
+    with pytest.raises(TypeError, match="not both"):
+        tc.ones(2, 3).sum(axis=0, dim=1)
+    with pytest.raises(ShapeError, match="permute"):
+        tc.ones(2, 3).permute(0, 0)
+    with pytest.raises(ShapeError, match="expand"):
+        tc.ones(2, 3).expand(4, 3)
+    with pytest.raises(ShapeError, match="cat"):
+        tc.cat([tc.ones(2, 3), tc.ones(2, 4)])
+    with pytest.raises(ShapeError, match="stack"):
+        tc.stack([tc.ones(2, 3), tc.ones(3, 2)])

@@ -1,0 +1,160 @@
+"""Tensor creation, attributes and conversion (SPEC.md "Tensors")."""
+import numpy as np
+import pytest
+
+import tensorcore as tc
+from tensorcore.errors import DeviceError, ShapeError
+
+from helpers import needs_torch, torch
+
+
+def test_python_data_gets_pytorch_default_dtypes():
+    assert tc.tensor(1.5).dtype == np.float32
+    assert tc.tensor([[1.0, 2.0], [3.0, 4.5]]).dtype == np.float32
+    assert tc.tensor([1, 2, 3]).dtype == np.int64
+    assert tc.tensor([True, False]).dtype == np.bool_
+    assert tc.tensor([1, 2], dtype="float64").dtype == np.float64
+    assert tc.tensor([1, 2], dtype=tc.float64).dtype == np.float64
+
+
+def test_arrays_keep_their_dtype_and_tensor_copies():
+    a = np.random.default_rng(0).standard_normal((3, 5))
+    t = tc.tensor(a)
+    assert t.dtype == np.float64 and t.shape == (3, 5)
+    a[0, 0] = 123.0
+    assert t[0, 0].item() != 123.0
+    assert tc.tensor(t).dtype == np.float64
+
+
+def test_from_numpy_shares_memory():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    t = tc.from_numpy(a)
+    a[1, 2] = -7.0
+    assert t[1, 2].item() == -7.0
+    assert np.shares_memory(np.asarray(t), a)
+
+
+def test_attributes():
+    t = tc.randn(3, 7)
+    assert t.shape == (3, 7) and t.ndim == 2 and t.numel() == 21
+    assert t.size == 21 and t.size() == (3, 7) and t.size(1) == 7 and t.size(-2) == 3
+    assert t.device == "cpu" and t.requires_grad is False and t.grad is None
+    assert t.T.shape == (7, 3) and len(t) == 3
+
+
+def test_creation_functions():
+    assert tc.zeros(2, 3).numpy().sum() == 0 and tc.zeros((2, 3)).shape == (2, 3)
+    assert tc.ones(4).numpy().tolist() == [1.0, 1.0, 1.0, 1.0]
+    assert tc.empty(2, 5).shape == (2, 5)
+    assert tc.full((2, 2), 3.5).numpy().tolist() == [[3.5, 3.5], [3.5, 3.5]]
+    t = tc.randn(3, 4, dtype=tc.float64)
+    assert tc.zeros_like(t).dtype == np.float64 and tc.ones_like(t).shape == (3, 4)
+    assert tc.arange(5).numpy().tolist() == [0, 1, 2, 3, 4] and tc.arange(5).dtype == np.int64
+    assert tc.arange(0.0, 1.0, 0.25).dtype == np.float32
+    np.testing.assert_allclose(tc.arange(1, 7, 2).numpy(), [1, 3, 5])
+    r = tc.rand(1000)
+    assert r.dtype == np.float32 and 0 <= r.numpy().min() and r.numpy().max() < 1
+
+
+def test_manual_seed_repeats():
+    tc.manual_seed(42)
+    a = tc.randn(5).numpy().copy()
+    tc.manual_seed(42)
+    assert np.array_equal(a, tc.randn(5).numpy())
+    assert not np.array_equal(a, tc.randn(5).numpy())
+
+
+def test_conversions():
+    t = tc.tensor([[1.5, -2.0], [3.0, 4.0]])
+    assert t.tolist() == [[1.5, -2.0], [3.0, 4.0]]
+    assert tc.tensor([2.5]).item() == 2.5 and float(tc.tensor(2.5)) == 2.5
+    assert np.asarray(t).shape == (2, 2) and np.asarray(t, dtype=np.float64).dtype == np.float64
+    assert t.double().dtype == np.float64 and t.double().float().dtype == np.float32
+    assert t.to("float64").dtype == np.float64 and t.to(tc.float64).dtype == np.float64
+    assert t.to("cpu") is t and t.cpu() is t
+    d = t.detach()
+    assert d.requires_grad is False and np.shares_memory(np.asarray(d), np.asarray(t))
+
+
+def test_cast_is_differentiable():
+    x = tc.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x.double() * 2).sum().backward()
+    assert x.grad.dtype == np.float32 and x.grad.numpy().tolist() == [2.0, 2.0, 2.0]
+
+
+def test_dlpack_roundtrip():
+    t = tc.randn(3, 4)
+    back = tc.from_dlpack(t)
+    assert np.shares_memory(np.asarray(back), np.asarray(t))
+    assert np.array_equal(np.from_dlpack(t), t.numpy())
+
+
+@needs_torch
+def test_dlpack_from_torch():
+    source = torch.randn(2, 3)
+    t = tc.from_dlpack(source)
+    assert np.array_equal(t.numpy(), source.numpy())
+
+
+def test_repr_shows_values_and_grad_state():
+    text = repr(tc.tensor([1.0, 2.0], requires_grad=True))
+    assert "tensor([1., 2.]" in text and "requires_grad=True" in text
+    assert "dtype=float64" in repr(tc.tensor([1.0], dtype="float64"))
+    assert "grad_fn=<Mul>" in repr(tc.tensor([1.0], requires_grad=True) * 2)
+
+
+def test_comparisons_give_boolean_tensors():
+    a, b = tc.tensor([1.0, 2.0, 3.0]), tc.tensor([3.0, 2.0, 1.0])
+    assert (a < b).tolist() == [True, False, False] and (a == b).dtype == np.bool_
+    assert (a >= 2).tolist() == [False, True, True]
+
+
+@pytest.mark.parametrize("bad", ["abc", b"abc", {"a": 1}, [[1, 2], [3]], object()])
+def test_tensor_rejects_non_numeric_data(bad):
+    with pytest.raises((TypeError, ValueError), match="tensor"):
+        tc.tensor(bad)
+
+
+@pytest.mark.parametrize("dtype", ["float99", "complex", object, "torch.nothing"])
+def test_unknown_dtype(dtype):
+    with pytest.raises(TypeError, match="dtype"):
+        tc.tensor([1.0], dtype=dtype)
+
+
+@pytest.mark.parametrize("device", ["tpu", "cuda:x", "gpu0", 3])
+def test_unknown_device(device):
+    with pytest.raises(DeviceError, match="device"):
+        tc.tensor([1.0], device=device)
+
+
+@pytest.mark.skipif(tc.cuda_available(), reason="a GPU is present")
+def test_cuda_without_gpu_is_a_clear_error():
+    with pytest.raises(DeviceError, match="CUDA is not available"):
+        tc.tensor([1.0]).to("cuda")
+    with pytest.raises(DeviceError):
+        tc.zeros(2, device="cuda")
+
+
+def test_integer_tensors_cannot_require_grad():
+    with pytest.raises(TypeError, match="floating"):
+        tc.tensor([1, 2], requires_grad=True)
+
+
+def test_item_and_bool_need_one_element():
+    with pytest.raises(ShapeError, match="item"):
+        tc.ones(3).item()
+    with pytest.raises(ShapeError, match="ambiguous"):
+        bool(tc.ones(3))
+
+
+def test_setitem_in_place_and_guarded():
+    t = tc.zeros(3, 4)
+    t[1, 2] = 5.0
+    t[0] = tc.ones(4)
+    assert t.numpy()[1, 2] == 5.0 and t.numpy()[0].tolist() == [1, 1, 1, 1]
+    w = tc.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        w[0] = 1.0
+    with tc.no_grad():
+        w[0] = 1.0
+    assert w.numpy()[0] == 1.0
