@@ -46,7 +46,10 @@ def assert_close(got, expected, dtype=np.float64, scale=None, what="value"):
 
 
 def tensors(inputs, dtype, requires_grad=True):
-    return [tc.tensor(a.astype(dtype), requires_grad=requires_grad and a.dtype.kind == "f")
+    """tensorcore tensors from test inputs: float arrays cast to ``dtype`` (and requiring grad),
+    integer arrays (class indices) kept as they are, anything else passed through."""
+    return [tc.tensor(a.astype(dtype) if a.dtype.kind == "f" else a,
+                      requires_grad=requires_grad and a.dtype.kind == "f")
             if isinstance(a, np.ndarray) else a for a in inputs]
 
 

@@ -35,8 +35,12 @@ define("conv2d_backward_weight", """conv2d_backward_weight(grad (N, O, OH, OW), 
 
 define("max_pool2d", """max_pool2d(x (N, C, H, W), kernel (kh, kw), stride (sh, sw), padding (ph, pw),
     dilation (dh, dw), ceil_mode) -> (y (N, C, OH, OW), indices (N, C, OH, OW) int64)
-    indices are flat positions in the unpadded H*W plane, as PyTorch's return_indices.""")
-define("max_pool2d_backward", """max_pool2d_backward(grad (N, C, OH, OW), indices, x_shape) -> dx""")
+    indices are flat positions in the unpadded H*W plane, as PyTorch's return_indices: the
+    first maximum in row-major window order (NaN counts as the maximum); a window of -inf
+    points at its first element inside x; a window holding no element of x (dilation stepping
+    over a small input) gives -inf and index -1. OH, OW from kernels.windows.output_size.""")
+define("max_pool2d_backward", """max_pool2d_backward(grad (N, C, OH, OW), indices, x_shape) -> dx
+    Sums each grad into dx at its index (overlapping windows add up); index -1 adds nowhere.""")
 define("avg_pool2d", """avg_pool2d(x (N, C, H, W), kernel, stride, padding, ceil_mode,
     count_include_pad, divisor_override) -> y (N, C, OH, OW)""")
 define("avg_pool2d_backward", """avg_pool2d_backward(grad (N, C, OH, OW), x_shape, kernel, stride,
@@ -48,7 +52,8 @@ define("lstm_cell", """lstm_cell(x (B, I), h (B, H), c (B, H), w_ih (4H, I), w_h
 define("lstm_cell_backward", """lstm_cell_backward(dh (B, H), dc (B, H), x, h, c, w_ih, w_hh,
     gates, c_new) -> (dx, dh_prev, dc_prev, dw_ih, dw_hh, dbias (4H,))""")
 
-define("dropout", """dropout(x, p, generator) -> (y, mask); mask holds 0 or 1/(1-p) per element""",
+define("dropout", """dropout(x, p, generator) -> (y, mask); mask holds 0 or 1/(1-p) per element
+    (x.dtype), all 0 for p == 1; generator is rng.generator(device of x)""",
        validate=False)
 
 define("mse_loss", "mse_loss(input, target) -> elementwise (input - target)^2")

@@ -1,0 +1,71 @@
+#include "array_checks.h"
+
+#include <cstdint>
+#include <stdexcept>
+
+namespace py = pybind11;
+
+namespace {
+
+std::string dtype_string(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
+
+const char* float_type_name(FloatType type) {
+    return type == FloatType::float32 ? "float32" : "float64";
+}
+
+bool element_aligned(const py::array& a) {
+    return reinterpret_cast<std::uintptr_t>(a.data()) % a.itemsize() == 0;
+}
+
+}  // namespace
+
+FloatType float_type(const char* op, const char* name, const py::array& a) {
+    if (py::isinstance<py::array_t<float>>(a)) return FloatType::float32;
+    if (py::isinstance<py::array_t<double>>(a)) return FloatType::float64;
+    throw py::type_error(std::string(op) + ": expected " + name +
+                         " of dtype float32 or float64, got " + dtype_string(a));
+}
+
+void require_float_type(const char* op, const char* name, const py::array& a, FloatType type) {
+    const bool same = type == FloatType::float32 ? py::isinstance<py::array_t<float>>(a)
+                                                 : py::isinstance<py::array_t<double>>(a);
+    if (!same) {
+        throw py::type_error(std::string(op) + ": expected " + name + " of dtype " +
+                             float_type_name(type) + " like the first operand, got " +
+                             dtype_string(a));
+    }
+}
+
+void require_contiguous(const char* op, const char* name, const py::array& a) {
+    if (!(a.flags() & py::array::c_style) || !element_aligned(a)) {
+        throw std::invalid_argument(std::string(op) + ": expected " + name +
+                                    " to be C-contiguous and aligned (use "
+                                    "numpy.ascontiguousarray)");
+    }
+}
+
+std::vector<ptrdiff_t> element_strides(const char* op, const char* name, const py::array& a) {
+    std::vector<ptrdiff_t> strides(a.ndim());
+    for (py::ssize_t d = 0; d < a.ndim(); ++d) {
+        if (a.strides(d) % a.itemsize() != 0) {
+            throw std::invalid_argument(std::string(op) + ": " + name + " has stride " +
+                                        std::to_string(a.strides(d)) + " bytes on axis " +
+                                        std::to_string(d) + ", not a multiple of its " +
+                                        std::to_string(a.itemsize()) + "-byte elements");
+        }
+        strides[d] = a.strides(d) / a.itemsize();
+    }
+    if (!element_aligned(a)) {
+        throw std::invalid_argument(std::string(op) + ": " + name +
+                                    "'s data is not aligned to its element size");
+    }
+    return strides;
+}
+
+std::string shape_string(const py::array& a) {
+    std::string text = "(";
+    for (py::ssize_t d = 0; d < a.ndim(); ++d) {
+        text += (d ? ", " : "") + std::to_string(a.shape(d));
+    }
+    return text + (a.ndim() == 1 ? ",)" : ")");
+}

@@ -1,0 +1,14 @@
+// GEMM for AVX-512: 14 x 32 fp32 / 14 x 16 fp64 register tile, 28 of the 32 zmm registers
+// accumulating.
+// System headers come before the target pragma so that only the kernels are compiled for it.
+#include <omp.h>
+
+#include "gemm_kernels.h"
+
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,fma")
+
+#define TC_ISA isa_avx512
+#define TC_VECTOR_BYTES 64
+#define TC_GEMM_MR 14
+#define TC_GEMM_NV 2
+#include "gemm_kernels_impl.h"

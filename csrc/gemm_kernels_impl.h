@@ -1,0 +1,272 @@
+// BLIS-style GEMM, written once and compiled per ISA. The including unit includes the system
+// headers (<omp.h> among them) first, then sets its target pragma and defines:
+//   TC_ISA           namespace of this copy (isa_avx512, isa_avx2, isa_generic)
+//   TC_VECTOR_BYTES  SIMD register width in bytes
+//   TC_GEMM_MR       rows of the register tile (broadcast A elements)
+//   TC_GEMM_NV       vectors per tile row; the tile is MR x NR with NR = NV * lanes
+//
+// Per matrix of the batch, C is cut into one cell per thread (or, for batches of many
+// matrices, each thread takes whole matrices); each cell runs the BLIS loop nest on its own,
+// with packing buffers of its own, so threads never wait on each other (no barriers: under
+// an oversubscribed CPU a descheduled team member stalls a lock-step team for a time slice):
+//   columns j0 += NC   B (KC, NC) block packed into NR-column panels    (b_pack, from L3)
+//   depth   p0 += KC
+//   rows    i0 += MC   A (MC, KC) block packed into MR-row panels       (a_pack, from L2)
+//   tiles   for each NR panel, for each MR panel: the MR x NR register-blocked micro-kernel
+//           over the KC slice, B's (KC, NR) panel staying in L1.
+// Threads split M and N, never K: every C element sums its products in the same order
+// whatever the thread count, and edge tiles run the same arithmetic as full ones.
+#include "gemm_kernels.h"
+#include "simd.h"
+
+namespace TC_ISA {
+namespace {
+
+template <typename T>
+struct Blocking {
+    static constexpr int mr = TC_GEMM_MR;
+    static constexpr int nr = TC_GEMM_NV * Simd<T>::lanes;
+    // (KC, NR) B micro-panel: 32 KiB for AVX-512, in L1 while the MR panels of A stream by
+    static constexpr ptrdiff_t kc = 256;
+    // (MC, KC) A block: about 192 KiB, in L2 while every NR panel of B passes over it
+    static constexpr ptrdiff_t mc = (192 * 1024) / (kc * sizeof(T)) / mr * mr;
+    // (KC, NC) B block: 2 MiB, in L3
+    static constexpr ptrdiff_t nc = (2 << 20) / (kc * sizeof(T)) / nr * nr;
+};
+
+inline ptrdiff_t smaller(ptrdiff_t x, ptrdiff_t y) { return x < y ? x : y; }
+inline ptrdiff_t magnitude(ptrdiff_t x) { return x < 0 ? -x : x; }
+inline ptrdiff_t ceil_div(ptrdiff_t x, ptrdiff_t y) { return (x + y - 1) / y; }
+// whole 64-byte lines, so each packing buffer carved from the workspace stays aligned
+template <typename T>
+inline ptrdiff_t whole_lines(ptrdiff_t elements) {
+    const ptrdiff_t per_line = 64 / sizeof(T);
+    return ceil_div(elements, per_line) * per_line;
+}
+
+// dst (kc, MR) panel: dst[p * MR + i] = a[i * rs + p * cs] for i < rows, zero for the rows
+// past `rows` (the bottom edge), so the micro-kernel always runs a full tile.
+template <typename T>
+void pack_a_panel(const T* a, ptrdiff_t rs, ptrdiff_t cs, int rows, ptrdiff_t kc, T* dst) {
+    constexpr int MR = Blocking<T>::mr;
+    if (rows == MR && rs == 1) {                     // column-major A: MR contiguous per p
+        for (ptrdiff_t p = 0; p < kc; ++p)
+            for (int i = 0; i < MR; ++i) dst[p * MR + i] = a[p * cs + i];
+        return;
+    }
+    if (magnitude(cs) <= magnitude(rs)) {            // row-major-like: walk along each row
+        for (int i = 0; i < rows; ++i)
+            for (ptrdiff_t p = 0; p < kc; ++p) dst[p * MR + i] = a[i * rs + p * cs];
+    } else {
+        for (ptrdiff_t p = 0; p < kc; ++p)
+            for (int i = 0; i < rows; ++i) dst[p * MR + i] = a[i * rs + p * cs];
+    }
+    for (ptrdiff_t p = 0; p < kc; ++p)
+        for (int i = rows; i < MR; ++i) dst[p * MR + i] = T(0);
+}
+
+// dst (kc, NR) panel: dst[p * NR + j] = b[p * rs + j * cs] for j < cols, zero for the
+// columns past `cols` (the right edge).
+template <typename T>
+void pack_b_panel(const T* b, ptrdiff_t rs, ptrdiff_t cs, int cols, ptrdiff_t kc, T* dst) {
+    constexpr int NR = Blocking<T>::nr;
+    if (cols == NR && cs == 1) {                     // row-major B: NR contiguous per p
+        for (ptrdiff_t p = 0; p < kc; ++p)
+            for (int j = 0; j < NR; ++j) dst[p * NR + j] = b[p * rs + j];
+        return;
+    }
+    if (magnitude(rs) <= magnitude(cs)) {            // column-major-like: walk down each column
+        for (int j = 0; j < cols; ++j)
+            for (ptrdiff_t p = 0; p < kc; ++p) dst[p * NR + j] = b[p * rs + j * cs];
+    } else {
+        for (ptrdiff_t p = 0; p < kc; ++p)
+            for (int j = 0; j < cols; ++j) dst[p * NR + j] = b[p * rs + j * cs];
+    }
+    for (ptrdiff_t p = 0; p < kc; ++p)
+        for (int j = cols; j < NR; ++j) dst[p * NR + j] = T(0);
+}
+
+// c (rows, cols) with row stride ldc = [c +] ap (kc, MR panel)^T . bp (kc, NR panel):
+// MR x NV accumulator vectors stay in registers; per step of k, NV loads of B, MR
+// broadcasts of A and MR * NV FMAs. Edge tiles (rows < MR or cols < NR) go through a
+// stack tile.
+template <typename T>
+void micro_kernel(ptrdiff_t kc, const T* __restrict ap, const T* __restrict bp, T* c,
+                  ptrdiff_t ldc, int rows, int cols, bool accumulate) {
+    typedef typename Simd<T>::vec V;
+    constexpr int MR = Blocking<T>::mr, NV = TC_GEMM_NV, W = Simd<T>::lanes, NR = NV * W;
+    V acc[MR][NV] = {};
+    for (ptrdiff_t p = 0; p < kc; ++p) {
+        V b[NV];
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) b[j] = load(bp + j * W);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; ++i) {
+            const V a = broadcast(ap[i]);
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; ++j) acc[i][j] += a * b[j];
+        }
+        ap += MR;
+        bp += NR;
+    }
+    if (rows == MR && cols == NR) {
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; ++j) {
+                T* dst = c + i * ldc + j * W;
+                store(dst, accumulate ? load(dst) + acc[i][j] : acc[i][j]);
+            }
+        }
+        return;
+    }
+    T tile[MR * NR];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) store(tile + i * NR + j * W, acc[i][j]);
+    }
+    for (int i = 0; i < rows; ++i) {
+        for (int j = 0; j < cols; ++j) {
+            c[i * ldc + j] = accumulate ? c[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
+        }
+    }
+}
+
+// c (m, n), row stride ldc, = a (m, k) . b (k, n): one thread's BLIS loop nest over strided
+// views; a_pack holds MC x KC and b_pack KC x NC elements (rounded up to whole panels).
+template <typename T>
+void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t b_rs,
+               ptrdiff_t b_cs, T* c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+               T* a_pack, T* b_pack) {
+    typedef Blocking<T> B;
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += B::nc) {
+        const ptrdiff_t cols = smaller(B::nc, n - j0), col_panels = ceil_div(cols, B::nr);
+        for (ptrdiff_t p0 = 0; p0 < k; p0 += B::kc) {
+            const ptrdiff_t kc = smaller(B::kc, k - p0);
+            for (ptrdiff_t jp = 0; jp < col_panels; ++jp) {
+                const ptrdiff_t j = j0 + jp * B::nr;
+                pack_b_panel(b + p0 * b_rs + j * b_cs, b_rs, b_cs,
+                             static_cast<int>(smaller(B::nr, n - j)), kc,
+                             b_pack + jp * B::nr * kc);
+            }
+            for (ptrdiff_t i0 = 0; i0 < m; i0 += B::mc) {
+                const ptrdiff_t rows = smaller(B::mc, m - i0), row_panels = ceil_div(rows, B::mr);
+                for (ptrdiff_t ip = 0; ip < row_panels; ++ip) {
+                    const ptrdiff_t i = i0 + ip * B::mr;
+                    pack_a_panel(a + i * a_rs + p0 * a_cs, a_rs, a_cs,
+                                 static_cast<int>(smaller(B::mr, m - i)), kc,
+                                 a_pack + ip * B::mr * kc);
+                }
+                for (ptrdiff_t jp = 0; jp < col_panels; ++jp) {
+                    const int tile_cols = static_cast<int>(smaller(B::nr, cols - jp * B::nr));
+                    for (ptrdiff_t ip = 0; ip < row_panels; ++ip) {
+                        const int tile_rows = static_cast<int>(smaller(B::mr, rows - ip * B::mr));
+                        micro_kernel(kc, a_pack + ip * B::mr * kc, b_pack + jp * B::nr * kc,
+                                     c + (i0 + ip * B::mr) * ldc + j0 + jp * B::nr, ldc,
+                                     tile_rows, tile_cols, p0 > 0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// How a problem is split: `threads` threads take tasks t, t + threads, ... of
+// batch x grid_rows x grid_cols tasks, a task being one (cell_m, cell_n) cell of C in one
+// matrix; each thread packs into its own a_pack + b_pack elements of the workspace.
+struct Plan {
+    int threads;
+    ptrdiff_t grid_rows, grid_cols, cell_m, cell_n;
+    ptrdiff_t a_pack, b_pack;
+};
+
+template <typename T>
+Plan make_plan(const GemmProblem<T>& p, int threads) {
+    typedef Blocking<T> B;
+    Plan plan;
+    // about 2^17 multiply-adds per thread at least, or the fork/join costs more than it saves
+    const double useful = static_cast<double>(p.batch) * p.m * p.n * p.k / (1 << 17);
+    plan.threads = useful < threads ? (useful < 1 ? 1 : static_cast<int>(useful)) : threads;
+    plan.grid_rows = plan.grid_cols = 1;
+    plan.cell_m = p.m;
+    plan.cell_n = p.n;
+    // Whole matrices per thread when that balances (within a quarter); else one cell per
+    // thread in each matrix, the grid whose cells have the smallest half-perimeter (the
+    // least packing per thread), cut at whole MR / NR panels.
+    const bool whole_matrices = p.batch % plan.threads == 0 || p.batch >= 4 * plan.threads;
+    if (plan.threads > 1 && !whole_matrices) {
+        ptrdiff_t best = -1;
+        for (ptrdiff_t rows = 1; rows <= plan.threads; ++rows) {
+            if (plan.threads % rows != 0) continue;
+            const ptrdiff_t cols = plan.threads / rows;
+            const ptrdiff_t cell_m = ceil_div(ceil_div(p.m, rows), B::mr) * B::mr;
+            const ptrdiff_t cell_n = ceil_div(ceil_div(p.n, cols), B::nr) * B::nr;
+            if (best < 0 || cell_m + cell_n < best) {
+                best = cell_m + cell_n;
+                plan.grid_rows = rows;
+                plan.grid_cols = cols;
+                plan.cell_m = cell_m;
+                plan.cell_n = cell_n;
+            }
+        }
+    }
+    const ptrdiff_t kc = smaller(B::kc, p.k);
+    plan.a_pack = whole_lines<T>(ceil_div(smaller(B::mc, plan.cell_m), B::mr) * B::mr * kc);
+    plan.b_pack = whole_lines<T>(kc * ceil_div(smaller(B::nc, plan.cell_n), B::nr) * B::nr);
+    return plan;
+}
+
+template <typename T>
+size_t workspace_size(const GemmProblem<T>& p, int threads) {
+    const Plan plan = make_plan(p, threads);
+    return static_cast<size_t>(plan.a_pack + plan.b_pack) * plan.threads;
+}
+
+// Tasks thread, thread + threads, ... of the plan, into this thread's packing buffers.
+template <typename T>
+void run_tasks(const GemmProblem<T>& p, const Plan& plan, T* workspace, int thread, int threads) {
+    T* a_pack = workspace + thread * (plan.a_pack + plan.b_pack);
+    T* b_pack = a_pack + plan.a_pack;
+    const ptrdiff_t cells = plan.grid_rows * plan.grid_cols;
+    for (ptrdiff_t task = thread; task < p.batch * cells; task += threads) {
+        const ptrdiff_t index = task / cells, cell = task % cells;
+        const ptrdiff_t i0 = cell / plan.grid_cols * plan.cell_m;
+        const ptrdiff_t j0 = cell % plan.grid_cols * plan.cell_n;
+        if (i0 >= p.m || j0 >= p.n) continue;
+        gemm_cell(p.a + index * p.a_batch_stride + i0 * p.a_row_stride, p.a_row_stride,
+                  p.a_col_stride,
+                  p.b + index * p.b_batch_stride + j0 * p.b_col_stride, p.b_row_stride,
+                  p.b_col_stride, p.c + index * p.m * p.n + i0 * p.n + j0, p.n,
+                  smaller(plan.cell_m, p.m - i0), smaller(plan.cell_n, p.n - j0), p.k, a_pack,
+                  b_pack);
+    }
+}
+
+template <typename T>
+void run_gemm(const GemmProblem<T>& p, T* workspace, int threads) {
+    const Plan plan = make_plan(p, threads);
+    if (plan.threads == 1) {
+        run_tasks(p, plan, workspace, 0, 1);
+        return;
+    }
+#pragma omp parallel num_threads(plan.threads)
+    run_tasks(p, plan, workspace, omp_get_thread_num(), omp_get_num_threads());
+}
+
+}  // namespace
+
+size_t gemm_workspace_size(const GemmProblem<float>& p, int threads) {
+    return workspace_size(p, threads);
+}
+size_t gemm_workspace_size(const GemmProblem<double>& p, int threads) {
+    return workspace_size(p, threads);
+}
+void gemm(const GemmProblem<float>& p, float* workspace, int threads) {
+    run_gemm(p, workspace, threads);
+}
+void gemm(const GemmProblem<double>& p, double* workspace, int threads) {
+    run_gemm(p, workspace, threads);
+}
+
+}  // namespace TC_ISA

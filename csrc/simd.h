@@ -1,0 +1,52 @@
+// SIMD vectors through GCC vector extensions, one register wide for the including ISA unit:
+// TC_VECTOR_BYTES is 64 (AVX-512 zmm), 32 (AVX2 ymm) or 16 (the SSE2/NEON baseline).
+// Included inside an ISA unit after its target pragma; everything here has internal linkage.
+#pragma once
+
+namespace TC_ISA {
+namespace {
+
+template <typename T> struct LaneBits;
+template <> struct LaneBits<float> { typedef int type; };
+template <> struct LaneBits<double> { typedef long long type; };
+
+template <typename T>
+struct Simd {
+    static constexpr int lanes = TC_VECTOR_BYTES / sizeof(T);
+    // aligned(sizeof(T)): a vec* may point at any element, so loads and stores are unaligned
+    typedef T vec __attribute__((vector_size(TC_VECTOR_BYTES), aligned(sizeof(T)), may_alias));
+    // lane masks from comparisons, and the lanes' bit patterns
+    typedef typename LaneBits<T>::type bits __attribute__((vector_size(TC_VECTOR_BYTES)));
+};
+
+template <typename T>
+inline typename Simd<T>::vec load(const T* p) {
+    return *reinterpret_cast<const typename Simd<T>::vec*>(p);
+}
+
+template <typename T>
+inline void store(T* p, typename Simd<T>::vec v) {
+    *reinterpret_cast<typename Simd<T>::vec*>(p) = v;
+}
+
+// x in every lane (x - 0 is exactly x, -0 included, where x + 0 would turn -0 into +0)
+template <typename T>
+inline typename Simd<T>::vec broadcast(T x) {
+    return x - typename Simd<T>::vec{};
+}
+
+// p[0 .. count) in the first lanes, zeros after
+template <typename T>
+inline typename Simd<T>::vec load_partial(const T* p, int count) {
+    typename Simd<T>::vec v = {};
+    for (int i = 0; i < count; ++i) v[i] = p[i];
+    return v;
+}
+
+template <typename T>
+inline void store_partial(T* p, typename Simd<T>::vec v, int count) {
+    for (int i = 0; i < count; ++i) p[i] = v[i];
+}
+
+}  // namespace
+}  // namespace TC_ISA

@@ -1,0 +1,31 @@
+"""Builds the C++ CPU backend, tensorcore._C, from csrc/.
+
+Kernel families are compiled once per ISA: csrc/*_avx512.cpp and csrc/*_avx2.cpp carry
+their own `#pragma GCC target`, so no global -m flags (and no -march=native) are needed and
+the extension runs on any x86-64 CPU, picking the best ISA at import. On other architectures
+only the generic kernels are built.
+"""
+import glob
+import platform
+
+from pybind11.setup_helpers import ParallelCompile, Pybind11Extension, naive_recompile
+from setuptools import setup
+
+X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
+ISA_SPECIFIC = ("_avx512.cpp", "_avx2.cpp")
+
+sources = sorted(path for path in glob.glob("csrc/*.cpp") if X86 or not path.endswith(ISA_SPECIFIC))
+
+ParallelCompile("NPY_NUM_BUILD_JOBS", needs_recompile=naive_recompile).install()
+
+extension = Pybind11Extension(
+    "tensorcore._C",
+    sources,
+    depends=sorted(glob.glob("csrc/*.h")),
+    cxx_std=17,
+    define_macros=[("TENSORCORE_X86_ISAS", "1")] if X86 else [],
+    extra_compile_args=["-O3", "-Wall", "-ffp-contract=fast", "-fopenmp"],
+    extra_link_args=["-fopenmp"],
+)
+
+setup(ext_modules=[extension])

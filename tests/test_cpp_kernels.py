@@ -1,0 +1,358 @@
+"""The C++ CPU backend (tensorcore._C) against the reference variants, on every ISA this CPU
+runs: GEMM over odd sizes, transposed, sliced and batched views; the activations over odd
+sizes and special values; thread-count independence; bad input raising, never crashing."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tensorcore as tc
+
+_C = pytest.importorskip("tensorcore._C", reason="the C++ extension is not built")
+
+DTYPES = (np.float32, np.float64)
+# relative to the result's largest magnitude: GEMM sums over K round in proportion to it
+TOLERANCE = {np.float32: 2e-5, np.float64: 1e-12}
+
+
+def rand(*shape, dtype=np.float64, seed=0, scale=1.0):
+    """Uniform in [-scale, scale), never all zero."""
+    return (np.random.default_rng(seed).uniform(-scale, scale, size=shape)).astype(dtype)
+
+
+def variant(op, name):
+    return tc.kernels.get(op).variants[name].fn
+
+
+def assert_matches(got, expected, dtype):
+    assert got.shape == expected.shape and got.dtype == np.dtype(dtype)
+    tol = TOLERANCE[dtype]
+    scale = max(1.0, float(np.max(np.abs(expected[np.isfinite(expected)]), initial=0.0)))
+    np.testing.assert_allclose(got, expected, rtol=tol, atol=tol * scale, equal_nan=True)
+
+
+@pytest.fixture(params=["avx512", "avx2", "generic"])
+def isa(request):
+    """Each test once per instruction set this CPU runs, forced through _C.set_isa."""
+    previous = _C.isa()
+    try:
+        _C.set_isa(request.param)
+    except ValueError:
+        pytest.skip(f"this CPU does not run {request.param}")
+    yield request.param
+    _C.set_isa(previous)
+
+
+@pytest.fixture
+def threads():
+    """Restores the thread count a test changes."""
+    previous = _C.get_num_threads()
+    yield _C.set_num_threads
+    _C.set_num_threads(previous)
+
+
+# --- GEMM -------------------------------------------------------------------------------
+
+gemm = variant("matmul", "cpu.gemm")
+gemm_reference = variant("matmul", "cpu.reference")
+
+ODD_SHAPES = [(1, 1, 1), (1, 7, 3), (3, 1, 7), (7, 33, 3), (33, 127, 7), (127, 33, 127),
+              (33, 7, 127), (127, 127, 33)]
+
+
+def operand(rows, cols, layout, dtype, seed):
+    """A (rows, cols) view laid out as "c" (row-major), "t" (a transposed column-major
+    buffer) or "s" (a slice with steps, one of them negative)."""
+    if layout == "c":
+        return rand(rows, cols, dtype=dtype, seed=seed)
+    if layout == "t":
+        return rand(cols, rows, dtype=dtype, seed=seed).T
+    return rand(2 * rows, 3 * cols, dtype=dtype, seed=seed)[::2, ::-3]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,k,n", ODD_SHAPES)
+def test_gemm_odd_sizes_every_layout(isa, dtype, m, k, n):
+    for a_layout in "cts":
+        for b_layout in "cts":
+            a = operand(m, k, a_layout, dtype, seed=1)
+            b = operand(k, n, b_layout, dtype, seed=2)
+            assert_matches(gemm(a, b), gemm_reference(a, b), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_large(isa, dtype):
+    a, b = rand(1000, 1001, dtype=dtype, seed=1), rand(1001, 999, dtype=dtype, seed=2)
+    assert_matches(gemm(a, b), gemm_reference(a, b), dtype)
+    assert_matches(gemm(b.T, a.T), gemm_reference(b.T, a.T), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("a_shape,b_shape", [
+    ((5, 7, 33), (5, 33, 3)),      # one product per matrix
+    ((1, 7, 33), (5, 33, 3)),      # a broadcast over b's batch
+    ((5, 7, 33), (1, 33, 3)),      # b broadcast: folded into one tall product
+    ((5, 7, 33), (33, 3)),
+    ((7, 33), (3, 33, 127)),
+    ((3, 127, 7), (3, 7, 33)),     # fewer matrices than 2 threads per matrix
+    ((11, 33, 7), (11, 7, 127)),   # many matrices: whole matrices per thread
+])
+def test_gemm_batched(isa, dtype, a_shape, b_shape):
+    a, b = rand(*a_shape, dtype=dtype, seed=1), rand(*b_shape, dtype=dtype, seed=2)
+    assert_matches(gemm(a, b), gemm_reference(a, b), dtype)
+    # transposed views of the same products, as the autograd backward passes them
+    at, bt = a.swapaxes(-1, -2).copy().swapaxes(-1, -2), b.swapaxes(-1, -2).copy().swapaxes(-1, -2)
+    assert_matches(gemm(at, bt), gemm_reference(at, bt), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_batched_slices(isa, dtype):
+    a = rand(4, 14, 66, dtype=dtype, seed=1)[::-1, ::2, 1::2]   # (4, 7, 33), no fixed row pitch
+    b = rand(1, 33, 9, dtype=dtype, seed=2)[:, :, ::3]
+    assert_matches(gemm(a, b), gemm_reference(a, b), dtype)
+    b_shared = rand(33, 3, dtype=dtype, seed=3)
+    assert_matches(gemm(a, b_shared), gemm_reference(a, b_shared), dtype)
+
+
+def test_gemm_empty_and_zero_depth():
+    for a_shape, b_shape in [((0, 3), (3, 4)), ((2, 0), (0, 4)), ((0, 2, 3), (3, 4)),
+                             ((2, 3, 0), (0, 5))]:
+        a, b = np.ones(a_shape, np.float32), np.ones(b_shape, np.float32)
+        np.testing.assert_array_equal(gemm(a, b), np.matmul(a, b))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_thread_count_does_not_change_results(isa, threads, dtype):
+    # threads split M and N, never K: results are bitwise the same for any thread count
+    cases = [((257, 300), (300, 129)), ((3, 65, 200), (3, 200, 70)),
+             ((9, 40, 60), (9, 60, 50)), ((130, 400), (400, 40))]
+    for a_shape, b_shape in cases:
+        a, b = rand(*a_shape, dtype=dtype, seed=1), rand(*b_shape, dtype=dtype, seed=2)
+        threads(1)
+        one = gemm(a, b)
+        threads(2)
+        two = gemm(a, b)
+        np.testing.assert_array_equal(one, two)
+        assert_matches(two, gemm_reference(a, b), dtype)
+
+
+def test_gemm_declines_what_it_does_not_handle():
+    matmul = tc.kernels.get("matmul")
+    for a, b in [(np.ones((2, 3), np.int64), np.ones((3, 2), np.int64)),
+                 (np.ones((2, 3), np.float32), np.ones((3, 2), np.float64)),
+                 (np.ones((2, 2, 3, 4)), np.ones((4, 5))),
+                 (np.ones((2, 3, 4)), np.ones((3, 4, 5))),
+                 (np.ones((2, 3), np.float16), np.ones((3, 2), np.float16))]:
+        with pytest.raises(NotImplementedError):
+            gemm(a, b)
+        if a.ndim == 3 and b.ndim == 3:
+            continue   # batch 2 against 3: the reference raises NumPy's error
+        np.testing.assert_array_equal(matmul(a, b), np.matmul(a, b))
+        assert matmul.last.name == "cpu.reference"
+
+
+# --- activations ----------------------------------------------------------------------
+
+FORWARD = {   # op -> extra arguments after x
+    "relu": (), "leaky_relu": (0.01,), "sigmoid": (), "tanh": (),
+    "gelu-none": ("none",), "gelu-tanh": ("tanh",),
+}
+
+
+def op_and_params(key):
+    return key.split("-")[0], FORWARD[key]
+
+
+def forward_pair(op):
+    return variant(op, "cpu.cpp"), variant(op, "cpu.reference")
+
+
+def backward_pair(op):
+    return variant(op + "_backward", "cpu.cpp"), variant(op + "_backward", "cpu.reference")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", [1, 3, 7, 33, 127, 1000])
+@pytest.mark.parametrize("key", FORWARD)
+def test_activation_odd_sizes(isa, dtype, size, key):
+    op, params = op_and_params(key)
+    x = rand(size, dtype=dtype, seed=size, scale=6.0)
+    grad = rand(size, dtype=dtype, seed=size + 1)
+    ours, reference = forward_pair(op)
+    y = reference(x, *params)
+    assert_matches(ours(x, *params), y, dtype)
+    ours_backward, reference_backward = backward_pair(op)
+    assert_matches(ours_backward(grad, x, y, *params), reference_backward(grad, x, y, *params),
+                   dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("key", FORWARD)
+def test_activation_non_contiguous_and_shaped(isa, dtype, key):
+    op, params = op_and_params(key)
+    x = rand(6, 22, dtype=dtype, seed=1, scale=4.0)[::2, ::-3]      # (3, 8) strided view
+    grad = rand(8, 3, dtype=dtype, seed=2).T
+    ours, reference = forward_pair(op)
+    y = reference(x, *params)
+    assert_matches(ours(x, *params), y, dtype)
+    ours_backward, reference_backward = backward_pair(op)
+    assert_matches(ours_backward(grad, x, y, *params), reference_backward(grad, x, y, *params),
+                   dtype)
+
+
+SPECIAL = [0.0, -0.0, 1e-30, -1e-30, 1e-8, -1e-8, 0.3, -0.3, 0.625, -0.625, 0.7, -0.7,
+           5.0, -5.0, 20.0, -20.0, 88.0, -88.0, 100.0, -100.0, 1e4, -1e4, 1e30, -1e30]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("key", FORWARD)
+def test_activation_special_values(isa, dtype, key):
+    op, params = op_and_params(key)
+    x = np.array(SPECIAL + [np.inf, -np.inf], dtype=dtype)
+    ours, reference = forward_pair(op)
+    with np.errstate(all="ignore"):
+        y = reference(x, *params)
+        assert_matches(ours(x, *params), y, dtype)
+        finite = np.array(SPECIAL, dtype=dtype)
+        grad = rand(finite.size, dtype=dtype, seed=3)
+        y = reference(finite, *params)
+        ours_backward, reference_backward = backward_pair(op)
+        assert_matches(ours_backward(grad, finite, y, *params),
+                       reference_backward(grad, finite, y, *params), dtype)
+
+
+def test_float32_accuracy_against_float64(isa):
+    """float32 polynomials within a few ulp of the float64 result, relative to each value:
+    tanh for tiny |x|, sigmoid deep in the tail, gelu where 1 + erf cancels."""
+    x64 = np.concatenate([np.linspace(-9, 9, 20001), np.geomspace(1e-30, 1, 500),
+                          -np.geomspace(1e-30, 1, 500)])
+    x32 = x64.astype(np.float32)
+    exact = x32.astype(np.float64)
+    for key, bound in [("tanh", 4e-7), ("sigmoid", 4e-7), ("gelu-none", 4e-6), ("gelu-tanh", 4e-6)]:
+        op, params = op_and_params(key)
+        ours, reference = forward_pair(op)
+        expected = reference(exact, *params)
+        got = ours(x32, *params).astype(np.float64)
+        meaningful = np.abs(expected) > 1e-30   # gelu's far tail is subnormal in float32
+        error = np.abs(got - expected)[meaningful] / np.abs(expected[meaningful])
+        if key.startswith("gelu"):   # the float64 reference itself cancels past x < -5
+            error = error[exact[meaningful] > -5]
+        assert error.max() < bound, f"{key}: relative error {error.max():.2e}"
+
+
+@pytest.mark.parametrize("key", FORWARD)
+def test_activation_thread_count_does_not_change_results(threads, key):
+    op, params = op_and_params(key)
+    x = rand(100_003, dtype=np.float32, seed=1, scale=5.0)   # past the parallel threshold
+    grad = rand(100_003, dtype=np.float32, seed=2)
+    ours, _ = forward_pair(op)
+    ours_backward, _ = backward_pair(op)
+    results = []
+    for n in (1, 2):
+        threads(n)
+        y = ours(x, *params)
+        results.append((y, ours_backward(grad, x, y, *params)))
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
+
+
+def test_activations_decline_other_dtypes():
+    relu = tc.kernels.get("relu")
+    x = np.arange(-3, 4)
+    with pytest.raises(NotImplementedError):
+        variant("relu", "cpu.cpp")(x)
+    np.testing.assert_array_equal(relu(x), np.maximum(x, 0))
+    assert relu.last.name == "cpu.reference"
+    with pytest.raises(NotImplementedError):
+        variant("relu_backward", "cpu.cpp")(np.ones(3, np.float32), np.ones(3), np.ones(3))
+
+
+# --- bad input straight into the extension ---------------------------------------------
+
+def test_bad_input_to_extension_raises():
+    f32 = np.ones((3, 4), np.float32)
+    misaligned = np.frombuffer(np.zeros(13, np.uint8).tobytes(), np.float32, count=3, offset=1)
+    odd_stride = np.lib.stride_tricks.as_strided(np.zeros(64, np.float32), (3, 4), (10, 4))
+    cases = [
+        (TypeError, _C.matmul, (np.ones((3, 4), np.int32), np.ones((4, 2), np.int32))),
+        (TypeError, _C.matmul, (f32, np.ones((4, 2)))),
+        (TypeError, _C.matmul, (f32.astype(">f4"), np.ones((4, 2), np.float32))),
+        (TypeError, _C.matmul, ([[1.0]], [[1.0]])),
+        (ValueError, _C.matmul, (np.ones(4, np.float32), f32)),
+        (ValueError, _C.matmul, (np.ones((1, 1, 3, 4), np.float32), np.ones((4, 2), np.float32))),
+        (ValueError, _C.matmul, (f32, f32)),
+        (ValueError, _C.matmul, (np.ones((2, 3, 4)), np.ones((3, 4, 5)))),
+        (ValueError, _C.matmul, (odd_stride, np.ones((4, 2), np.float32))),
+        (ValueError, _C.matmul, (misaligned.reshape(1, 3), np.ones((3, 1), np.float32))),
+        (TypeError, _C.relu, (np.ones(3, np.int64),)),
+        (ValueError, _C.relu, (np.ones(6, np.float32)[::2],)),
+        (ValueError, _C.sigmoid, (misaligned,)),
+        (ValueError, _C.relu_backward, (np.ones(3), np.ones(3), np.ones(4))),
+        (TypeError, _C.tanh_backward, (np.ones(3), np.ones(3, np.float32), np.ones(3))),
+        (ValueError, _C.gelu, (np.ones(3), "fast")),
+        (ValueError, _C.set_isa, ("sse9",)),
+        (ValueError, _C.set_num_threads, (0,)),
+    ]
+    for error, fn, args in cases:
+        with pytest.raises(error, match=r"\w"):
+            fn(*args)
+
+
+def test_runtime_controls():
+    features = _C.cpu_features()
+    assert set(features) >= {"avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl"}
+    assert all(isinstance(v, bool) for v in features.values())
+    assert _C.isa() in ("avx512", "avx2", "generic")
+    if not (features["avx512f"] and features["avx512bw"] and features["avx512dq"]
+            and features["avx512vl"] and features["fma"]):
+        with pytest.raises(ValueError, match="avx512"):
+            _C.set_isa("avx512")
+    assert _C.get_num_threads() >= 1
+
+
+def run_isolated(code, **env):
+    """Runs `code` in a fresh interpreter (the extension reads its knobs at import)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(tc.__file__)))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TENSORCORE_")}
+    environment.update(PYTHONPATH=root, **env)
+    done = subprocess.run([sys.executable, "-W", "always", "-c", code], env=environment,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip(), done.stderr
+
+
+def test_environment_knobs_at_import():
+    code = "import tensorcore._C as C; print(C.isa(), C.get_num_threads())"
+    out, _ = run_isolated(code, TENSORCORE_ISA="generic", TENSORCORE_NUM_THREADS="1")
+    assert out == "generic 1"
+    best, _ = run_isolated(code)
+    out, err = run_isolated(code, TENSORCORE_ISA="sse9", TENSORCORE_NUM_THREADS="lots")
+    assert out == best     # unusable values warn and leave the defaults
+    assert "RuntimeWarning" in err and "TENSORCORE_ISA" in err and "TENSORCORE_NUM_THREADS" in err
+
+
+# --- end to end, with every kernel call re-checked against the reference ----------------
+
+CPP_VARIANTS = dict(matmul="cpu.gemm", relu="cpu.cpp", leaky_relu="cpu.cpp", sigmoid="cpu.cpp",
+                    tanh="cpu.cpp", gelu="cpu.cpp")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_end_to_end_under_validation(isa, dtype):
+    import tensorcore.nn.functional as F
+    x = tc.tensor(rand(2, 7, 5, dtype=dtype, seed=1), requires_grad=True)
+    w = tc.tensor(rand(6, 5, dtype=dtype, seed=2), requires_grad=True)
+    v = tc.tensor(rand(3, 6, dtype=dtype, seed=3), requires_grad=True)
+    with tc.kernels.use(**CPP_VARIANTS), tc.kernels.validate():
+        h = x @ w.T                                      # (2, 7, 6), b broadcast over batch
+        h = F.gelu(h) + F.gelu(h, approximate="tanh") + F.leaky_relu(h, 0.1)
+        h = tc.sigmoid(h) * tc.tanh(h) + tc.relu(h)
+        out = tc.matmul(h, v.T)                          # (2, 7, 3)
+        out.sum().backward()
+        assert tc.kernels.get("matmul").last.name == "cpu.gemm"
+        assert tc.kernels.get("gelu_backward").last.name == "cpu.cpp"
+    for t in (x, w, v):
+        assert t.grad is not None and t.grad.dtype == np.dtype(dtype)
+
