@@ -119,6 +119,7 @@ def test_max_ties_share_the_gradient():
     ("mixed index", lambda t: t[[1, 2, 1], :, [4, 0, 4]]),
     ("negative", lambda t: t[-1, -2]),
 ])
+@pytest.mark.filterwarnings("ignore:The use of `x.T`:UserWarning")
 def test_shape_ops(name, fn):
     # The same lambda works on tensorcore, NumPy (forward) and torch, except where the
     # libraries differ in spelling.
