@@ -167,6 +167,9 @@ class Tensor:
                 device, dtype = arg.device, arg.dtype
             elif _is_device_spelling(arg):
                 device = arg
+            elif isinstance(arg, str) and arg.removeprefix("torch.") not in dtypes.NAMES:
+                raise TypeError(f"to: {arg!r} is neither a device ('cpu', 'cuda', 'cuda:N') "
+                                f"nor a dtype ({', '.join(sorted(dtypes.NAMES))})")
             else:
                 dtype = arg
         out = self

@@ -125,6 +125,9 @@ def test_unknown_dtype(dtype):
 def test_unknown_device(device):
     with pytest.raises(DeviceError, match="device"):
         tc.tensor([1.0], device=device)
+    if isinstance(device, str):
+        with pytest.raises((TypeError, DeviceError), match="device"):
+            tc.ones(1).to(device)
 
 
 @pytest.mark.skipif(tc.cuda_available(), reason="a GPU is present")
