@@ -34,43 +34,30 @@ def timed(fn, **kwargs):
     return median_seconds(fn, **kwargs)
 
 
-def overhead_per_op(chain=20):
-    """Seconds per op for a chain of multiplies on 4x4 tensors, forward+backward and forward
-    only: on tensors this small the time is the framework's, not the arithmetic's."""
-    results = {}
-    a = tc.randn(4, 4, requires_grad=True)
-    b = tc.randn(4, 4, requires_grad=True)
-
-    def tc_step():
+def chain_timings(a, b, no_grad, chain=20):
+    """Seconds per op for a chain of multiplies, forward+backward and forward only, in
+    whichever library ``a``, ``b`` and ``no_grad`` come from."""
+    def step():
         y = a
         for _ in range(chain):
             y = y * b
         y.sum().backward()
 
-    def tc_forward():
-        with tc.no_grad():
+    def forward():
+        with no_grad():
             y = a
             for _ in range(chain):
                 y = y * b
-    results["tensorcore"] = {"forward_backward": timed(tc_step) / (chain + 1),
-                             "forward_no_grad": timed(tc_forward) / chain}
+    return {"forward_backward": timed(step) / (chain + 1), "forward_no_grad": timed(forward) / chain}
+
+
+def overhead_per_op():
+    """On 4x4 tensors the time is the framework's, not the arithmetic's."""
+    results = {"tensorcore": chain_timings(tc.randn(4, 4, requires_grad=True),
+                                           tc.randn(4, 4, requires_grad=True), tc.no_grad)}
     if torch is not None:
-        ta = torch.randn(4, 4, requires_grad=True)
-        tb = torch.randn(4, 4, requires_grad=True)
-
-        def torch_step():
-            y = ta
-            for _ in range(chain):
-                y = y * tb
-            y.sum().backward()
-
-        def torch_forward():
-            with torch.no_grad():
-                y = ta
-                for _ in range(chain):
-                    y = y * tb
-        results["torch"] = {"forward_backward": timed(torch_step) / (chain + 1),
-                            "forward_no_grad": timed(torch_forward) / chain}
+        results["torch"] = chain_timings(torch.randn(4, 4, requires_grad=True),
+                                         torch.randn(4, 4, requires_grad=True), torch.no_grad)
     return results
 
 
