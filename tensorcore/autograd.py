@@ -200,6 +200,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     for k, t in enumerate(targets):
         analytic = np.zeros(t.shape) if t.grad is None else t.grad.numpy().astype(np.float64)
         numeric = np.zeros(t.shape)
+        if not t._data.flags.c_contiguous:
+            t._data = t._data.copy()    # so that the flat view below aliases the storage
         flat = t._data.reshape(-1)      # a view: perturbs the tensor in place
         for i in range(flat.size):
             original = float(flat[i])

@@ -173,6 +173,16 @@ def backward_pair(op):
     return variant(op + "_backward", "cpu.cpp"), variant(op + "_backward", "cpu.reference")
 
 
+def assert_pair_matches(op, params, x, grad, dtype):
+    """The C++ forward and backward of ``op`` agree with the reference on x and grad."""
+    ours, reference = forward_pair(op)
+    y = reference(x, *params)
+    assert_matches(ours(x, *params), y, dtype)
+    ours_backward, reference_backward = backward_pair(op)
+    assert_matches(ours_backward(grad, x, y, *params), reference_backward(grad, x, y, *params),
+                   dtype)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", [1, 3, 7, 33, 127, 1000])
 @pytest.mark.parametrize("key", FORWARD)
@@ -180,12 +190,7 @@ def test_activation_odd_sizes(isa, dtype, size, key):
     op, params = op_and_params(key)
     x = rand(size, dtype=dtype, seed=size, scale=6.0)
     grad = rand(size, dtype=dtype, seed=size + 1)
-    ours, reference = forward_pair(op)
-    y = reference(x, *params)
-    assert_matches(ours(x, *params), y, dtype)
-    ours_backward, reference_backward = backward_pair(op)
-    assert_matches(ours_backward(grad, x, y, *params), reference_backward(grad, x, y, *params),
-                   dtype)
+    assert_pair_matches(op, params, x, grad, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -194,12 +199,7 @@ def test_activation_non_contiguous_and_shaped(isa, dtype, key):
     op, params = op_and_params(key)
     x = rand(6, 22, dtype=dtype, seed=1, scale=4.0)[::2, ::-3]      # (3, 8) strided view
     grad = rand(8, 3, dtype=dtype, seed=2).T
-    ours, reference = forward_pair(op)
-    y = reference(x, *params)
-    assert_matches(ours(x, *params), y, dtype)
-    ours_backward, reference_backward = backward_pair(op)
-    assert_matches(ours_backward(grad, x, y, *params), reference_backward(grad, x, y, *params),
-                   dtype)
+    assert_pair_matches(op, params, x, grad, dtype)
 
 
 SPECIAL = [0.0, -0.0, 1e-30, -1e-30, 1e-8, -1e-8, 0.3, -0.3, 0.625, -0.625, 0.7, -0.7,
