@@ -3,9 +3,11 @@
 
 #include <cstddef>
 
-// c[i] = a[i] @ b[i] for i in [0, batch): a[i] is (m, k) and b[i] is (k, n), both any strided
-// view (element strides of either sign; a batch stride of 0 reuses one matrix for the whole
-// batch); c is (batch, m, n) C-contiguous. m, n, k >= 1.
+// c[i] (=|+=) a[i] @ b[i] for i in [0, batch): a[i] is (m, k) and b[i] is (k, n), both any
+// strided view (element strides of either sign; a batch stride of 0 reuses one matrix for the
+// whole batch); c[i] is (m, n) with unit column stride, rows c_row_stride >= n apart and
+// matrices c_batch_stride apart (distinct matrices must not overlap). `accumulate` adds the
+// product to c instead of overwriting it. m, n, k >= 1.
 template <typename T>
 struct GemmProblem {
     const T* a;
@@ -13,7 +15,9 @@ struct GemmProblem {
     const T* b;
     ptrdiff_t b_batch_stride, b_row_stride, b_col_stride;
     T* c;
+    ptrdiff_t c_batch_stride, c_row_stride;
     ptrdiff_t batch, m, n, k;
+    bool accumulate;
 };
 
 // gemm_workspace_size: elements of packing space gemm() needs for `p` on up to `threads`

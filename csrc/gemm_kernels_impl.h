@@ -133,12 +133,12 @@ void micro_kernel(ptrdiff_t kc, const T* __restrict ap, const T* __restrict bp, 
     }
 }
 
-// c (m, n), row stride ldc, = a (m, k) . b (k, n): one thread's BLIS loop nest over strided
-// views; a_pack holds MC x KC and b_pack KC x NC elements (rounded up to whole panels).
+// c (m, n), row stride ldc, (=|+=) a (m, k) . b (k, n): one thread's BLIS loop nest over
+// strided views; a_pack holds MC x KC and b_pack KC x NC elements (rounded up to whole panels).
 template <typename T>
 void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t b_rs,
                ptrdiff_t b_cs, T* c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
-               T* a_pack, T* b_pack) {
+               bool accumulate, T* a_pack, T* b_pack) {
     typedef Blocking<T> B;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += B::nc) {
         const ptrdiff_t cols = smaller(B::nc, n - j0), col_panels = ceil_div(cols, B::nr);
@@ -164,7 +164,7 @@ void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
                         const int tile_rows = static_cast<int>(smaller(B::mr, rows - ip * B::mr));
                         micro_kernel(kc, a_pack + ip * B::mr * kc, b_pack + jp * B::nr * kc,
                                      c + (i0 + ip * B::mr) * ldc + j0 + jp * B::nr, ldc,
-                                     tile_rows, tile_cols, p0 > 0);
+                                     tile_rows, tile_cols, accumulate || p0 > 0);
                     }
                 }
             }
@@ -237,9 +237,9 @@ void run_tasks(const GemmProblem<T>& p, const Plan& plan, T* workspace, int thre
         gemm_cell(p.a + index * p.a_batch_stride + i0 * p.a_row_stride, p.a_row_stride,
                   p.a_col_stride,
                   p.b + index * p.b_batch_stride + j0 * p.b_col_stride, p.b_row_stride,
-                  p.b_col_stride, p.c + index * p.m * p.n + i0 * p.n + j0, p.n,
-                  smaller(plan.cell_m, p.m - i0), smaller(plan.cell_n, p.n - j0), p.k, a_pack,
-                  b_pack);
+                  p.b_col_stride, p.c + index * p.c_batch_stride + i0 * p.c_row_stride + j0,
+                  p.c_row_stride, smaller(plan.cell_m, p.m - i0), smaller(plan.cell_n, p.n - j0),
+                  p.k, p.accumulate, a_pack, b_pack);
     }
 }
 

@@ -1,16 +1,10 @@
 #include "matmul.h"
 
-#include <algorithm>
-#include <cstdlib>
-#include <memory>
-#include <new>
 #include <stdexcept>
 #include <string>
 
 #include "array_checks.h"
-#include "gemm_kernels.h"
-#include "isa.h"
-#include "threads.h"
+#include "gemm.h"
 
 namespace py = pybind11;
 
@@ -37,23 +31,6 @@ MatrixStack matrix_stack(const char* name, const py::array& a) {
 }
 
 template <typename T>
-class AlignedBuffer {
-  public:
-    explicit AlignedBuffer(size_t elements) {
-        const size_t bytes = (elements * sizeof(T) + 63) / 64 * 64;
-        data_.reset(static_cast<T*>(std::aligned_alloc(64, bytes ? bytes : 64)));
-        if (!data_) throw std::bad_alloc();
-    }
-    T* data() { return data_.get(); }
-
-  private:
-    struct Free {
-        void operator()(T* p) const { std::free(p); }
-    };
-    std::unique_ptr<T, Free> data_;
-};
-
-template <typename T>
 py::array multiply(const py::array& a_array, const py::array& b_array, const MatrixStack& a,
                    const MatrixStack& b) {
     const ptrdiff_t batch = a.batch == 1 ? b.batch : a.batch;
@@ -61,25 +38,18 @@ py::array multiply(const py::array& a_array, const py::array& b_array, const Mat
                              ? py::array_t<T>({batch, a.rows, b.cols})
                              : py::array_t<T>({a.rows, b.cols});
     if (batch == 0 || a.rows == 0 || b.cols == 0) return out;
-    T* c = out.mutable_data();
-    if (a.cols == 0) {
-        std::fill(c, c + batch * a.rows * b.cols, T(0));
-        return out;
-    }
     GemmProblem<T> p{static_cast<const T*>(a_array.data()), a.batch_stride, a.row_stride,
                      a.col_stride, static_cast<const T*>(b_array.data()), b.batch_stride,
-                     b.row_stride, b.col_stride, c, batch, a.rows, b.cols, a.cols};
+                     b.row_stride, b.col_stride, out.mutable_data(), a.rows * b.cols, b.cols,
+                     batch, a.rows, b.cols, a.cols, false};
     // One b for the whole batch and a's matrices stacked at a fixed row pitch: one tall product.
     if (p.batch > 1 && p.b_batch_stride == 0 && p.a_batch_stride == p.m * p.a_row_stride) {
         p.m *= p.batch;
         p.batch = 1;
     }
-    const Isa isa = active_isa();
-    const int threads = num_threads();
-    AlignedBuffer<T> workspace(TC_ISA_CALL(isa, gemm_workspace_size(p, threads)));
     {
         py::gil_scoped_release release;
-        TC_ISA_CALL(isa, gemm(p, workspace.data(), threads));
+        tensorcore::gemm(p);
     }
     return out;
 }

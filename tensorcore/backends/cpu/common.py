@@ -1,0 +1,32 @@
+"""What every C++ CPU variant shares: the extension handle, its priority, and the argument
+checks that make a variant decline (NotImplementedError) what it does not handle, so the
+registry falls back to the reference. Without a built extension the variants are unavailable.
+"""
+import numpy as np
+
+try:
+    from ... import _C
+except ImportError:  # extension not built: the reference variants serve every op
+    _C = None
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+PRIORITY = 10
+
+
+def available():
+    return _C is not None
+
+
+def require_float(*arrays):
+    """Decline unless every array has one native float32/float64 dtype."""
+    dtype = arrays[0].dtype
+    if dtype not in FLOAT_DTYPES or any(a.dtype != dtype for a in arrays[1:]):
+        raise NotImplementedError
+
+
+def elementwise(*arrays):
+    """The operands as C-contiguous aligned arrays of one float dtype and one shape."""
+    require_float(*arrays)
+    if any(a.shape != arrays[0].shape for a in arrays[1:]):
+        raise NotImplementedError
+    return [np.require(a, requirements="CA") for a in arrays]
