@@ -7,6 +7,7 @@ import numpy as np
 from ..bench.machine import cpu_model
 from . import reference  # noqa: F401
 from . import cpu  # noqa: F401
+from . import cuda  # noqa: F401
 
 
 def cpp_extension():
