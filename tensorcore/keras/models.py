@@ -1,0 +1,220 @@
+"""Model and Sequential: compile, fit, evaluate, predict and the *_on_batch calls run through
+tensorcore.train's one training loop; weights, summary and saving as Keras."""
+import numpy as np
+
+from ..train import Trainer
+from . import losses, optimizers, saving
+from .arguments import reject_unknown
+from .engine import KerasTensor
+from .layers import InputLayer, Layer
+
+
+class Model(Layer):
+    """The functional model ``Model(inputs=keras.Input(shape), outputs=...)``; base of
+    Sequential. Subclasses list their layers in ``self.layers``."""
+
+    def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.trainer = None
+        self.inputs, self.outputs = inputs, outputs
+        if inputs is None and outputs is None:
+            return
+        if not (isinstance(inputs, KerasTensor) and isinstance(outputs, KerasTensor)):
+            raise TypeError("Model: expected inputs=keras.Input(...) and outputs a tensor made "
+                            "from it by calling layers")
+        self.batch_input_shape = inputs.shape
+        self.built = True
+        for layer in outputs.layers():
+            self.add_module(layer.name, layer)
+
+    @property
+    def layers(self):
+        return [m for m in self.children() if isinstance(m, Layer)]
+
+    def call(self, x):
+        return self.outputs.evaluate({id(self.inputs): x})
+
+    # ---- trainability: captured by compile(), as Keras does (the GAN idiom relies on it)
+    @property
+    def trainable_weights(self):
+        return trainable_weights(self)
+
+    @property
+    def non_trainable_weights(self):
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
+
+    @property
+    def weights(self):
+        return [w for layer in self.layers for w in layer.weights]
+
+    def get_weights(self):
+        return [w for layer in self.layers for w in layer.get_weights()]
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        expected = sum(len(layer.keras_weights()) for layer in self.layers)
+        if len(weights) != expected:
+            raise ValueError(f'Model "{self.name}" expects {expected} weight arrays, received '
+                             f"{len(weights)}")
+        for layer in self.layers:
+            n = len(layer.keras_weights())
+            layer.set_weights(weights[:n])
+            weights = weights[n:]
+
+    def count_params(self):
+        return sum(int(np.prod(w.shape)) for w in self.weights)
+
+    # ---- training
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, **kwargs):
+        reject_unknown("Model.compile", kwargs)
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = None if loss is None else losses.get(loss)
+        self.metrics_names_requested = list(metrics or [])
+        self.compile_config = {"optimizer": optimizers.serialize(self.optimizer),
+                               "loss": loss if isinstance(loss, str) else None,
+                               "metrics": [m for m in self.metrics_names_requested
+                                           if isinstance(m, str)]}
+        self.trainer = None
+        self._frozen_at_compile = None
+        if self.built:
+            self._make_trainer()
+
+    def _make_trainer(self):
+        """The trainer over the parameters trainable now (compile time, or the first batch of
+        a model built late)."""
+        loss = self.loss
+        self.trainer = Trainer(
+            model=self, loss=None if loss is None else (lambda y_pred, y_true: loss(y_true, y_pred)),
+            optimizer=self.optimizer.bind(self.trainable_weights),
+            metrics=self.metrics_names_requested, loss_name=losses.name_of(loss))
+        return self.trainer
+
+    def _compiled(self, what, x=None):
+        if not hasattr(self, "optimizer"):
+            raise RuntimeError(f"You must call `compile()` before using the model "
+                               f"(`{what}` was called on {self.name!r}).")
+        if self.trainer is None:
+            if not self.built:
+                self(np.asarray(x[:1]))           # builds every layer from the data's shape
+            self._make_trainer()
+        return self.trainer
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0, **kwargs):
+        reject_unknown("Model.fit", kwargs)
+        trainer = self._compiled("fit", x)
+        self.history = trainer.fit(x, y, batch_size=32 if batch_size is None else batch_size,
+                                   epochs=epochs, verbose=verbose, callbacks=callbacks,
+                                   validation_split=validation_split,
+                                   validation_data=validation_data, shuffle=shuffle,
+                                   initial_epoch=initial_epoch)
+        return self.history
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, callbacks=None,
+                 return_dict=False, **kwargs):
+        reject_unknown("Model.evaluate", kwargs)
+        logs = self._compiled("evaluate", x).evaluate(
+            x, y, batch_size=32 if batch_size is None else batch_size, verbose=verbose,
+            callbacks=callbacks)
+        return logs if return_dict else _loss_and_metrics(logs)
+
+    def predict(self, x, batch_size=None, verbose=0, **kwargs):
+        reject_unknown("Model.predict", kwargs)
+        return Trainer(model=self).predict(x, batch_size=32 if batch_size is None else batch_size,
+                                           verbose=verbose)
+
+    def train_on_batch(self, x, y, return_dict=False):
+        logs = self._compiled("train_on_batch", x).train_on_batch(x, y)
+        return logs if return_dict else _loss_and_metrics(logs)
+
+    def test_on_batch(self, x, y, return_dict=False):
+        logs = self._compiled("test_on_batch", x).test_on_batch(x, y)
+        return logs if return_dict else _loss_and_metrics(logs)
+
+    def predict_on_batch(self, x):
+        return Trainer(model=self).predict_on_batch(x)
+
+    @property
+    def stop_training(self):
+        return self.trainer is not None and self.trainer.stop_training
+
+    @stop_training.setter
+    def stop_training(self, value):
+        if self.trainer is not None:
+            self.trainer.stop_training = value
+
+    # ---- description and files
+    def summary(self, print_fn=print):
+        print_fn(saving.summary_text(self))
+
+    def save_weights(self, filepath, overwrite=True):
+        saving.save_weights(self, filepath)
+
+    def load_weights(self, filepath):
+        saving.load_weights(self, filepath)
+
+    def save(self, filepath, overwrite=True):
+        saving.save_model(self, filepath)
+
+
+def _loss_and_metrics(logs):
+    """Keras' return value: the loss alone, or [loss, *metrics] when metrics are compiled."""
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def trainable_weights(layer):
+    """Parameters of ``layer`` and its sublayers, skipping every layer marked untrainable."""
+    if not layer.trainable:
+        return []
+    own = [p for _, p in layer.named_parameters(recurse=False)]
+    return own + [w for child in layer.children() if isinstance(child, Layer)
+                  for w in trainable_weights(child)]
+
+
+class Sequential(Model):
+    """A stack of layers, each fed the previous one's output."""
+
+    def __init__(self, layers=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer):
+        if isinstance(layer, KerasTensor):           # Sequential([keras.Input(shape), ...])
+            layer = InputLayer(shape=layer.shape[1:])
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add: expected a keras layer, received "
+                            f"{type(layer).__name__}")
+        if not self.layers and layer.batch_input_shape is not None:
+            self.batch_input_shape = layer.batch_input_shape
+        self.add_module(layer.name, layer)
+        self.trainer = None
+        if self.batch_input_shape is not None:
+            self.build_from_shape(self.batch_input_shape)
+
+    def build_from_shape(self, batch_input_shape):
+        """Build every layer now by running a zero batch of one through the stack."""
+        KerasTensor(batch_input_shape[1:]).through(self)
+
+    def forward(self, x):
+        from ..ops.common import as_tensor
+        x = as_tensor(x)
+        if self.batch_input_shape is not None:
+            self.check_input(x, self.batch_input_shape)
+        self.built = True
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def build(self, input_shape=None):
+        if input_shape is not None:
+            self.batch_input_shape = tuple(input_shape)
+            self.build_from_shape(self.batch_input_shape)
+
+    def get_config(self):
+        return {"name": self.name, "layers": [saving.layer_config(layer) for layer in self.layers]}
+
+
+load_model = saving.load_model
