@@ -4,7 +4,6 @@ present (or downloadable), scikit-learn's 8x8 digits otherwise."""
 import sys
 import time
 
-
 import tensorcore as tc
 import tensorcore.nn.functional as F
 from tensorcore import nn, optim
