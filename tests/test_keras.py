@@ -1,0 +1,194 @@
+"""The Keras face: the classic programs' calls (Sequential, compile/fit/evaluate/predict,
+*_on_batch, trainable for GANs, weights and files), its layers against PyTorch with copied
+weights, and Keras-quality errors."""
+import numpy as np
+import pytest
+
+import tensorcore as tc
+from tensorcore import keras
+from tensorcore.keras import layers
+
+from helpers import assert_close, rand, torch
+
+
+def blobs(samples=240, features=6, classes=3, seed=0):
+    """Separable clusters: features, integer labels."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 3, size=(classes, features))
+    y = rng.integers(0, classes, size=samples)
+    return (centers[y] + rng.normal(0, 1, size=(samples, features))).astype(np.float32), y
+
+
+def mlp(features=6, classes=3, activation="softmax"):
+    return keras.models.Sequential([layers.Dense(16, activation="relu", input_shape=(features,)),
+                                    layers.Dense(classes, activation=activation)])
+
+
+def test_fit_learns_and_reports_history():
+    tc.manual_seed(0)
+    x, y = blobs()
+    model = mlp()
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    onehot = keras.utils.to_categorical(y, 3)
+    history = model.fit(x[:200], onehot[:200], epochs=15, batch_size=16, verbose=0,
+                        validation_data=(x[200:], onehot[200:]))
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 15 for v in history.history.values())
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    loss, accuracy = model.evaluate(x[200:], onehot[200:], verbose=0)
+    assert accuracy > 0.9 and loss == pytest.approx(history.history["val_loss"][-1], rel=1e-5)
+    probabilities = model.predict(x[200:])
+    assert isinstance(probabilities, np.ndarray) and probabilities.shape == (40, 3)
+    assert_close(probabilities.sum(axis=1), np.ones(40), np.float32)
+    assert np.mean(probabilities.argmax(1) == y[200:]) == pytest.approx(accuracy)
+
+
+def test_sgd_legacy_arguments_and_assignable_learning_rate():
+    optimizer = keras.optimizers.SGD(lr=0.01, decay=1e-6, momentum=0.9, nesterov=True)
+    assert optimizer.lr == optimizer.learning_rate == 0.01
+    optimizer.lr = 0.5
+    assert optimizer.learning_rate == 0.5
+    optimizer.iterations = 10
+    assert optimizer.current_learning_rate() == pytest.approx(0.5 / (1 + 1e-6 * 10))
+    x, y = blobs()
+    model = mlp()
+    model.compile(optimizer=keras.optimizers.SGD(lr=0.01, decay=1e-6, momentum=0.9, nesterov=True),
+                  loss="mse", metrics=["accuracy"])
+    history = model.fit(x, keras.utils.to_categorical(y, 3), epochs=5, batch_size=32, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert model.optimizer.iterations == 5 * 8
+
+
+def test_cnn_on_channels_last_images_learns():
+    tc.manual_seed(1)
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, size=96)
+    x = rng.normal(0, 0.3, size=(96, 7, 7, 1)).astype(np.float32)
+    x[y == 1, 2:5, 2:5, 0] += 1.5                              # class 1: a bright square
+    model = keras.models.Sequential([
+        layers.Conv2D(4, (3, 3), activation="relu", input_shape=(7, 7, 1)),
+        layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=12, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.7 * history.history["loss"][0]
+    assert history.history["accuracy"][-1] > 0.85
+
+
+def test_stacked_lstm_learns():
+    tc.manual_seed(2)
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, size=64).astype(np.float32)
+    x = rng.normal(0, 1, size=(64, 6, 3)).astype(np.float32)
+    x[:, :, 0] += np.where(y[:, None] == 1, 1.0, -1.0)
+    model = keras.models.Sequential([layers.LSTM(8, return_sequences=True, input_shape=(6, 3)),
+                                     layers.LSTM(4), layers.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", optimizer="rmsprop", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=10, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.7 * history.history["loss"][0]
+
+
+def test_gan_trainable_semantics():
+    """Frozen inside the stacked model, the discriminator is not updated by it; trained
+    directly (compiled while trainable) it is; the generator learns through the stack."""
+    tc.manual_seed(3)
+    generator = keras.models.Sequential([layers.Dense(8, input_dim=4), layers.LeakyReLU(alpha=0.2),
+                                         layers.Dense(5, activation="tanh")])
+    discriminator = keras.models.Sequential([layers.Dense(8, input_dim=5), layers.LeakyReLU(0.2),
+                                             layers.Dense(1, activation="sigmoid")])
+    optimizer = keras.optimizers.Adam(0.01, 0.5)
+    discriminator.compile(loss="binary_crossentropy", optimizer=optimizer, metrics=["accuracy"])
+    z = keras.Input(shape=(4,))
+    discriminator.trainable = False
+    combined = keras.models.Model(z, discriminator(generator(z)))
+    combined.compile(loss="binary_crossentropy", optimizer=optimizer)
+    noise = rand(16, 4, seed=1).astype(np.float32)
+    d_before, g_before = discriminator.get_weights(), generator.get_weights()
+    g_loss = combined.train_on_batch(noise, np.ones((16, 1)))
+    assert np.isfinite(g_loss)
+    assert all(np.array_equal(a, b) for a, b in zip(d_before, discriminator.get_weights()))
+    assert not all(np.array_equal(a, b) for a, b in zip(g_before, generator.get_weights()))
+    d_loss, d_accuracy = discriminator.train_on_batch(generator.predict(noise), np.zeros((16, 1)))
+    assert 0 <= d_accuracy <= 1 and np.isfinite(d_loss)
+    assert not all(np.array_equal(a, b) for a, b in zip(d_before, discriminator.get_weights()))
+
+
+def test_weights_and_files_round_trip(tmp_path):
+    x, y = blobs(samples=20)
+    model = mlp()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=1, verbose=0)
+    expected = model.predict(x)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    assert_close(loaded.predict(x), expected, np.float32)
+    assert loaded.evaluate(x, y, verbose=0)[0] == pytest.approx(model.evaluate(x, y, verbose=0)[0])
+    other = mlp()
+    model.save_weights(tmp_path / "w.weights.h5")
+    other.load_weights(tmp_path / "w.weights.h5")
+    assert_close(other.predict(x), expected, np.float32)
+    shapes = [w.shape for w in model.get_weights()]
+    assert shapes == [(6, 16), (16,), (16, 3), (3,)]                 # Keras' layouts
+    other.set_weights([w * 0 + 1 for w in model.get_weights()])
+    assert all(np.all(w == 1) for w in other.get_weights())
+
+
+def test_summary_counts_parameters(capsys):
+    model = keras.models.Sequential([layers.Dense(7, input_dim=5), layers.Dense(2)])
+    model.summary()
+    text = capsys.readouterr().out
+    assert "(None, 7)" in text and "(None, 2)" in text
+    assert f"Total params: {5 * 7 + 7 + 7 * 2 + 2:,}" in text
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch not installed")
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_layers_match_torch(dtype):
+    tc.manual_seed(4)
+    x = rand(3, 5, 6, 2, seed=1)
+    conv = layers.Conv2D(4, (3, 2), strides=(1, 1), padding="same", dtype=dtype)
+    ours = conv(x.astype(dtype))
+    kernel, bias = conv.get_weights()                            # (3, 2, 2, 4), (4,)
+    theirs = torch.nn.functional.conv2d(torch.tensor(x).permute(0, 3, 1, 2),
+                                        torch.tensor(kernel.astype(np.float64)).permute(3, 2, 0, 1),
+                                        torch.tensor(bias.astype(np.float64)), padding="same")
+    assert_close(ours.numpy(), theirs.permute(0, 2, 3, 1).numpy(), np.dtype(dtype))
+
+    seq = rand(2, 5, 3, seed=2)
+    lstm = layers.LSTM(4, return_sequences=True, dtype=dtype)
+    ours = lstm(seq.astype(dtype))
+    kernel, recurrent, bias = lstm.get_weights()                 # (3, 16), (4, 16), (16,)
+    reference = torch.nn.LSTM(3, 4, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():
+        reference.weight_ih_l0.copy_(torch.tensor(kernel.T.astype(np.float64)))
+        reference.weight_hh_l0.copy_(torch.tensor(recurrent.T.astype(np.float64)))
+        reference.bias_ih_l0.copy_(torch.tensor(bias.astype(np.float64)))
+        reference.bias_hh_l0.zero_()
+    assert_close(ours.numpy(), reference(torch.tensor(seq))[0].detach().numpy(), np.dtype(dtype))
+
+
+def test_keras_errors():
+    model = mlp()
+    with pytest.raises(RuntimeError, match="compile"):
+        model.fit(*blobs(samples=8), verbose=0)
+    with pytest.raises(ValueError, match="Unknown optimizer: 'adamz'"):
+        model.compile(optimizer="adamz", loss="mse")
+    with pytest.raises(ValueError, match="Unknown loss: 'msee'"):
+        model.compile(optimizer="adam", loss="msee")
+    with pytest.raises(TypeError, match=r"unrecognized keyword arguments: \['foo'\]"):
+        layers.Dense(3, foo=1)
+    with pytest.raises(TypeError, match=r"\['epoch'\]"):
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(*blobs(samples=8), epoch=3, verbose=0)
+    with pytest.raises(ValueError, match="Unknown metric"):
+        model.compile(optimizer="adam", loss="mse", metrics=["acuracy"])
+        model.fit(*blobs(samples=8), verbose=0)
+    x, y = blobs(samples=10)
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    with pytest.raises(ValueError, match="10 samples.*9"):
+        model.fit(x, keras.utils.to_categorical(y[:9], 3), verbose=0)
+    with pytest.raises(ValueError, match=r"expected axis -1 of input shape to have value 6.*\(10, 5\)"):
+        model.predict(x[:, :5])
+    with pytest.raises(ValueError, match="sparse_categorical_crossentropy"):
+        model.fit(x, y, verbose=0)                               # one-hot loss, integer targets
+    with pytest.raises(ValueError, match=r"expected shape \(6, 16\), received \(16, 6\)"):
+        model.set_weights([w.T for w in model.get_weights()])
