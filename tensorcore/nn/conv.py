@@ -2,13 +2,13 @@
 import math
 
 from .. import creation
+from ..errors import ShapeError
 from ..ops.common import as_tensor
 from ..ops.conv import conv2d
 from ..ops.window_args import pair, positive_int
 from . import init
 from .linear import uniform_bias_
 from .module import Module
-from ..errors import ShapeError
 from .parameter import Parameter
 
 
