@@ -3,6 +3,7 @@ tensorcore.train's one training loop; weights, summary and saving as Keras."""
 import numpy as np
 
 from ..train import Trainer
+from ..train.metrics import resolve_metric
 from . import losses, optimizers, saving
 from .arguments import reject_unknown
 from .engine import KerasTensor
@@ -16,6 +17,7 @@ class Model(Layer):
     def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         self.trainer = None
+        self.stop_training = False        # set by callbacks; the training loop reads it
         self.inputs, self.outputs = inputs, outputs
         if inputs is None and outputs is None:
             return
@@ -82,13 +84,21 @@ class Model(Layer):
 
     def _make_trainer(self):
         """The trainer over the parameters trainable now (compile time, or the first batch of
-        a model built late)."""
-        loss = self.loss
+        a model built late), with 'accuracy' resolved from the loss and output as Keras does."""
+        loss, loss_name = self.loss, losses.name_of(self.loss)
+        output_shape = self.compute_output_shape()
+        metrics = [resolve_metric(m, loss_name, output_shape) for m in self.metrics_names_requested]
         self.trainer = Trainer(
             model=self, loss=None if loss is None else (lambda y_pred, y_true: loss(y_true, y_pred)),
-            optimizer=self.optimizer.bind(self.trainable_weights),
-            metrics=self.metrics_names_requested, loss_name=losses.name_of(loss))
+            optimizer=self.optimizer.bind(self.trainable_weights), metrics=metrics,
+            callback_model=self)
         return self.trainer
+
+    def compute_output_shape(self):
+        """(None, ...) of the output, found by running a zero batch of one; None if unbuilt."""
+        if self.batch_input_shape is None:
+            return None
+        return KerasTensor(self.batch_input_shape[1:]).through(self).shape
 
     def _compiled(self, what, x=None):
         if not hasattr(self, "optimizer"):
@@ -121,8 +131,8 @@ class Model(Layer):
 
     def predict(self, x, batch_size=None, verbose=0, **kwargs):
         reject_unknown("Model.predict", kwargs)
-        return Trainer(model=self).predict(x, batch_size=32 if batch_size is None else batch_size,
-                                           verbose=verbose)
+        return self._predictor().predict(x, batch_size=32 if batch_size is None else batch_size,
+                                         verbose=verbose)
 
     def train_on_batch(self, x, y, return_dict=False):
         logs = self._compiled("train_on_batch", x).train_on_batch(x, y)
@@ -133,16 +143,11 @@ class Model(Layer):
         return logs if return_dict else _loss_and_metrics(logs)
 
     def predict_on_batch(self, x):
-        return Trainer(model=self).predict_on_batch(x)
+        return self._predictor().predict_on_batch(x)
 
-    @property
-    def stop_training(self):
-        return self.trainer is not None and self.trainer.stop_training
-
-    @stop_training.setter
-    def stop_training(self, value):
-        if self.trainer is not None:
-            self.trainer.stop_training = value
+    def _predictor(self):
+        """The compiled trainer, or a loss-less one: predict needs no compile()."""
+        return self.trainer if self.trainer is not None else Trainer(model=self, loss=None)
 
     # ---- description and files
     def summary(self, print_fn=print):
