@@ -87,6 +87,12 @@ def _cases(rng):
             forward = registry.get(op).reference("cpu").fn
             cases.append((op + "_backward", lambda d, s=shape, f=forward, a=axis: (
                 lambda g, x: [g, f(x, a)])(*arrays(s, s)(d)), (axis,)))
+    for shape in ((1, 1), (7, 33), (3, 5, 129)):
+        for activation in ("none", "relu", "sigmoid", "tanh"):
+            cases.append(("bias_act", lambda d, s=shape: arrays(s, s[-1:])(d), (activation,)))
+            forward = registry.get("bias_act").reference("cpu").fn
+            cases.append(("bias_act_backward", lambda d, s=shape, f=forward, a=activation: (
+                lambda g, x, b: [g, f(x, b, a)])(*arrays(s, s, s[-1:])(d)), (activation,)))
     for n, c in ((7, 10), (3, 2000), (1, 1)):
         target = lambda n=n, c=c: rng.integers(0, c, size=n)
         cases.append(("cross_entropy", lambda d, n=n, c=c, t=target: arrays((n, c))(d) + [t()], ()))
@@ -124,6 +130,37 @@ def test_every_cuda_variant_matches_the_reference(dtype):
             checked.add(variant.name)
     assert {"cuda.cupy", "cuda.cublas", "cuda.cupy_ops"} <= checked
     assert ("cuda.tf32" in checked) == (dtype == "float32")
+
+
+@needs_cuda
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_optimizer_steps_match_the_reference(dtype):
+    """In-place updates: every state array after 3 steps, for each setting."""
+    import cupy
+    rng = np.random.default_rng(2)
+    settings = {"sgd_step": [(None, 0.1, 0.0, False, 0.0), ("v", 0.1, 0.9, False, 1e-2),
+                             ("v", 0.05, 0.9, True, 0.0)],
+                "adam_step": [(1e-3, 0.9, 0.999, 1e-8, 0.0, False),
+                              (1e-2, 0.8, 0.99, 1e-6, 1e-2, True)]}
+    for op, cases in settings.items():
+        for variant in _cuda_variants(op):
+            for params in cases:
+                host = [_rand(rng, 1001).astype(dtype) for _ in range(4)]
+                host[3] = np.abs(host[3])           # Adam's second moment is never negative
+                if op == "sgd_step" and params[0] is None:
+                    host[2] = None
+                device = [None if a is None else cupy.asarray(a) for a in host]
+                hyper = params[1:] if op == "sgd_step" else params
+                for step in (1, 2, 3):
+                    grad = _rand(rng, 1001).astype(dtype)
+                    for fn, arrays, g in ((registry.get(op).reference("cpu").fn, host, grad),
+                                          (variant.fn, device, cupy.asarray(grad))):
+                        state = (arrays[2],) if op == "sgd_step" else (arrays[2], arrays[3], step)
+                        fn(arrays[0], g, *state, *hyper)
+                for i, (got, expected) in enumerate(zip(device, host)):
+                    if expected is not None:
+                        _assert_close(got, expected, TOLERANCE[dtype] * 10,
+                                      f"{op} {variant.name} {params} state {i}")
 
 
 @needs_cuda

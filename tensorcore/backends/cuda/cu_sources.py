@@ -23,6 +23,7 @@ CONFIGS = {
     "lstm_cell.cu": {"default": {}},
     "elementwise.cu": {"default": {}},
     "softmax.cu": {"default": {}},
+    "optim.cu": {"default": {}},
 }
 # file -> dtypes it is built for; files generic over scalar_t get it defined per dtype
 DTYPES = {
@@ -32,8 +33,9 @@ DTYPES = {
     "lstm_cell.cu": ("float32", "float64"),
     "elementwise.cu": ("float32", "float64"),
     "softmax.cu": ("float32", "float64"),
+    "optim.cu": ("float32", "float64"),
 }
-SCALAR_GENERIC = {"conv2d.cu", "lstm_cell.cu", "elementwise.cu", "softmax.cu"}
+SCALAR_GENERIC = {"conv2d.cu", "lstm_cell.cu", "elementwise.cu", "softmax.cu", "optim.cu"}
 C_TYPES = {"float32": "float", "float64": "double"}
 
 

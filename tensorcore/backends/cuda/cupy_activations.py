@@ -187,3 +187,36 @@ def cross_entropy_backward(grad, log_probs, target):
                 (_cupy().ascontiguousarray(grad), log_probs, target, dlogits, np.int64(rows),
                  np.int32(cols)))
     return dlogits
+
+
+# ---- bias_act: bias + activation in one pass (elementwise.cu); its backward reuses the
+# activation's backward kernel with y for x ----
+
+BIAS_ACTIVATIONS = ("none", "relu", "sigmoid", "tanh")
+
+
+@_variant("bias_act", "cuda.cupy")
+def bias_act(x, bias, activation):
+    _require(FLOATS, x, bias)
+    if activation not in BIAS_ACTIVATIONS or x.ndim == 0 or bias.shape != x.shape[-1:]:
+        raise NotImplementedError
+    x, bias = _cupy().ascontiguousarray(x), _cupy().ascontiguousarray(bias)
+    y = _cupy().empty_like(x)
+    if y.size:
+        _launch(f"bias_{activation}_forward", x,
+                (x, bias, y, np.int64(x.size), np.int32(x.shape[-1])))
+    return y
+
+
+@_variant("bias_act_backward", "cuda.cupy")
+def bias_act_backward(grad, y, activation):
+    if activation not in BIAS_ACTIVATIONS:
+        raise NotImplementedError
+    if activation == "none":
+        dx = grad.copy()
+    else:
+        _flat_operands(grad, y)
+        dx = _cupy().empty_like(y)
+        _launch(activation + "_backward", y,
+                (grad, y, y, dx, np.int64(y.size), y.dtype.type(0)))
+    return dx, dx.reshape(-1, dx.shape[-1]).sum(axis=0)

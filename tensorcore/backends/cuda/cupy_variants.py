@@ -244,3 +244,4 @@ def lstm_cell_backward(dh, dc, x, h, c, w_ih, w_hh, gates, c_new):
 
 
 from . import cupy_activations  # noqa: E402,F401  (activations, softmax, cross-entropy)
+from . import cupy_optim  # noqa: E402,F401  (sgd_step, adam_step)

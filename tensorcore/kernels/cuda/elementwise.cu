@@ -120,6 +120,33 @@ struct GeluTanh {   // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
         map_backward<F>(grad, x, y, dx, n, param);                                            \
     }
 
+// bias_act: y = F(x + bias[i % features]), x (..., features) contiguous; the backward pass
+// is the activation's own backward kernel with y in place of x (these derivatives use y only).
+template <class F>
+__device__ __forceinline__ void map_bias_forward(const scalar_t* __restrict__ x,
+                                                 const scalar_t* __restrict__ bias,
+                                                 scalar_t* __restrict__ y, long long n,
+                                                 int features) {
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n;
+         i += (long long)gridDim.x * blockDim.x)
+        y[i] = F::forward(x[i] + bias[i % features], ZERO);
+}
+
+struct Identity {
+    static __device__ scalar_t forward(scalar_t x, scalar_t) { return x; }
+};
+
+#define BIAS_ACT_KERNEL(name, F)                                                              \
+    extern "C" __global__ void bias_##name##_forward(const scalar_t* x, const scalar_t* bias, \
+                                                     scalar_t* y, long long n, int features) { \
+        map_bias_forward<F>(x, bias, y, n, features);                                          \
+    }
+
+BIAS_ACT_KERNEL(none, Identity)
+BIAS_ACT_KERNEL(relu, Relu)
+BIAS_ACT_KERNEL(sigmoid, Sigmoid)
+BIAS_ACT_KERNEL(tanh, Tanh)
+
 ACTIVATION_KERNELS(relu, Relu)
 ACTIVATION_KERNELS(leaky_relu, LeakyRelu)
 ACTIVATION_KERNELS(sigmoid, Sigmoid)
