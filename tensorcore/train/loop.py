@@ -1,0 +1,381 @@
+"""The training loop behind fit/evaluate/predict (Keras 3's trainer, in small).
+
+One ``Trainer`` owns the loops and talks to callbacks only through their ``on_*`` hooks;
+the progress bar and the history are callbacks like any other.
+"""
+import contextlib
+import math
+
+import numpy as np
+
+from .. import autograd
+from ..data import DataLoader, TensorDataset
+from ..serialization import load as load_file, save as save_file
+from ..tensor import Tensor, tensor
+from .arguments import positive_int, reject_unknown
+from .callbacks import Callback, CallbackList, History, get_weights as _get_weights, \
+    set_weights as _set_weights
+from .metrics import Mean, resolve_metric
+from .progress import ProgressBar
+
+
+class Trainer:
+    """Fits ``model`` with ``optimizer`` to minimise ``loss``, reporting ``metrics``.
+
+    model      callable on a batch Tensor -> Tensor, with ``parameters()`` (and, if it has
+               them, ``train()``/``eval()``, ``state_dict()``/``load_state_dict()``)
+    loss       ``loss(y_pred, y_true) -> scalar Tensor``
+    optimizer  ``zero_grad()`` and ``step()``; only the parameters it holds are updated
+    metrics    metric objects or names (see ``metrics.resolve_metric``)
+    callback_model  what callbacks see as ``self.model`` (default: this trainer); the loop
+               reads ``callback_model.stop_training`` after every batch and epoch
+    before_step     called with no arguments after ``backward()`` and before
+               ``optimizer.step()`` (gradient clipping, freezing)
+    """
+
+    def __init__(self, model, loss, optimizer=None, metrics=(), callback_model=None,
+                 before_step=None, **kwargs):
+        reject_unknown("Trainer", kwargs, Trainer.__init__)
+        if not callable(model):
+            raise TypeError(f"Trainer: the model must be callable, got {type(model).__name__}")
+        if not callable(loss):
+            raise TypeError(f"Trainer: the loss must be callable as loss(y_pred, y_true), got "
+                            f"{type(loss).__name__}")
+        self.model, self.loss, self.optimizer = model, loss, optimizer
+        self.metrics = [resolve_metric(m) for m in (metrics or ())]
+        names = ["loss"] + [m.name for m in self.metrics]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Trainer: metric names must be unique and not 'loss', got {names}")
+        self.loss_tracker = Mean("loss")
+        self.callback_model = self if callback_model is None else callback_model
+        self.before_step = before_step
+        self.stop_training = False
+        self.history = None
+
+    # ---- one batch ------------------------------------------------------------------------
+    def train_step(self, x, y):
+        """Forward, backward and one optimizer step on a batch; returns ``(y_pred, loss)``."""
+        y_pred = self.model(x)
+        loss = self._scalar_loss(y_pred, y)
+        self.optimizer.zero_grad()      # before backward: also clears grads from other models
+        loss.backward()
+        if self.before_step is not None:
+            self.before_step()
+        self.optimizer.step()
+        return y_pred, loss
+
+    def test_step(self, x, y):
+        y_pred = self.model(x)
+        return y_pred, self._scalar_loss(y_pred, y)
+
+    def _scalar_loss(self, y_pred, y):
+        loss = self.loss(y_pred, y)
+        if not isinstance(loss, Tensor) or loss.numel() != 1:
+            got = f"shape {loss.shape}" if isinstance(loss, Tensor) else type(loss).__name__
+            raise ValueError(f"Trainer: the loss must return a scalar Tensor, got {got}")
+        return loss
+
+    def _record(self, y_pred, loss, y):
+        """Add a batch to the running loss and metrics; returns the logs so far."""
+        n = len(y) if y.ndim else 1
+        self.loss_tracker.update_state(loss.item(), n)
+        if self.metrics:
+            y_host, pred_host = y.numpy(), y_pred.detach().numpy()
+            for metric in self.metrics:
+                metric.update_state(y_host, pred_host)
+        return self._results()
+
+    def _results(self):
+        return {"loss": self.loss_tracker.result(),
+                **{m.name: float(m.result()) for m in self.metrics}}
+
+    def _reset_metrics(self):
+        for metric in [self.loss_tracker, *self.metrics]:
+            metric.reset_state()
+
+    def train_on_batch(self, x, y):
+        """One training step on the batch ``(x, y)``; returns its logs (loss, metrics)."""
+        self._need_optimizer("train_on_batch")
+        self._reset_metrics()
+        x, y = self._batch_tensors("train_on_batch", x, y)
+        with self._mode(training=True):
+            return self._record(*self.train_step(x, y), y)
+
+    def test_on_batch(self, x, y):
+        self._reset_metrics()
+        x, y = self._batch_tensors("test_on_batch", x, y)
+        with self._mode(training=False), autograd.no_grad():
+            return self._record(*self.test_step(x, y), y)
+
+    def predict_on_batch(self, x):
+        (x,) = self._batch_tensors("predict_on_batch", x)
+        with self._mode(training=False), autograd.no_grad():
+            return _to_host(self.model(x))
+
+    # ---- whole datasets -------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
+            **kwargs):
+        """Train for epochs ``initial_epoch .. epochs-1``; returns the ``History``.
+
+        ``x``/``y``: arrays or Tensors with one sample per row, or ``x`` a DataLoader (or any
+        iterable of ``(x, y)`` batches) and ``y`` None. ``validation_split`` holds out the
+        last fraction of the samples (before shuffling); ``validation_data`` is ``(x, y)`` or
+        a loader. Each epoch logs loss, the metrics, and val_* of both."""
+        reject_unknown("fit", kwargs, Trainer.fit)
+        self._need_optimizer("fit")
+        for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"fit: {name} must be a non-negative integer, got {value!r}")
+        if validation_split and validation_data is None:
+            (x, y), validation_data = _split("fit", x, y, validation_split)
+        train = self._batches("fit", x, y, batch_size, shuffle)
+        val = None
+        if validation_data is not None:
+            val = self._batches("fit (validation_data)", *_pair(validation_data), batch_size,
+                                False)
+        self.history = History()
+        callbacks = self._callbacks(callbacks, verbose, self.history, epochs=epochs,
+                                    steps=_len(train))
+        self.callback_model.stop_training = False
+        callbacks.on_train_begin()
+        epoch_logs = {}
+        for epoch in range(initial_epoch, epochs):
+            self._reset_metrics()
+            callbacks.on_epoch_begin(epoch)
+            with self._mode(training=True):
+                for step, (xb, yb) in enumerate(train):
+                    callbacks.on_train_batch_begin(step)
+                    logs = self._record(*self.train_step(xb, yb), yb)
+                    callbacks.on_train_batch_end(step, logs)
+                    if self._stopping():
+                        break
+            epoch_logs = self._results()
+            if val is not None:
+                val_logs = self._evaluate(val, callbacks)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            callbacks.on_epoch_end(epoch, epoch_logs)
+            if self._stopping():
+                break
+        callbacks.on_train_end(epoch_logs)
+        return self.history
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, callbacks=None, **kwargs):
+        """The loss and metrics over ``(x, y)`` (or a loader), as a dict."""
+        reject_unknown("evaluate", kwargs, Trainer.evaluate)
+        batches = self._batches("evaluate", x, y, batch_size, False)
+        return self._evaluate(batches, self._callbacks(callbacks, verbose, steps=_len(batches)))
+
+    def _evaluate(self, batches, callbacks):
+        self._reset_metrics()
+        callbacks.on_test_begin()
+        with self._mode(training=False), autograd.no_grad():
+            for step, (xb, yb) in enumerate(batches):
+                callbacks.on_test_batch_begin(step)
+                logs = self._record(*self.test_step(xb, yb), yb)
+                callbacks.on_test_batch_end(step, logs)
+        logs = self._results()
+        callbacks.on_test_end(logs)
+        return logs
+
+    def predict(self, x, batch_size=None, verbose=0, callbacks=None, **kwargs):
+        """The model's outputs for every sample of ``x``, concatenated, as a NumPy array (a
+        list of arrays for a model with several outputs)."""
+        reject_unknown("predict", kwargs, Trainer.predict)
+        batches = self._batches("predict", x, None, batch_size, False, need_y=False)
+        callbacks = self._callbacks(callbacks, verbose, steps=_len(batches))
+        outputs = []
+        callbacks.on_predict_begin()
+        with self._mode(training=False), autograd.no_grad():
+            for step, batch in enumerate(batches):
+                callbacks.on_predict_batch_begin(step)
+                outputs.append(_to_host(self.model(batch[0])))
+                callbacks.on_predict_batch_end(step, {"outputs": outputs[-1]})
+        callbacks.on_predict_end()
+        if not outputs:
+            raise ValueError("predict: the data gave no batches")
+        if isinstance(outputs[0], list):
+            return [np.concatenate(parts) for parts in zip(*outputs)]
+        return np.concatenate(outputs)
+
+    # ---- weights --------------------------------------------------------------------------
+    def get_weights(self):
+        """A copy of the model's weights (its state dict, or a list of parameter arrays)."""
+        if hasattr(self.model, "get_weights") or hasattr(self.model, "state_dict"):
+            return _get_weights(self.model)
+        return [p.numpy().copy() for p in self.model.parameters()]
+
+    def set_weights(self, weights):
+        if hasattr(self.model, "set_weights") or hasattr(self.model, "load_state_dict"):
+            return _set_weights(self.model, weights)
+        params = list(self.model.parameters())
+        if len(weights) != len(params):
+            raise ValueError(f"set_weights: the model has {len(params)} parameters, got "
+                             f"{len(weights)} arrays")
+        for p, w in zip(params, weights):
+            p.data = tensor(w, dtype=p.dtype, device=p.device)
+
+    def save_weights(self, path):
+        """The model's weights as a safetensors file (``tc.save``: atomic)."""
+        save_file(self._state(), path)
+
+    def load_weights(self, path):
+        state = load_file(path)
+        if hasattr(self.model, "load_state_dict"):
+            self.model.load_state_dict(state)
+        else:
+            self.set_weights([state[str(i)] for i in range(len(state))])
+
+    def save(self, path):
+        """A checkpoint: ``{"model": weights, "optimizer": its state_dict() if it has one}``."""
+        checkpoint = {"model": self._state()}
+        if hasattr(self.optimizer, "state_dict"):
+            checkpoint["optimizer"] = self.optimizer.state_dict()
+        save_file(checkpoint, path)
+
+    def _state(self):
+        if hasattr(self.model, "state_dict"):
+            return self.model.state_dict()
+        return {str(i): p for i, p in enumerate(self.model.parameters())}
+
+    # ---- plumbing -------------------------------------------------------------------------
+    def _need_optimizer(self, where):
+        if self.optimizer is None:
+            raise RuntimeError(f"{where}: this Trainer has no optimizer")
+
+    def _stopping(self):
+        return bool(getattr(self.callback_model, "stop_training", False))
+
+    @contextlib.contextmanager
+    def _mode(self, training):
+        """Put the model in training or inference mode, and back to its mode after."""
+        was = getattr(self.model, "training", None)
+        switch = getattr(self.model, "train" if training else "eval", None)
+        if switch is not None:
+            switch()
+        try:
+            yield
+        finally:
+            if was is not None and was != training:
+                self.model.train() if was else self.model.eval()
+
+    def _device(self):
+        for p in self.model.parameters():
+            return p.device
+        return "cpu"
+
+    def _batch_tensors(self, where, *arrays):
+        device = self._device()
+        return [_to_device(a if isinstance(a, Tensor) else _host_array(where, a), device)
+                for a in arrays]
+
+    def _batches(self, where, x, y, batch_size, shuffle, need_y=True):
+        """An iterable of ``(x, y)`` batches (``(x,)`` when ``y`` is None) on the model's device."""
+        batch_size = positive_int(where, "batch_size", 32 if batch_size is None else batch_size)
+        if x is None:
+            raise ValueError(f"{where}: x is required")
+        if not _array_like(x):                          # a DataLoader or other iterable
+            if y is not None:
+                raise ValueError(f"{where}: x is a {type(x).__name__} of batches, so y must be "
+                                 f"None (the batches carry the targets)")
+            return _OnDevice(x, self._device())
+        if need_y and y is None:
+            raise ValueError(f"{where}: y is required when x is an array")
+        arrays = [_host_array(where, x)] + ([] if y is None else [_host_array(where, y)])
+        if len(arrays) == 2 and len(arrays[0]) != len(arrays[1]):
+            raise ValueError(f"{where}: x has {len(arrays[0])} samples, y has {len(arrays[1])}; "
+                             f"they must have the same number of samples (first dimension)")
+        if len(arrays[0]) == 0:
+            raise ValueError(f"{where}: the data is empty (x has 0 samples)")
+        loader = DataLoader(TensorDataset(*arrays), batch_size=batch_size, shuffle=shuffle)
+        return _OnDevice(loader, self._device())
+
+    def _callbacks(self, callbacks, verbose, history=None, **params):
+        if verbose == "auto":
+            verbose = 1
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
+        if isinstance(callbacks, Callback) or (callbacks is not None
+                                               and not isinstance(callbacks, (list, tuple))):
+            raise TypeError(f"callbacks must be a list of Callback objects, got "
+                            f"{type(callbacks).__name__}")
+        callbacks = list(callbacks or [])
+        if verbose and not any(isinstance(c, ProgressBar) for c in callbacks):
+            callbacks.insert(0, ProgressBar(verbose))
+        if history is not None:
+            callbacks.append(history)
+        return CallbackList(callbacks, model=self.callback_model,
+                            params={"verbose": verbose, **params})
+
+
+class _OnDevice:
+    """Batches of ``loader`` as tuples of Tensors on ``device``."""
+
+    def __init__(self, loader, device):
+        self.loader, self.device = loader, device
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for batch in self.loader:
+            batch = batch if isinstance(batch, (tuple, list)) else (batch,)
+            yield tuple(_to_device(t, self.device) for t in batch)
+
+
+def _to_device(t, device):
+    t = t if isinstance(t, Tensor) else tensor(np.asarray(t))
+    return t if t.device == device else t.to(device)
+
+
+def _len(batches):
+    try:
+        return len(batches)
+    except TypeError:
+        return None
+
+
+def _array_like(x):
+    return isinstance(x, (np.ndarray, Tensor, list, tuple))
+
+
+def _host_array(where, a):
+    array = a.numpy() if isinstance(a, Tensor) else np.asarray(a)
+    if array.ndim == 0:
+        raise ValueError(f"{where}: expected an array with one sample per row, got a scalar")
+    return array
+
+
+def _to_host(out):
+    if isinstance(out, (tuple, list)):
+        return [o.detach().numpy() for o in out]
+    return out.detach().numpy()
+
+
+def _pair(validation_data):
+    if not _array_like(validation_data):
+        return validation_data, None
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
+        return validation_data
+    raise ValueError(f"fit: validation_data must be (x_val, y_val) or a loader of batches, got "
+                     f"{type(validation_data).__name__} of length {len(validation_data)}"
+                     + ("; sample weights are not supported" if len(validation_data) == 3
+                        else ""))
+
+
+def _split(where, x, y, fraction):
+    """Keras' validation_split: the last ``fraction`` of the samples, before shuffling."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"{where}: validation_split must be in [0, 1), got {fraction!r}")
+    if not _array_like(x):
+        raise ValueError(f"{where}: validation_split needs arrays, not a "
+                         f"{type(x).__name__}; pass validation_data instead")
+    x, y = _host_array(where, x), None if y is None else _host_array(where, y)
+    n = len(x)
+    split_at = int(math.floor(n * (1.0 - fraction)))
+    if split_at in (0, n):
+        raise ValueError(f"{where}: {n} samples are not enough to hold out "
+                         f"validation_split={fraction} of them for validation")
+    if y is None:
+        return (x[:split_at], None), (x[split_at:], None)
+    return (x[:split_at], y[:split_at]), (x[split_at:], y[split_at:])
