@@ -15,11 +15,12 @@ from tensorcore.train.metrics import resolve_metric
 class TinyMLP:
     """A two-layer perceptron from tensorcore ops (the model protocol the Trainer needs)."""
 
-    def __init__(self, n_in=4, n_hidden=16, n_out=3):
-        self.w1 = (tc.randn(n_hidden, n_in) * (1 / np.sqrt(n_in))).requires_grad_()
-        self.b1 = tc.zeros(n_hidden, requires_grad=True)
-        self.w2 = (tc.randn(n_out, n_hidden) * (1 / np.sqrt(n_hidden))).requires_grad_()
-        self.b2 = tc.zeros(n_out, requires_grad=True)
+    def __init__(self, n_in=4, n_hidden=16, n_out=3, device="cpu"):
+        self.w1 = (tc.randn(n_hidden, n_in) * (1 / np.sqrt(n_in))).to(device).requires_grad_()
+        self.b1 = tc.zeros(n_hidden, device=device, requires_grad=True)
+        self.w2 = (tc.randn(n_out, n_hidden) * (1 / np.sqrt(n_hidden))).to(device)
+        self.w2.requires_grad_()
+        self.b2 = tc.zeros(n_out, device=device, requires_grad=True)
         self.training = True
         self.modes = []           # the mode of every forward call
 
@@ -180,6 +181,23 @@ def test_only_the_optimizers_parameters_change_and_before_step_runs():
     trainer.fit(x, y, epochs=2, batch_size=8, verbose=0)
     np.testing.assert_array_equal(model.w1.numpy(), frozen)
     assert calls == [True] * 8
+
+
+@pytest.mark.skipif(not tc.cuda_available(), reason="no CUDA device")
+def test_fit_on_cuda_matches_cpu():
+    x, y = blobs(n=40)
+    histories, outputs = [], []
+    for device in ("cpu", "cuda"):
+        tc.manual_seed(4)
+        model = TinyMLP(device=device)
+        trainer = Trainer(model, cross_entropy, SGD(model.parameters(), 0.1), ["accuracy"])
+        histories.append(trainer.fit(x, y, epochs=2, batch_size=8, validation_split=0.25,
+                                     verbose=0).history)
+        outputs.append(trainer.predict(x))
+        assert model.w1.device.startswith(device)
+    for key in histories[0]:
+        np.testing.assert_allclose(histories[1][key], histories[0][key], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-4, atol=1e-5)
 
 
 # ---- the other entry points ----------------------------------------------------------------

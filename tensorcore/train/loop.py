@@ -4,15 +4,14 @@ One ``Trainer`` owns the loops and talks to callbacks only through their ``on_*`
 the progress bar and the history are callbacks like any other.
 """
 import contextlib
-import math
 
 import numpy as np
 
 from .. import autograd
-from ..data import DataLoader, TensorDataset
 from ..serialization import load as load_file, save as save_file
 from ..tensor import Tensor, tensor
-from .arguments import positive_int, reject_unknown
+from . import inputs
+from .arguments import reject_unknown
 from .callbacks import Callback, CallbackList, History, get_weights as _get_weights, \
     set_weights as _set_weights
 from .metrics import Mean, resolve_metric
@@ -128,15 +127,15 @@ class Trainer:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"fit: {name} must be a non-negative integer, got {value!r}")
         if validation_split and validation_data is None:
-            (x, y), validation_data = _split("fit", x, y, validation_split)
+            (x, y), validation_data = inputs.split("fit", x, y, validation_split)
         train = self._batches("fit", x, y, batch_size, shuffle)
         val = None
         if validation_data is not None:
-            val = self._batches("fit (validation_data)", *_pair(validation_data), batch_size,
+            val = self._batches("fit (validation_data)", *inputs.pair(validation_data), batch_size,
                                 False)
         self.history = History()
         callbacks = self._callbacks(callbacks, verbose, self.history, epochs=epochs,
-                                    steps=_len(train))
+                                    steps=inputs.length(train))
         self.callback_model.stop_training = False
         callbacks.on_train_begin()
         epoch_logs = {}
@@ -164,7 +163,7 @@ class Trainer:
         """The loss and metrics over ``(x, y)`` (or a loader), as a dict."""
         reject_unknown("evaluate", kwargs, Trainer.evaluate)
         batches = self._batches("evaluate", x, y, batch_size, False)
-        return self._evaluate(batches, self._callbacks(callbacks, verbose, steps=_len(batches)))
+        return self._evaluate(batches, self._callbacks(callbacks, verbose, steps=inputs.length(batches)))
 
     def _evaluate(self, batches, callbacks):
         self._reset_metrics()
@@ -183,7 +182,7 @@ class Trainer:
         list of arrays for a model with several outputs)."""
         reject_unknown("predict", kwargs, Trainer.predict)
         batches = self._batches("predict", x, None, batch_size, False, need_y=False)
-        callbacks = self._callbacks(callbacks, verbose, steps=_len(batches))
+        callbacks = self._callbacks(callbacks, verbose, steps=inputs.length(batches))
         outputs = []
         callbacks.on_predict_begin()
         with self._mode(training=False), autograd.no_grad():
@@ -266,29 +265,11 @@ class Trainer:
 
     def _batch_tensors(self, where, *arrays):
         device = self._device()
-        return [_to_device(a if isinstance(a, Tensor) else _host_array(where, a), device)
-                for a in arrays]
+        return [inputs.to_device(a if isinstance(a, Tensor) else inputs.host_array(where, a),
+                                 device) for a in arrays]
 
     def _batches(self, where, x, y, batch_size, shuffle, need_y=True):
-        """An iterable of ``(x, y)`` batches (``(x,)`` when ``y`` is None) on the model's device."""
-        batch_size = positive_int(where, "batch_size", 32 if batch_size is None else batch_size)
-        if x is None:
-            raise ValueError(f"{where}: x is required")
-        if not _array_like(x):                          # a DataLoader or other iterable
-            if y is not None:
-                raise ValueError(f"{where}: x is a {type(x).__name__} of batches, so y must be "
-                                 f"None (the batches carry the targets)")
-            return _OnDevice(x, self._device())
-        if need_y and y is None:
-            raise ValueError(f"{where}: y is required when x is an array")
-        arrays = [_host_array(where, x)] + ([] if y is None else [_host_array(where, y)])
-        if len(arrays) == 2 and len(arrays[0]) != len(arrays[1]):
-            raise ValueError(f"{where}: x has {len(arrays[0])} samples, y has {len(arrays[1])}; "
-                             f"they must have the same number of samples (first dimension)")
-        if len(arrays[0]) == 0:
-            raise ValueError(f"{where}: the data is empty (x has 0 samples)")
-        loader = DataLoader(TensorDataset(*arrays), batch_size=batch_size, shuffle=shuffle)
-        return _OnDevice(loader, self._device())
+        return inputs.batches(where, x, y, batch_size, shuffle, self._device(), need_y)
 
     def _callbacks(self, callbacks, verbose, history=None, **params):
         if verbose == "auto":
@@ -308,74 +289,8 @@ class Trainer:
                             params={"verbose": verbose, **params})
 
 
-class _OnDevice:
-    """Batches of ``loader`` as tuples of Tensors on ``device``."""
-
-    def __init__(self, loader, device):
-        self.loader, self.device = loader, device
-
-    def __len__(self):
-        return len(self.loader)
-
-    def __iter__(self):
-        for batch in self.loader:
-            batch = batch if isinstance(batch, (tuple, list)) else (batch,)
-            yield tuple(_to_device(t, self.device) for t in batch)
-
-
-def _to_device(t, device):
-    t = t if isinstance(t, Tensor) else tensor(np.asarray(t))
-    return t if t.device == device else t.to(device)
-
-
-def _len(batches):
-    try:
-        return len(batches)
-    except TypeError:
-        return None
-
-
-def _array_like(x):
-    return isinstance(x, (np.ndarray, Tensor, list, tuple))
-
-
-def _host_array(where, a):
-    array = a.numpy() if isinstance(a, Tensor) else np.asarray(a)
-    if array.ndim == 0:
-        raise ValueError(f"{where}: expected an array with one sample per row, got a scalar")
-    return array
-
-
 def _to_host(out):
+    """Model outputs as NumPy: an array, or a list of them for several outputs."""
     if isinstance(out, (tuple, list)):
         return [o.detach().numpy() for o in out]
     return out.detach().numpy()
-
-
-def _pair(validation_data):
-    if not _array_like(validation_data):
-        return validation_data, None
-    if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
-        return validation_data
-    raise ValueError(f"fit: validation_data must be (x_val, y_val) or a loader of batches, got "
-                     f"{type(validation_data).__name__} of length {len(validation_data)}"
-                     + ("; sample weights are not supported" if len(validation_data) == 3
-                        else ""))
-
-
-def _split(where, x, y, fraction):
-    """Keras' validation_split: the last ``fraction`` of the samples, before shuffling."""
-    if not 0 < fraction < 1:
-        raise ValueError(f"{where}: validation_split must be in [0, 1), got {fraction!r}")
-    if not _array_like(x):
-        raise ValueError(f"{where}: validation_split needs arrays, not a "
-                         f"{type(x).__name__}; pass validation_data instead")
-    x, y = _host_array(where, x), None if y is None else _host_array(where, y)
-    n = len(x)
-    split_at = int(math.floor(n * (1.0 - fraction)))
-    if split_at in (0, n):
-        raise ValueError(f"{where}: {n} samples are not enough to hold out "
-                         f"validation_split={fraction} of them for validation")
-    if y is None:
-        return (x[:split_at], None), (x[split_at:], None)
-    return (x[:split_at], y[:split_at]), (x[split_at:], y[split_at:])
