@@ -232,6 +232,10 @@ def test_get_and_set_weights_and_save_weights(tmp_path):
     np.testing.assert_array_equal(trainer.predict(x), trained)
     with pytest.raises(ValueError, match="has 4 parameters, got 1 arrays"):
         trainer.set_weights(weights[:1])
+    trainer.save(tmp_path / "ckpt.safetensors")
+    trainer.set_weights(weights)
+    trainer.load(tmp_path / "ckpt.safetensors")
+    np.testing.assert_array_equal(trainer.predict(x), trained)
 
 
 @pytest.mark.parametrize("call, error, message", [

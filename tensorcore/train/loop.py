@@ -219,11 +219,7 @@ class Trainer:
         save_file(self._state(), path)
 
     def load_weights(self, path):
-        state = load_file(path)
-        if hasattr(self.model, "load_state_dict"):
-            self.model.load_state_dict(state)
-        else:
-            self.set_weights([state[str(i)] for i in range(len(state))])
+        self._load_state(load_file(path))
 
     def save(self, path):
         """A checkpoint: ``{"model": weights, "optimizer": its state_dict() if it has one}``."""
@@ -232,10 +228,24 @@ class Trainer:
             checkpoint["optimizer"] = self.optimizer.state_dict()
         save_file(checkpoint, path)
 
+    def load(self, path):
+        """Restore a checkpoint written by ``save``: the weights, and the optimizer's state
+        when the file has it and the optimizer can take it."""
+        checkpoint = load_file(path)
+        self._load_state(checkpoint["model"])
+        if "optimizer" in checkpoint and hasattr(self.optimizer, "load_state_dict"):
+            self.optimizer.load_state_dict(checkpoint["optimizer"])
+
     def _state(self):
         if hasattr(self.model, "state_dict"):
             return self.model.state_dict()
         return {str(i): p for i, p in enumerate(self.model.parameters())}
+
+    def _load_state(self, state):
+        if hasattr(self.model, "load_state_dict"):
+            self.model.load_state_dict(state)
+        else:
+            self.set_weights([state[str(i)] for i in range(len(state))])
 
     # ---- plumbing -------------------------------------------------------------------------
     def _need_optimizer(self, where):
