@@ -7,10 +7,11 @@ import pytest
 
 import tensorcore as tc
 import tensorcore.nn.functional as F
+from tensorcore.optim import SGD
 from tensorcore.train import (Callback, CallbackList, CSVLogger, EarlyStopping, History,
                               ModelCheckpoint, TerminateOnNaN, Trainer)
 
-from test_train import SGD, TinyMLP, blobs, make_trainer
+from test_train import TinyMLP, blobs, make_trainer
 
 
 class Scripted:
@@ -91,8 +92,10 @@ def test_early_stopping_in_fit_restores_weights():
     trainer.fit(x, y, epochs=8, batch_size=10, validation_split=0.3, verbose=0,
                 callbacks=[Snapshot(), EarlyStopping(patience=8, restore_best_weights=True)])
     best = min(snapshots, key=lambda s: s[0])[1]
-    for got, expected in zip(trainer.get_weights(), best):
-        np.testing.assert_array_equal(got, expected)
+    weights = trainer.get_weights()
+    assert list(weights) == list(best)
+    for key, expected in best.items():
+        np.testing.assert_array_equal(weights[key].numpy(), expected.numpy())
 
 
 # ---- ModelCheckpoint ----------------------------------------------------------------------
@@ -131,9 +134,11 @@ def test_checkpoint_files_from_fit_load_back(tmp_path):
                            ModelCheckpoint(str(tmp_path / "ckpt.safetensors"), monitor="loss",
                                            save_best_only=True)])
     weights = tc.load(tmp_path / "w2.safetensors")
-    np.testing.assert_array_equal(weights["0"].numpy(), trainer.model.w1.numpy())
+    np.testing.assert_array_equal(weights["hidden.weight"].numpy(),
+                                  trainer.model.hidden.weight.numpy())
     checkpoint = tc.load(tmp_path / "ckpt.safetensors")
-    np.testing.assert_array_equal(checkpoint["model"]["3"].numpy(), trainer.model.b2.numpy())
+    np.testing.assert_array_equal(checkpoint["model"]["out.bias"].numpy(),
+                                  trainer.model.out.bias.numpy())
 
 
 # ---- TerminateOnNaN -----------------------------------------------------------------------
@@ -154,8 +159,8 @@ def test_terminate_on_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path, cap
     assert len(batches) == 6 and "Batch 1: Invalid loss, terminating training" in \
         capsys.readouterr().out
     assert len(history.history["loss"]) == 2 and math.isnan(history.history["loss"][1])
-    assert np.isnan(model.w1.numpy()).all()
-    saved = tc.load(path)["0"].numpy()                     # epoch 1's weights, whole
+    assert np.isnan(model.hidden.weight.numpy()).all()
+    saved = tc.load(path)["hidden.weight"].numpy()                     # epoch 1's weights, whole
     assert np.isfinite(saved).all()
 
 

@@ -8,47 +8,37 @@ import pytest
 import tensorcore as tc
 import tensorcore.nn.functional as F
 from tensorcore.data import DataLoader, TensorDataset
+from tensorcore.optim import SGD
 from tensorcore.train import Callback, Trainer, metrics
 from tensorcore.train.metrics import resolve_metric
 
 
-class TinyMLP:
-    """A two-layer perceptron from tensorcore ops (the model protocol the Trainer needs)."""
+class TinyMLP(tc.nn.Module):
+    """A two-layer perceptron that records the mode of every forward call."""
 
-    def __init__(self, n_in=4, n_hidden=16, n_out=3, device="cpu"):
-        self.w1 = (tc.randn(n_hidden, n_in) * (1 / np.sqrt(n_in))).to(device).requires_grad_()
-        self.b1 = tc.zeros(n_hidden, device=device, requires_grad=True)
-        self.w2 = (tc.randn(n_out, n_hidden) * (1 / np.sqrt(n_hidden))).to(device)
-        self.w2.requires_grad_()
-        self.b2 = tc.zeros(n_out, device=device, requires_grad=True)
-        self.training = True
-        self.modes = []           # the mode of every forward call
+    def __init__(self, n_in=4, n_hidden=16, n_out=3):
+        super().__init__()
+        self.hidden = tc.nn.Linear(n_in, n_hidden)
+        self.out = tc.nn.Linear(n_hidden, n_out)
+        self.modes = []
+
+    def forward(self, x):
+        self.modes.append(self.training)
+        return self.out(tc.relu(self.hidden(x)))
+
+
+class Bare:
+    """The least a model needs: callable, with parameters() (no state_dict, no modes)."""
+
+    def __init__(self):
+        self.w = (tc.randn(3, 4) * 0.5).requires_grad_()
+        self.b = tc.zeros(3, requires_grad=True)
 
     def parameters(self):
-        return [self.w1, self.b1, self.w2, self.b2]
-
-    def train(self):
-        self.training = True
-
-    def eval(self):
-        self.training = False
+        return [self.w, self.b]
 
     def __call__(self, x):
-        self.modes.append(self.training)
-        return F.linear(tc.relu(F.linear(x, self.w1, self.b1)), self.w2, self.b2)
-
-
-class SGD:
-    def __init__(self, params, lr):
-        self.params, self.lr = list(params), lr
-
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = None
-
-    def step(self):
-        for p in self.params:
-            p.data = p.data - self.lr * p.grad
+        return F.linear(x, self.w, self.b)
 
 
 def blobs(n=120, n_in=4, classes=3, seed=0):
@@ -174,12 +164,13 @@ def test_fit_accepts_tensors_and_loaders():
 def test_only_the_optimizers_parameters_change_and_before_step_runs():
     x, y = blobs(n=32)
     model = TinyMLP()
-    frozen = model.w1.numpy().copy()
+    frozen, head = model.hidden.weight.numpy().copy(), model.out.weight.numpy().copy()
     calls = []
-    trainer = Trainer(model, cross_entropy, SGD([model.w2, model.b2], 0.5),
-                      before_step=lambda: calls.append(model.w2.grad is not None))
+    trainer = Trainer(model, cross_entropy, SGD(model.out.parameters(), 0.5),
+                      before_step=lambda: calls.append(model.out.weight.grad is not None))
     trainer.fit(x, y, epochs=2, batch_size=8, verbose=0)
-    np.testing.assert_array_equal(model.w1.numpy(), frozen)
+    np.testing.assert_array_equal(model.hidden.weight.numpy(), frozen)
+    assert not np.array_equal(model.out.weight.numpy(), head)
     assert calls == [True] * 8
 
 
@@ -189,12 +180,12 @@ def test_fit_on_cuda_matches_cpu():
     histories, outputs = [], []
     for device in ("cpu", "cuda"):
         tc.manual_seed(4)
-        model = TinyMLP(device=device)
+        model = TinyMLP().to(device)
         trainer = Trainer(model, cross_entropy, SGD(model.parameters(), 0.1), ["accuracy"])
         histories.append(trainer.fit(x, y, epochs=2, batch_size=8, validation_split=0.25,
                                      verbose=0).history)
         outputs.append(trainer.predict(x))
-        assert model.w1.device.startswith(device)
+        assert model.hidden.weight.device.startswith(device)
     for key in histories[0]:
         np.testing.assert_allclose(histories[1][key], histories[0][key], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-4, atol=1e-5)
@@ -210,12 +201,12 @@ def test_evaluate_predict_and_batch_methods():
     assert logs["accuracy"] == pytest.approx(np.mean(expected.argmax(1) == y))
     np.testing.assert_allclose(trainer.predict(x, batch_size=4), expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(trainer.predict_on_batch(x[:3]), expected[:3], rtol=1e-5)
-    before = trainer.model.w1.numpy().copy()
+    before = trainer.model.hidden.weight.numpy().copy()
     test_logs = trainer.test_on_batch(x[:10], y[:10])
-    np.testing.assert_array_equal(trainer.model.w1.numpy(), before)
+    np.testing.assert_array_equal(trainer.model.hidden.weight.numpy(), before)
     train_logs = trainer.train_on_batch(x[:10], y[:10])
     assert train_logs["loss"] == pytest.approx(test_logs["loss"], rel=1e-5)
-    assert not np.array_equal(trainer.model.w1.numpy(), before)
+    assert not np.array_equal(trainer.model.hidden.weight.numpy(), before)
     assert trainer.test_on_batch(x[:10], y[:10])["loss"] < test_logs["loss"]
 
 
@@ -223,19 +214,37 @@ def test_get_and_set_weights_and_save_weights(tmp_path):
     x, y = blobs(n=20)
     trainer = make_trainer()
     weights = trainer.get_weights()
+    assert list(weights) == ["hidden.weight", "hidden.bias", "out.weight", "out.bias"]
     trainer.fit(x, y, epochs=1, batch_size=5, verbose=0)
     trained = trainer.predict(x)
     trainer.save_weights(tmp_path / "w.safetensors")
+    trainer.save(tmp_path / "ckpt.safetensors")
     trainer.set_weights(weights)
-    np.testing.assert_array_equal(trainer.model.w1.numpy(), weights[0])
+    np.testing.assert_array_equal(trainer.model.hidden.weight.numpy(),
+                                  weights["hidden.weight"].numpy())
     trainer.load_weights(tmp_path / "w.safetensors")
     np.testing.assert_array_equal(trainer.predict(x), trained)
-    with pytest.raises(ValueError, match="has 4 parameters, got 1 arrays"):
-        trainer.set_weights(weights[:1])
-    trainer.save(tmp_path / "ckpt.safetensors")
     trainer.set_weights(weights)
     trainer.load(tmp_path / "ckpt.safetensors")
     np.testing.assert_array_equal(trainer.predict(x), trained)
+    assert set(tc.load(tmp_path / "ckpt.safetensors")["optimizer"]) == {"state", "param_groups"}
+
+
+def test_a_bare_model_with_only_parameters(tmp_path):
+    x, y = blobs(n=20)
+    model = Bare()
+    trainer = Trainer(model, cross_entropy, SGD(model.parameters(), 0.1), ["accuracy"])
+    weights = trainer.get_weights()
+    h = trainer.fit(x, y, epochs=3, batch_size=5, verbose=0).history
+    assert h["loss"][-1] < h["loss"][0]
+    trainer.save_weights(tmp_path / "w")
+    trained = trainer.predict(x)
+    trainer.set_weights(weights)
+    np.testing.assert_array_equal(model.w.numpy(), weights[0])
+    trainer.load_weights(tmp_path / "w")
+    np.testing.assert_array_equal(trainer.predict(x), trained)
+    with pytest.raises(ValueError, match="has 2 parameters, got 1 arrays"):
+        trainer.set_weights(weights[:1])
 
 
 @pytest.mark.parametrize("call, error, message", [
