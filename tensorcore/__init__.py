@@ -14,6 +14,7 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  #
 from .creation import (arange, empty, empty_like, eye, full, full_like, linspace,  # noqa: E402,F401
                        ones, ones_like, rand, randint, randn, zeros, zeros_like)
 from .rng import manual_seed  # noqa: E402,F401
+from .serialization import load, save  # noqa: E402,F401
 from .ops.arith import abs, clamp, clip, exp, log, sqrt  # noqa: E402,F401
 from .ops.reductions import argmax, argmin, max, mean, min, std, sum, var  # noqa: E402,F401
 from .ops.shape import (cat, concatenate, expand, flatten, permute, reshape,  # noqa: E402,F401
