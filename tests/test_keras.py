@@ -68,7 +68,8 @@ def test_cnn_on_channels_last_images_learns():
     model = keras.models.Sequential([
         layers.Conv2D(4, (3, 3), activation="relu", input_shape=(7, 7, 1)),
         layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(2, activation="softmax")])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
     history = model.fit(x, y, epochs=12, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < 0.7 * history.history["loss"][0]
     assert history.history["accuracy"][-1] > 0.85
@@ -82,7 +83,8 @@ def test_stacked_lstm_learns():
     x[:, :, 0] += np.where(y[:, None] == 1, 1.0, -1.0)
     model = keras.models.Sequential([layers.LSTM(8, return_sequences=True, input_shape=(6, 3)),
                                      layers.LSTM(4), layers.Dense(1, activation="sigmoid")])
-    model.compile(loss="binary_crossentropy", optimizer="rmsprop", metrics=["accuracy"])
+    model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.RMSprop(0.01),
+                  metrics=["accuracy"])
     history = model.fit(x, y, epochs=10, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < 0.7 * history.history["loss"][0]
 
@@ -141,6 +143,7 @@ def test_summary_counts_parameters(capsys):
 
 
 @pytest.mark.skipif(torch is None, reason="PyTorch not installed")
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_layers_match_torch(dtype):
     tc.manual_seed(4)

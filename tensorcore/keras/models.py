@@ -204,12 +204,8 @@ class Sequential(Model):
         KerasTensor(batch_input_shape[1:]).through(self)
 
     def forward(self, x):
-        from ..ops.common import as_tensor
-        x = as_tensor(x)
-        if self.batch_input_shape is not None:
-            self.check_input(x, self.batch_input_shape)
         self.built = True
-        for layer in self.layers:
+        for layer in self.layers:           # each layer checks its own input
             x = layer(x)
         return x
 

@@ -23,7 +23,7 @@ class Trainer:
 
     model      callable on a batch Tensor -> Tensor, with ``parameters()`` (and, if it has
                them, ``train()``/``eval()``, ``state_dict()``/``load_state_dict()``)
-    loss       ``loss(y_pred, y_true) -> scalar Tensor``
+    loss       ``loss(y_pred, y_true) -> scalar Tensor``, or None for a trainer that only predicts
     optimizer  ``zero_grad()`` and ``step()``; only the parameters it holds are updated
     metrics    metric objects or names (see ``metrics.resolve_metric``)
     callback_model  what callbacks see as ``self.model`` (default: this trainer); the loop
@@ -37,9 +37,9 @@ class Trainer:
         reject_unknown("Trainer", kwargs, Trainer.__init__)
         if not callable(model):
             raise TypeError(f"Trainer: the model must be callable, got {type(model).__name__}")
-        if not callable(loss):
-            raise TypeError(f"Trainer: the loss must be callable as loss(y_pred, y_true), got "
-                            f"{type(loss).__name__}")
+        if loss is not None and not callable(loss):
+            raise TypeError(f"Trainer: the loss must be callable as loss(y_pred, y_true) (or None "
+                            f"to only predict), got {type(loss).__name__}")
         self.model, self.loss, self.optimizer = model, loss, optimizer
         self.metrics = [resolve_metric(m) for m in (metrics or ())]
         names = ["loss"] + [m.name for m in self.metrics]
@@ -68,6 +68,8 @@ class Trainer:
         return y_pred, self._scalar_loss(y_pred, y)
 
     def _scalar_loss(self, y_pred, y):
+        if self.loss is None:
+            raise RuntimeError("Trainer: this trainer has no loss; it can only predict")
         loss = self.loss(y_pred, y)
         if not isinstance(loss, Tensor) or loss.numel() != 1:
             got = f"shape {loss.shape}" if isinstance(loss, Tensor) else type(loss).__name__

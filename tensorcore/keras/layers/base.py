@@ -17,7 +17,7 @@ _counters = {}
 
 def unique_name(cls_name):
     """'dense', 'dense_1', ... per layer class, as Keras names layers."""
-    base = re.sub(r"(?<!^)(?=[A-Z])", "_", cls_name).lower().replace("2_d", "2d")
+    base = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls_name).lower().replace("2_d", "2d")
     counter = _counters.setdefault(base, itertools.count())
     n = next(counter)
     return base if n == 0 else f"{base}_{n}"
