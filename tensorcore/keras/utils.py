@@ -1,5 +1,9 @@
-"""keras.utils: to_categorical."""
+"""keras.utils: to_categorical, set_random_seed."""
+import random
+
 import numpy as np
+
+from .. import rng
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
@@ -20,3 +24,10 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     out = np.zeros(y.shape + (num_classes,), dtype=dtype)
     np.put_along_axis(out, y[..., None], 1, axis=-1)
     return out
+
+
+def set_random_seed(seed):
+    """Seed Python's, NumPy's and tensorcore's generators, as keras.utils.set_random_seed."""
+    random.seed(seed)
+    np.random.seed(seed)
+    rng.manual_seed(seed)
