@@ -195,3 +195,23 @@ def test_keras_errors():
         model.fit(x, y, verbose=0)                               # one-hot loss, integer targets
     with pytest.raises(ValueError, match=r"expected shape \(6, 16\), received \(16, 6\)"):
         model.set_weights([w.T for w in model.get_weights()])
+
+
+def test_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(tmp_path):
+    x, y = blobs(samples=64)
+    model = mlp()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    path = tmp_path / "best.keras"
+
+    class PoisonAtThirdEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                self.good = self.model.get_weights()
+                self.model.set_weights([w * np.nan for w in self.good])
+
+    poison = PoisonAtThirdEpoch()
+    history = model.fit(x, y, epochs=5, batch_size=16, verbose=0, callbacks=[
+        poison, keras.callbacks.ModelCheckpoint(str(path)), keras.callbacks.TerminateOnNaN()])
+    assert len(history.history["loss"]) == 3 and np.isnan(history.history["loss"][-1])
+    restored = keras.models.load_model(path)
+    assert all(np.array_equal(a, b) for a, b in zip(restored.get_weights(), poison.good))
