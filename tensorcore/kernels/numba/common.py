@@ -7,8 +7,35 @@ import numpy as np
 from ...device import array_module
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-THREADS = 256           # threads per block of the elementwise kernels
 MAX_BLOCKS = 65535      # grid-stride loops cover larger arrays with this many blocks at most
+
+
+class LaunchConfig:
+    """Block shapes, read at every launch and part of each compiled kernel's cache key.
+
+    gemm_tiles (threads_m, threads_n, reg_m, reg_n, tile_k): a block of threads_m x threads_n
+    threads computes a (threads_m reg_m) x (threads_n reg_n) tile of C, staging tile_k-deep
+    slices of A and B in shared memory. elementwise_threads: per block of the grid-stride
+    elementwise kernels. reduce_threads: per block (one row or channel) of the reductions,
+    a power of two."""
+    GPU = dict(gemm_tiles=(16, 16, 4, 4, 16), elementwise_threads=256, reduce_threads=128)
+    # The simulator runs each thread as a Python thread: the same code on small blocks, which
+    # still take several tiles, strided loads and reduction steps at the tests' tiny shapes.
+    SMALL = dict(gemm_tiles=(2, 4, 3, 4, 32), elementwise_threads=32, reduce_threads=8)
+
+    def __init__(self):
+        self.set(**self.GPU)
+
+    def set(self, gemm_tiles, elementwise_threads, reduce_threads):
+        if reduce_threads & (reduce_threads - 1):
+            raise ValueError(f"LaunchConfig: reduce_threads must be a power of two, got "
+                             f"{reduce_threads}")
+        self.gemm_tiles = tuple(gemm_tiles)
+        self.elementwise_threads = elementwise_threads
+        self.reduce_threads = reduce_threads
+
+
+config = LaunchConfig()
 
 
 @functools.lru_cache(maxsize=None)
@@ -55,7 +82,7 @@ def launch(kernel, grid, block, *args):
     kernel[grid, block](*args)
 
 
-def blocks(n, threads=THREADS):
+def blocks(n, threads):
     """Blocks of ``threads`` covering n items, capped for grid-stride loops."""
     return max(1, min((n + threads - 1) // threads, MAX_BLOCKS))
 

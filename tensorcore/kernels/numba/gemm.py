@@ -2,11 +2,12 @@
 group), whose operand loads and result store are device functions: plain strided arrays for
 matmul, the image windows read in place for conv2d (implicit GEMM, no im2col buffer).
 
-A block of 16 x 16 threads computes a 64 x 64 tile of C; each thread holds a 4 x 4 tile in
-registers, rows ty + 16 i and columns tx + 16 j (strided, so the threads of a warp read
-consecutive shared-memory words: no bank conflicts). Per step the block stages a 64 x 16 tile
-of A (stored transposed, As[k, m]) and a 16 x 64 tile of B in shared memory, 8 KiB (float32)
-or 16 KiB (float64) in all, and each thread does 16 x 4 x 4 multiply-adds from registers.
+With the GPU tiles (common.LaunchConfig): a block of 16 x 16 threads computes a 64 x 64 tile
+of C; each thread holds a 4 x 4 tile in registers, rows ty + 16 i and columns tx + 16 j
+(strided, so the threads of a warp read consecutive shared-memory words: no bank conflicts).
+Per step the block stages a 64 x 16 tile of A (transposed, a_tile[k, m]) and a 16 x 64 tile of
+B in shared memory, 8 KiB (float32) or 16 KiB (float64), and each thread does 16 x 4 x 4
+multiply-adds from registers.
 
     load_a(a, geom, z, row, k) -> A[z][row, k]      called only for row < M, k < K
     load_b(b, geom, z, k, col) -> B[z][k, col]      called only for k < K, col < N
@@ -19,21 +20,19 @@ arguments: the simulator copies each argument back after the launch, the last on
 from . import common
 from .common import kernel_cache, numba_cuda, scalar_type
 
+MAX_GRID_Z = 65535
 cuda = None     # numba.cuda once a kernel is built: a module global, which the simulator swaps
 
-THREADS_M = THREADS_N = 16      # block of 16 x 16 = 256 threads
-REG_M = REG_N = 4               # each thread's tile of C, in registers
-TILE_M, TILE_N = THREADS_M * REG_M, THREADS_N * REG_N    # 64 x 64 tile of C per block
-TILE_K = 16
-BLOCK_THREADS = THREADS_M * THREADS_N
-MAX_GRID_Z = 65535
 
-
-def build_gemm(dtype, load_a, load_b, store):
-    """The kernel, launched as kernel[grid(M, N, batch), BLOCK](a, b, out, extra, geom, M, N, K)."""
+def build_gemm(dtype, tiles, load_a, load_b, store):
+    """The kernel for ``tiles`` = (threads_m, threads_n, reg_m, reg_n, tile_k), launched by
+    ``launch`` as kernel[grid, block](a, b, out, extra, geom, M, N, K)."""
     global cuda
     cuda = numba_cuda()
     T = scalar_type(dtype)
+    THREADS_M, THREADS_N, REG_M, REG_N, TILE_K = tiles
+    TILE_M, TILE_N = THREADS_M * REG_M, THREADS_N * REG_N
+    BLOCK_THREADS = THREADS_M * THREADS_N
 
     @cuda.jit
     def gemm(a, b, out, extra, geom, M, N, K):
@@ -78,16 +77,17 @@ def build_gemm(dtype, load_a, load_b, store):
     return gemm
 
 
-def launch(kernel, a, b, out, extra, geom, M, N, K, batch):
-    """Run a kernel from ``build_gemm`` over an M x N result per batch entry."""
+def launch(kernel, tiles, a, b, out, extra, geom, M, N, K, batch):
+    """Run a kernel built by ``build_gemm`` for ``tiles`` over an M x N result per batch entry."""
     if batch > MAX_GRID_Z:
         raise NotImplementedError(f"gemm: batch {batch} exceeds the grid's z limit {MAX_GRID_Z}")
-    grid = ((N + TILE_N - 1) // TILE_N, (M + TILE_M - 1) // TILE_M, batch)
-    common.launch(kernel, grid, (THREADS_N, THREADS_M), a, b, out, extra, geom, M, N, K)
+    threads_m, threads_n, reg_m, reg_n, _ = tiles
+    grid = (-(-N // (threads_n * reg_n)), -(-M // (threads_m * reg_m)), batch)
+    common.launch(kernel, grid, (threads_n, threads_m), a, b, out, extra, geom, M, N, K)
 
 
 @kernel_cache
-def strided_matmul_kernel(dtype, accumulate):
+def strided_matmul_kernel(dtype, tiles, accumulate):
     """out[z] (=|+=) a[z % a_batch] @ b[z % b_batch], for 3-D arrays of any strides."""
     global cuda
     cuda = numba_cuda()
@@ -100,20 +100,19 @@ def strided_matmul_kernel(dtype, accumulate):
     def load_b(b, geom, z, k, col):
         return b[z % b.shape[0], k, col]
 
-    if accumulate:
-        @cuda.jit(device=True)
-        def store(out, extra, geom, z, row, col, value):
+    @cuda.jit(device=True)
+    def store(out, extra, geom, z, row, col, value):
+        if accumulate:
             out[z, row, col] += value
-    else:
-        @cuda.jit(device=True)
-        def store(out, extra, geom, z, row, col, value):
+        else:
             out[z, row, col] = value
 
-    return build_gemm(dtype, load_a, load_b, store)
+    return build_gemm(dtype, tiles, load_a, load_b, store)
 
 
 def matmul_into(a, b, out, accumulate=False):
     """out (batch, M, N) = (or +=) a (1 or batch, M, K) @ b (1 or batch, K, N), any strides."""
     batch, M, N = out.shape
-    kernel = strided_matmul_kernel(out.dtype, accumulate)
-    launch(kernel, a, b, out, a, (0,), M, N, a.shape[2], batch)    # extra: unused
+    tiles = common.config.gemm_tiles
+    kernel = strided_matmul_kernel(out.dtype, tiles, accumulate)
+    launch(kernel, tiles, a, b, out, a, (0,), M, N, a.shape[2], batch)    # extra: unused
