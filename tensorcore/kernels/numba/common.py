@@ -17,22 +17,26 @@ class LaunchConfig:
     threads computes a (threads_m reg_m) x (threads_n reg_n) tile of C, staging tile_k-deep
     slices of A and B in shared memory. elementwise_threads: per block of the grid-stride
     elementwise kernels. reduce_threads: per block (one row or channel) of the reductions,
-    a power of two."""
-    GPU = dict(gemm_tiles=(16, 16, 4, 4, 16), elementwise_threads=256, reduce_threads=128)
+    a power of two. max_row_blocks: the row kernels (softmax) launch at most this many
+    blocks, each taking every max_row_blocks-th row."""
+    GPU = dict(gemm_tiles=(16, 16, 4, 4, 16), elementwise_threads=256, reduce_threads=128,
+               max_row_blocks=65535)
     # The simulator runs each thread as a Python thread: the same code on small blocks, which
     # still take several tiles, strided loads and reduction steps at the tests' tiny shapes.
-    SMALL = dict(gemm_tiles=(2, 4, 3, 4, 32), elementwise_threads=32, reduce_threads=8)
+    SMALL = dict(gemm_tiles=(2, 4, 3, 4, 32), elementwise_threads=32, reduce_threads=8,
+                 max_row_blocks=2)
 
     def __init__(self):
         self.set(**self.GPU)
 
-    def set(self, gemm_tiles, elementwise_threads, reduce_threads):
+    def set(self, gemm_tiles, elementwise_threads, reduce_threads, max_row_blocks):
         if reduce_threads & (reduce_threads - 1):
             raise ValueError(f"LaunchConfig: reduce_threads must be a power of two, got "
                              f"{reduce_threads}")
         self.gemm_tiles = tuple(gemm_tiles)
         self.elementwise_threads = elementwise_threads
         self.reduce_threads = reduce_threads
+        self.max_row_blocks = max_row_blocks
 
 
 config = LaunchConfig()
