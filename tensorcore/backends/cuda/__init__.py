@@ -2,3 +2,4 @@
 (Numba kernels in tensorcore/kernels/numba/, CUDA C++ in tensorcore/kernels/cuda/ through
 CuPy). Each module registers its variants with an availability check, so without a GPU (or
 without CuPy/Numba) they are listed as unavailable and the reference serves."""
+from . import numba_variants  # noqa: F401
