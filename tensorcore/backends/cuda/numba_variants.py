@@ -18,11 +18,12 @@ PRIORITY = 10
 def available():
     if not cuda_available():
         return False
+    common = kernels("common")
     try:
-        from numba import cuda
+        cuda = common.numba_cuda()
     except ImportError:
         return False
-    return bool(cuda.is_available()) and not getattr(cuda, "simulator_enabled", False)
+    return bool(cuda.is_available()) and not common.simulator_enabled()
 
 
 @functools.lru_cache(maxsize=None)

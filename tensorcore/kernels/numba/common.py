@@ -42,6 +42,19 @@ class LaunchConfig:
 config = LaunchConfig()
 
 
+def _numba_config():
+    try:
+        from numba.cuda.core import config      # numba-cuda
+    except ImportError:                         # numba's bundled numba.cuda
+        from numba.core import config
+    return config
+
+
+def simulator_enabled():
+    """True when numba.cuda is Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1)."""
+    return bool(_numba_config().ENABLE_CUDASIM)
+
+
 @functools.lru_cache(maxsize=None)
 def numba_cuda():
     """numba.cuda, imported on first use. CuPy arrays export their stream with
@@ -49,11 +62,7 @@ def numba_cuda():
     (a host stall per kernel); both libraries enqueue on the legacy default stream, so the
     order is already right and the sync is switched off."""
     from numba import cuda
-    try:
-        from numba.cuda.core import config
-    except ImportError:     # numba's bundled numba.cuda keeps the switch in numba.core
-        from numba.core import config
-    config.CUDA_ARRAY_INTERFACE_SYNC = False
+    _numba_config().CUDA_ARRAY_INTERFACE_SYNC = False
     return cuda
 
 
