@@ -21,7 +21,7 @@ from .ops.shape import (cat, concatenate, expand, flatten, permute, reshape,  # 
 from .ops.matmul import matmul  # noqa: E402,F401
 from .ops.activations import relu, sigmoid, tanh  # noqa: E402,F401
 from .ops.softmax import log_softmax, softmax  # noqa: E402,F401
-from . import nn  # noqa: E402,F401
+from . import nn, optim  # noqa: E402,F401
 from .device import cuda_available  # noqa: E402,F401
 
 kernels.registry._force_from_env()

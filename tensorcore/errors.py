@@ -24,3 +24,7 @@ class KernelMismatchError(RuntimeError):
 
 class DTypeError(TypeError, RuntimeError):
     """A dtype the op does not take, or operands whose dtypes must agree and do not."""
+
+
+class OutOfMemoryError(MemoryError, RuntimeError):
+    """A kernel ran out of device (or host) memory; the message names the op and the device."""

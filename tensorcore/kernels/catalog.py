@@ -65,3 +65,31 @@ define("binary_cross_entropy_with_logits", """binary_cross_entropy_with_logits(l
     pos_weight or None) -> elementwise -(pos_weight t log s(z) + (1 - t) log(1 - s(z)))""")
 define("binary_cross_entropy_with_logits_backward", """binary_cross_entropy_with_logits_backward(grad,
     logits, target, pos_weight or None) -> (dlogits, dtarget, dpos_weight or None), elementwise""")
+
+define("bias_act", """bias_act(x (..., F), bias (F,), activation) -> y = act(x + bias)
+    activation is 'none', 'relu', 'sigmoid' or 'tanh' (those whose derivative follows from y)""")
+define("bias_act_backward", """bias_act_backward(grad (..., F), y, activation) -> (dx (..., F), dbias (F,))""")
+
+define("lstm_sequence", """lstm_sequence(x (T, B, I), h0 (B, H), c0 (B, H), w_ih (4H, I), w_hh (4H, H),
+    b_ih (4H,) or None, b_hh (4H,) or None) -> (out (T, B, H), c_all (T, B, H), gates (T, B, 4H))
+    T lstm_cell steps: out[t] = h_t, c_all[t] = c_t, gates[t] the activated i, f, g, o gates.""")
+define("lstm_sequence_backward", """lstm_sequence_backward(dout (T, B, H), dh_n (B, H), dc_n (B, H),
+    x, h0, c0, w_ih, w_hh, out, c_all, gates) -> (dx (T, B, I), dh0, dc0, dw_ih, dw_hh, dbias (4H,))
+    dout is the gradient of every out[t]; dh_n, dc_n those of the final state.""")
+
+define("sgd_step", """sgd_step(param, grad, velocity or None, lr, momentum, nesterov, weight_decay) -> None
+    In place, as torch.optim.SGD (dampening 0): g = grad + weight_decay * param;
+    velocity = momentum * velocity + g (velocity starts at zeros; None when momentum == 0);
+    g = g + momentum * velocity if nesterov else velocity; param -= lr * g.""")
+define("adam_step", """adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps,
+    weight_decay, decoupled) -> None
+    In place, as torch.optim.Adam (decoupled=False: g = grad + weight_decay * param) or AdamW
+    (decoupled=True: param *= 1 - lr * weight_decay); step >= 1 counts this update:
+    m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
+    param -= lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps).""")
+define("rmsprop_step", """rmsprop_step(param, grad, square_avg, momentum_buffer or None, grad_avg or None,
+    lr, alpha, eps, weight_decay, momentum) -> None
+    In place, as torch.optim.RMSprop (centered when grad_avg is given): g = grad + weight_decay * param;
+    square_avg = alpha square_avg + (1 - alpha) g^2; grad_avg = alpha grad_avg + (1 - alpha) g;
+    avg = sqrt(square_avg - grad_avg^2 if centered else square_avg) + eps;
+    with momentum: buf = momentum buf + g / avg, param -= lr buf; else param -= lr g / avg.""")

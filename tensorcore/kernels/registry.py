@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from ..errors import KernelMismatchError
+from ..errors import KernelMismatchError, OutOfMemoryError
 
 _ops = {}               # op name -> Op
 _forced = {}            # op name -> variant name, from use() and TENSORCORE_KERNELS
@@ -25,10 +25,10 @@ _profile = None         # a Profile while profiling, else None
 
 
 class Variant:
-    __slots__ = ("op", "name", "device", "fn", "priority", "available_check", "_available")
+    __slots__ = ("op", "name", "device", "fn", "priority", "available_check", "_available", "rtol")
 
-    def __init__(self, op, name, fn, priority, available):
-        self.op, self.name, self.fn, self.priority = op, name, fn, priority
+    def __init__(self, op, name, fn, priority, available, rtol=None):
+        self.op, self.name, self.fn, self.priority, self.rtol = op, name, fn, priority, rtol
         self.device = name.split(".", 1)[0]
         self.available_check = available
         self._available = None
@@ -87,6 +87,8 @@ class Op:
                 out = variant.fn(*args, **params)
             except NotImplementedError:
                 continue
+            except MemoryError as error:
+                raise _out_of_memory(self.name, variant, args, error) from error
             self.last = variant
             return out
         raise RuntimeError(f"{self.name}: no kernel variant accepted these arguments on "
@@ -100,12 +102,14 @@ class Op:
                 out = variant.fn(*args, **params)
             except NotImplementedError:
                 continue
+            except MemoryError as error:
+                raise _out_of_memory(self.name, variant, args, error) from error
             if _profile is not None:
                 _profile.record(self.name, variant.name, time.perf_counter() - start, args, params)
             self.last = variant
             if copies is not None and not variant.is_reference:
                 expected = self.reference(device).fn(*copies, **params)
-                _check_same(self.name, variant.name, (out, args), (expected, copies))
+                _check_same(self.name, variant.name, (out, args), (expected, copies), variant.rtol)
             return out
         raise RuntimeError(f"{self.name}: no kernel variant accepted these arguments on "
                            f"{device} (tried {[v.name for v in chain]})")
@@ -129,16 +133,18 @@ def get(name):
         raise ValueError(f"unknown kernel op {name!r}; known ops: {sorted(_ops)}") from None
 
 
-def register(op, name, priority=0, available=None):
+def register(op, name, priority=0, available=None, rtol=None):
     """Decorator registering ``fn`` as variant ``name`` ("<device>.<impl>") of ``op``.
 
     ``available`` is a no-argument callable checked once, when the op is first called on
-    that device. Higher priority runs first; "*.reference" variants always run last."""
+    that device. Higher priority runs first; "*.reference" variants always run last.
+    ``rtol`` widens the validation tolerance (relative to the output's scale) for a variant
+    that rounds differently by design, such as TF32 tensor-core GEMMs (~1e-3)."""
     def decorate(fn):
         target = get(op)
         if name in target.variants:
             raise ValueError(f"{op}: variant {name!r} is already registered")
-        target.variants[name] = Variant(op, name, fn, priority, available)
+        target.variants[name] = Variant(op, name, fn, priority, available, rtol)
         _invalidate()
         return fn
     return decorate
@@ -259,14 +265,24 @@ def _copy_arrays(args):
     return tuple(a.copy() if hasattr(a, "shape") and hasattr(a, "copy") else a for a in args)
 
 
-def _check_same(op, variant, got, expected):
+def _out_of_memory(op, variant, args, error):
+    """``error`` (a MemoryError: CuPy's OutOfMemoryError or NumPy's) as one naming the op."""
+    if isinstance(error, OutOfMemoryError):     # raised by an op nested in this one
+        return error
+    first = args[0]
+    where = "cpu" if isinstance(first, (np.ndarray, np.generic)) else f"cuda:{first.device.id}"
+    return OutOfMemoryError(f"{op}: out of memory on {where} in kernel variant {variant.name} "
+                            f"({error}); free tensors or use smaller batches")
+
+
+def _check_same(op, variant, got, expected, rtol=None):
     """Compare nested outputs (arrays, scalars, tuples, None) of a variant and the reference."""
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             raise KernelMismatchError(f"{op}: variant {variant} returned {got!r} where the "
                                       f"reference returned {len(expected)} values")
         for g, e in zip(got, expected):
-            _check_same(op, variant, g, e)
+            _check_same(op, variant, g, e, rtol)
         return
     if expected is None or got is None:
         if got is not expected:
@@ -282,7 +298,7 @@ def _check_same(op, variant, got, expected):
         return
     # Tolerance relative to the output's scale: sums over long axes (GEMM's K) differ by
     # rounding proportional to the magnitudes summed, not to each result element.
-    tol = 1e-4 if expected_host.dtype.itemsize <= 4 else 1e-9
+    tol = rtol if rtol is not None else 1e-4 if expected_host.dtype.itemsize <= 4 else 1e-9
     scale = float(np.max(np.abs(expected_host), initial=0.0))
     ok = np.isclose(got_host, expected_host, rtol=tol, atol=tol * max(scale, 1e-3), equal_nan=True)
     if not ok.all():

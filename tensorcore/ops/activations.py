@@ -1,7 +1,8 @@
 """Activations: each one Function over its forward and backward kernels."""
 from ..autograd import Function
 from ..kernels import registry
-from .common import as_tensor
+from ..errors import DTypeError, ShapeError
+from .common import as_tensor, check_same_device
 
 
 class Activation(Function):
@@ -45,3 +46,38 @@ def gelu(x, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return GELU.apply(as_tensor(x), approximate=approximate)
+
+
+BIAS_ACTIVATIONS = ("none", "relu", "sigmoid", "tanh")
+bias_act_kernel = registry.get("bias_act")
+bias_act_backward_kernel = registry.get("bias_act_backward")
+
+
+class BiasActivation(Function):
+    """y = act(x + bias): x (..., F), bias (F,), in one pass over x."""
+
+    def forward(self, x, bias, activation):
+        self.activation = activation
+        self.y = bias_act_kernel(x, bias, activation)
+        return self.y
+
+    def backward(self, g):
+        return bias_act_backward_kernel(g, self.y, self.activation)
+
+
+def bias_activation(x, bias, activation="none"):
+    """act(x + bias) along x's last axis, fused: the epilogue of a Dense layer. activation is
+    None or one of BIAS_ACTIVATIONS."""
+    x, bias = as_tensor(x), as_tensor(bias)
+    activation = "none" if activation is None else activation
+    if activation not in BIAS_ACTIVATIONS:
+        raise ValueError(f"bias_activation: activation must be one of {BIAS_ACTIVATIONS} or "
+                         f"None, got {activation!r}")
+    if x.ndim < 1 or bias.shape != x.shape[-1:]:
+        raise ShapeError(f"bias_activation: expected bias of shape ({x.shape[-1] if x.ndim else '?'},) "
+                         f"for input of shape {x.shape}, got {bias.shape}")
+    check_same_device("bias_activation", x._data, bias._data)
+    if x.dtype != bias.dtype or x.dtype.kind != "f":
+        raise DTypeError(f"bias_activation: expected floating-point x and bias of one dtype, "
+                         f"got {x.dtype} and {bias.dtype}")
+    return BiasActivation.apply(x, bias, activation=activation)

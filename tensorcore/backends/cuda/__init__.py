@@ -3,3 +3,4 @@
 CuPy). Each module registers its variants with an availability check, so without a GPU (or
 without CuPy/Numba) they are listed as unavailable and the reference serves."""
 from . import numba_variants  # noqa: F401
+from . import cupy_variants  # noqa: F401

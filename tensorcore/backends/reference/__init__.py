@@ -8,5 +8,6 @@ from . import dropout  # noqa: F401
 from . import losses  # noqa: F401
 from . import lstm  # noqa: F401
 from . import matmul  # noqa: F401
+from . import optim  # noqa: F401
 from . import pooling  # noqa: F401
 from . import softmax  # noqa: F401

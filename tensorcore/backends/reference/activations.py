@@ -79,3 +79,23 @@ def gelu_backward(grad, x, y, approximate):
     cdf = 0.5 * (1 + erf(x / math.sqrt(2.0)))
     pdf = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
     return grad * (cdf + x * pdf)
+
+
+# bias_act's activations: each derivative follows from y alone, so backward needs no x
+BIAS_ACTIVATIONS = {
+    "none": (lambda z: z, lambda grad, y: grad),
+    "relu": (relu, lambda grad, y: relu_backward(grad, None, y)),
+    "sigmoid": (sigmoid, lambda grad, y: sigmoid_backward(grad, None, y)),
+    "tanh": (tanh, lambda grad, y: tanh_backward(grad, None, y)),
+}
+
+
+@reference("bias_act")
+def bias_act(x, bias, activation):
+    return BIAS_ACTIVATIONS[activation][0](x + bias)
+
+
+@reference("bias_act_backward")
+def bias_act_backward(grad, y, activation):
+    dx = BIAS_ACTIVATIONS[activation][1](grad, y)                # (..., F)
+    return dx, dx.reshape(-1, dx.shape[-1]).sum(axis=0)
