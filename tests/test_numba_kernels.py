@@ -22,7 +22,7 @@ pytest.importorskip("numba", reason="Numba is not installed")
 from numba import cuda  # noqa: E402
 
 from tensorcore.kernels.numba import (activations, common, conv, lstm, matmul,  # noqa: E402
-                                      pooling, softmax)
+                                      optim, pooling, softmax)
 
 SIMULATED = common.simulator_enabled()
 if not SIMULATED and not cuda.is_available():
@@ -303,6 +303,58 @@ def test_lstm_cell(biases, dtype):
              (dh, dc, x, h, c, w_ih, w_hh, gates, c_new), dtype, set(range(9)))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ["none", "relu", "sigmoid", "tanh"])
+def test_bias_act(activation, dtype):
+    x, bias, grad = rand(2, 3, 7, seed=21, scale=3.0), rand(7, seed=22), rand(2, 3, 7, seed=23)
+    y = run_both("bias_act", activations.bias_act, (x[:, ::-1], bias, activation), dtype,
+                 {0, 1})[0]
+    y64 = reference("bias_act")(x[:, ::-1], bias, activation)
+    expected = reference("bias_act_backward")(grad, y64, activation)
+    got = activations.bias_act_backward(dev(grad, dtype), y, activation)
+    for i, (g, e) in enumerate(zip(got, expected)):
+        assert_matches(g, e, dtype, f"bias_act_backward output {i}")
+
+
+# --- optimizer steps (in place) ------------------------------------------------------------
+
+def run_in_place(op, kernel, arrays, scalars, dtype):
+    """``kernel`` updates ``arrays`` (cast to ``dtype``) in place as the reference updates the
+    float64 originals; None entries stay None."""
+    expected = [None if a is None else a.copy() for a in arrays]
+    reference(op)(*expected, *scalars)
+    got = [None if a is None else dev(a, dtype) for a in arrays]
+    assert kernel(*got, *scalars) is None
+    for i, (g, e) in enumerate(zip(got, expected)):
+        if e is not None:
+            assert_matches(g, e, dtype, f"{op} array {i}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("momentum,nesterov,weight_decay", [(0.0, False, 0.0), (0.9, False, 0.01),
+                                                            (0.9, True, 0.0)])
+def test_sgd_step(momentum, nesterov, weight_decay, dtype):
+    param, grad = rand(5, 7, seed=24), rand(7, 5, seed=25).T
+    velocity = rand(5, 7, seed=26) if momentum else None
+    run_in_place("sgd_step", optim.sgd_step, [param, grad, velocity],
+                 (0.1, momentum, nesterov, weight_decay), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weight_decay,decoupled", [(0.0, False), (0.01, False), (0.01, True)])
+def test_adam_step(weight_decay, decoupled, dtype):
+    param, grad = rand(5, 7, seed=27), rand(5, 7, seed=28)
+    exp_avg, exp_avg_sq = rand(5, 7, seed=29) * 0.1, rand(5, 7, seed=30) ** 2 * 0.01
+    run_in_place("adam_step", optim.adam_step, [param, grad, exp_avg, exp_avg_sq],
+                 (3, 1e-3, 0.9, 0.999, 1e-8, weight_decay, decoupled), dtype)
+
+
+def test_optimizer_steps_decline_strided_state():
+    param = rand(6, 4).T
+    with pytest.raises(NotImplementedError):
+        optim.sgd_step(param, rand(4, 6), None, 0.1, 0.0, False, 0.0)
+
+
 # --- declining, availability, coverage -----------------------------------------------------
 
 def test_other_dtypes_decline():
@@ -327,6 +379,8 @@ COVERED = {
        for suffix in ("", "_backward")},
     **{name + suffix: test_cross_entropy_and_nll for name in ("cross_entropy", "nll_loss")
        for suffix in ("", "_backward")},
+    "bias_act": test_bias_act, "bias_act_backward": test_bias_act,
+    "sgd_step": test_sgd_step, "adam_step": test_adam_step,
 }
 
 
@@ -347,7 +401,7 @@ def test_imports_without_numba():
     the variants are unavailable."""
     code = ("import sys; sys.modules['numba'] = None\n"
             "import tensorcore as tc\n"
-            "from tensorcore.kernels.numba import activations, conv, lstm, matmul, pooling, softmax\n"
+            "from tensorcore.kernels.numba import activations, conv, lstm, matmul, optim, pooling, softmax\n"
             "from tensorcore.backends.cuda import numba_variants\n"
             "assert not numba_variants.available()\n"
             "assert not tc.kernels.get('matmul').variants['cuda.numba'].available\n")

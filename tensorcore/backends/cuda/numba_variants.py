@@ -60,6 +60,10 @@ VARIANTS = {
     "cross_entropy_backward": ("softmax", "cross_entropy_backward", {}),
     "nll_loss": ("softmax", "nll_loss", {}),
     "nll_loss_backward": ("softmax", "nll_loss_backward", {}),
+    "bias_act": ("activations", "bias_act", {}),
+    "bias_act_backward": ("activations", "bias_act_backward", {}),
+    "sgd_step": ("optim", "sgd_step", {}),
+    "adam_step": ("optim", "adam_step", {}),
 }
 for _op, (_family, _function, _fixed) in VARIANTS.items():
     _register(_op, _family, _function, **_fixed)

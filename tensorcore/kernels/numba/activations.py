@@ -9,6 +9,7 @@ import math
 
 from . import common
 from .common import blocks, kernel_cache, numba_cuda, require_float, scalar_type
+from .reduce import channel_sum
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 INV_SQRT_2 = 1.0 / math.sqrt(2.0)
@@ -19,7 +20,8 @@ cuda = None     # numba.cuda once a kernel is built: a module global, which the 
 
 @functools.lru_cache(maxsize=None)
 def scalar_functions():
-    """{op: (forward(x, param), derivative(x, y, param))} as device functions."""
+    """{op: (forward(x, param), derivative(x, y, param))} as device functions, and the
+    identity for bias_act's "none"."""
     global cuda
     cuda = numba_cuda()
     device = cuda.jit(device=True)
@@ -44,6 +46,7 @@ def scalar_functions():
         return 0.5 * (1 + math.erf(x * INV_SQRT_2)) + x * math.exp(-0.5 * x * x) * INV_SQRT_2PI
 
     return {
+        "identity": (device(lambda x, param: x), device(lambda x, y, param: 1)),
         "relu": (device(lambda x, param: x if x > 0 else x * 0),
                  device(lambda x, y, param: 1 if y > 0 else 0)),
         "leaky_relu": (device(lambda x, param: x if x > 0 else x * param),
@@ -114,3 +117,68 @@ def gelu_flag(approximate):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return 1.0 if approximate == "tanh" else 0.0
+
+
+# --- bias_act: y = act(x + bias) over (..., F), and its backward with the bias gradient ----
+
+BIAS_ACTIVATIONS = ("none", "relu", "sigmoid", "tanh")
+
+
+@kernel_cache
+def bias_act_kernel(activation, dtype):
+    f, _ = scalar_functions()["identity" if activation == "none" else activation]
+    T = scalar_type(dtype)
+
+    @cuda.jit
+    def bias_act(x, bias, y):
+        F = bias.size
+        for e in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+            z = x[e] + bias[e % F]
+            y[e] = T(f(z, 0))
+
+    return bias_act
+
+
+@kernel_cache
+def bias_act_backward_kernel(activation, dtype):
+    _, slope = scalar_functions()["identity" if activation == "none" else activation]
+    T = scalar_type(dtype)
+
+    @cuda.jit
+    def bias_act_backward(grad, y, dx):
+        for e in range(cuda.grid(1), y.size, cuda.gridsize(1)):
+            dx[e] = grad[e] * T(slope(y[e], y[e], 0))
+
+    return bias_act_backward
+
+
+def _check_activation(activation):
+    if activation not in BIAS_ACTIVATIONS:
+        raise ValueError(f"bias_act: activation must be one of {BIAS_ACTIVATIONS}, got "
+                         f"{activation!r}")
+
+
+def bias_act(x, bias, activation):
+    require_float("bias_act", x, bias)
+    _check_activation(activation)
+    if x.ndim == 0 or bias.shape != x.shape[-1:]:
+        raise NotImplementedError
+    y = common.empty(x, x.shape)
+    if x.size:
+        _launch(bias_act_kernel(activation, x.dtype), x.size, _flat(x), _flat(bias),
+                y.reshape(-1))
+    return y
+
+
+def bias_act_backward(grad, y, activation):
+    """Each slope follows from y alone (relu's reads y > 0, sigmoid's and tanh's y)."""
+    require_float("bias_act_backward", grad, y)
+    _check_activation(activation)
+    if grad.shape != y.shape or y.ndim == 0:
+        raise NotImplementedError
+    dx = common.empty(y, y.shape)
+    if y.size:
+        _launch(bias_act_backward_kernel(activation, y.dtype), y.size, _flat(grad), _flat(y),
+                dx.reshape(-1))
+    features = y.shape[-1]
+    return dx, channel_sum(dx.reshape(-1, features, 1))
