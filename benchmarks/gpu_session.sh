@@ -28,6 +28,9 @@ export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export CUPY_CACHE_DIR=${CUPY_CACHE_DIR:-/tmp/cupy-kernel-cache}
 export NPY_NUM_BUILD_JOBS=${NPY_NUM_BUILD_JOBS:-$(nproc)}
 
+# seconds the test phases leave for the benchmarks that follow them
+BENCH_RESERVE=$([ "$PHASES" = all ] && echo 200 || echo 0)
+
 note() { echo "$*" | tee -a "$SUMMARY"; }
 
 # seconds for the next phase: at most $1, never past the deadline less $2 kept for what follows
@@ -82,8 +85,8 @@ torch.cuda.get_device_name(0))"
     } >>"$log" 2>&1
     # the tests import the package from this tree, so build the extension in place for this
     # Python (the .so of the session machine is for another Python and is not carried)
-    run "build in place" "$(budget 150 400)" "$log" "$PY" setup.py build_ext --inplace
-    run "tensorcore info" "$(budget 60 380)" "$log" "$PY" -m tensorcore info
+    run "build in place" "$(budget 150 0)" "$log" "$PY" setup.py build_ext --inplace
+    run "tensorcore info" "$(budget 60 0)" "$log" "$PY" -m tensorcore info
     # that the package installs: pip into a scratch folder, then import it from elsewhere;
     # in the background, while the GPU tests run
     local install_limit=$(budget 200 300)
@@ -112,13 +115,13 @@ tests() {
         tests/test_numba_kernels.py; do
         if [ -f "$t" ]; then cuda_tests+=("$t"); else note "missing (not run): $t"; fi
     done
-    run "CUDA tests" "$(budget 200 260)" "$OUT/cuda-tests.log" "${PYTEST[@]}" "${cuda_tests[@]}"
+    run "CUDA tests" "$(budget 200 $((60 + BENCH_RESERVE)))" "$OUT/cuda-tests.log" "${PYTEST[@]}" "${cuda_tests[@]}"
     grep -q "SKIPPED.*no CUDA" "$OUT/cuda-tests.log" 2>/dev/null &&
         note "WARNING: CUDA tests skipped for want of a device: read cuda-tests.log"
     local ignores=() xdist=()
     for t in "${cuda_tests[@]}"; do ignores+=(--ignore "$t"); done
     have_pytest_plugin xdist && xdist=(-n 8)
-    run "rest of the suite" "$(budget 200 200)" "$OUT/suite.log" \
+    run "rest of the suite" "$(budget 200 "$BENCH_RESERVE")" "$OUT/suite.log" \
         "${PYTEST[@]}" "${xdist[@]}" tests "${ignores[@]}"
 }
 
