@@ -24,5 +24,6 @@ from .ops.activations import relu, sigmoid, tanh  # noqa: E402,F401
 from .ops.softmax import log_softmax, softmax  # noqa: E402,F401
 from . import nn, optim  # noqa: E402,F401
 from .device import cuda_available  # noqa: E402,F401
+from . import cuda  # noqa: E402,F401  (tc.cuda: CUDA graphs, synchronize)
 
 kernels.registry._force_from_env()
