@@ -5,6 +5,7 @@
 #include "cpu_features.h"
 #include "isa.h"
 #include "matmul.h"
+#include "pooling.h"
 #include "threads.h"
 
 namespace py = pybind11;
@@ -50,4 +51,14 @@ PYBIND11_MODULE(_C, m) {
     m.def("gelu", &tensorcore::gelu, py::arg("x"), py::arg("approximate"));
     m.def("gelu_backward", &tensorcore::gelu_backward, py::arg("grad"), py::arg("x"),
           py::arg("y"), py::arg("approximate"));
+    m.def("max_pool2d", &tensorcore::max_pool2d, py::arg("x"), py::arg("kernel"),
+          py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("ceil_mode"));
+    m.def("max_pool2d_backward", &tensorcore::max_pool2d_backward, py::arg("grad"),
+          py::arg("indices"), py::arg("x_shape"));
+    m.def("avg_pool2d", &tensorcore::avg_pool2d, py::arg("x"), py::arg("kernel"),
+          py::arg("stride"), py::arg("padding"), py::arg("ceil_mode"),
+          py::arg("count_include_pad"), py::arg("divisor_override"));
+    m.def("avg_pool2d_backward", &tensorcore::avg_pool2d_backward, py::arg("grad"),
+          py::arg("x_shape"), py::arg("kernel"), py::arg("stride"), py::arg("padding"),
+          py::arg("ceil_mode"), py::arg("count_include_pad"), py::arg("divisor_override"));
 }
