@@ -28,6 +28,10 @@ struct TapRange {
 inline TapRange taps_inside(ptrdiff_t o, ptrdiff_t size, ptrdiff_t kernel, ptrdiff_t stride,
                             ptrdiff_t pad, ptrdiff_t dilation) {
     const ptrdiff_t start = o * stride - pad;
+    if (dilation == 1) {   // no divisions on the common path
+        const ptrdiff_t first = start < 0 ? -start : 0;
+        return {first, max_of(first, min_of(kernel, size - start)), start};
+    }
     const ptrdiff_t first = start < 0 ? (-start + dilation - 1) / dilation : 0;
     ptrdiff_t end = kernel;
     if (start + (kernel - 1) * dilation >= size) {
@@ -96,6 +100,12 @@ inline void max_window(const PoolGeometry& g, const T* plane, ptrdiff_t rs, ptrd
     *index = at;
 }
 
+// p[0 .. count) in the first lanes, zeros after (count may be 0)
+template <typename T>
+inline typename Simd<T>::vec load_or_partial(const T* p, int count) {
+    return count == Simd<T>::lanes ? load(p) : load_partial(p, count);
+}
+
 // 2x2 windows at stride 2, no padding or dilation, unit column strides: each vector of L
 // outputs reads 2L inputs from each of two rows and splits them into the 4 taps.
 template <typename T>
@@ -117,9 +127,15 @@ void max_pool_plane_2x2(const PoolGeometry& g, const T* plane, ptrdiff_t rs, T* 
         if (2 * oh + 1 < g.H) {
             const T* top = plane + 2 * oh * rs;
             const T* bottom = top + rs;
-            for (; ow + L <= full_cols; ow += L) {
-                const V a = load(top + 2 * ow), b = load(top + 2 * ow + L);
-                const V c = load(bottom + 2 * ow), d = load(bottom + 2 * ow + L);
+            for (; ow < full_cols; ow += L) {
+                // the last vector of a row may hold fewer outputs: partial loads, zeros after
+                const int count = static_cast<int>(min_of(L, full_cols - ow));
+                const int first_half = 2 * count < L ? 2 * count : L;
+                const int second_half = 2 * count - first_half;
+                const V a = load_or_partial(top + 2 * ow, first_half);
+                const V b = load_or_partial(top + 2 * ow + L, second_half);
+                const V c = load_or_partial(bottom + 2 * ow, first_half);
+                const V d = load_or_partial(bottom + 2 * ow + L, second_half);
                 V best = __builtin_shuffle(a, b, even);
                 B tap = B{};
                 const V taps[3] = {__builtin_shuffle(a, b, odd), __builtin_shuffle(c, d, even),
@@ -129,12 +145,18 @@ void max_pool_plane_2x2(const PoolGeometry& g, const T* plane, ptrdiff_t rs, T* 
                     best = take ? taps[k] : best;
                     tap = take ? B{} + (k + 1) : tap;
                 }
-                store(y_row + ow, best);
+                if (count == L) {
+                    store(y_row + ow, best);
+                } else {
+                    store_partial(y_row + ow, best, count);
+                }
+                // flat index = the window's first + (tap / 2) W + tap % 2
                 const int64_t base = 2 * oh * g.W + 2 * ow;
-                for (int lane = 0; lane < L; ++lane) {
+                for (int lane = 0; lane < count; ++lane) {
                     index_row[ow + lane] = base + 2 * lane + (tap[lane] >> 1) * g.W + (tap[lane] & 1);
                 }
             }
+            ow = full_cols;   // the vectors covered every full window of the row
         }
         for (; ow < g.OW; ++ow) max_window(g, plane, rs, ptrdiff_t(1), oh, ow, y_row + ow, index_row + ow);
     }
