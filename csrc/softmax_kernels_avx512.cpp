@@ -2,6 +2,7 @@
 // System headers come before the target pragma so that only the kernels are compiled for it.
 #include <math.h>
 #include <omp.h>
+#include <immintrin.h>
 
 #include "softmax_kernels.h"
 

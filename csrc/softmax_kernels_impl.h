@@ -19,12 +19,43 @@ inline bool run_parallel(int threads, ptrdiff_t rows, ptrdiff_t cols) {
     return threads > 1 && rows > 1 && rows * cols >= parallel_threshold;
 }
 
-// p[0 .. count) in the first lanes, `fill` after
+// Row tails, count < lanes elements: p[0 .. count) in the first lanes and `fill` after, and
+// the first count lanes stored. AVX-512 has masked loads and stores for these; elsewhere
+// they go a lane at a time (rows of 10 classes are all tail on AVX-512, so it matters there).
 template <typename T>
 inline typename Simd<T>::vec load_filled(const T* p, int count, T fill) {
-    typename Simd<T>::vec v = broadcast(fill);
+    typedef typename Simd<T>::vec V;
+#if TC_VECTOR_BYTES == 64
+    const unsigned mask = (1u << count) - 1;
+    if constexpr (sizeof(T) == 4) {
+        return (V)_mm512_mask_loadu_ps((__m512)broadcast(fill), (__mmask16)mask, p);
+    } else {
+        return (V)_mm512_mask_loadu_pd((__m512d)broadcast(fill), (__mmask8)mask, p);
+    }
+#else
+    V v = broadcast(fill);
     for (int i = 0; i < count; ++i) v[i] = p[i];
     return v;
+#endif
+}
+
+template <typename T>
+inline typename Simd<T>::vec load_tail(const T* p, int count) {
+    return load_filled(p, count, T(0));
+}
+
+template <typename T>
+inline void store_tail(T* p, typename Simd<T>::vec v, int count) {
+#if TC_VECTOR_BYTES == 64
+    const unsigned mask = (1u << count) - 1;
+    if constexpr (sizeof(T) == 4) {
+        _mm512_mask_storeu_ps(p, (__mmask16)mask, (__m512)v);
+    } else {
+        _mm512_mask_storeu_pd(p, (__mmask8)mask, (__m512d)v);
+    }
+#else
+    store_partial(p, v, count);
+#endif
 }
 
 template <typename T>
@@ -32,6 +63,13 @@ inline T lane_sum(typename Simd<T>::vec v) {
     T sum = v[0];
     for (int i = 1; i < Simd<T>::lanes; ++i) sum += v[i];
     return sum;
+}
+
+template <typename T>
+inline T lane_max(typename Simd<T>::vec v) {
+    T result = v[0];
+    for (int k = 1; k < Simd<T>::lanes; ++k) result = v[k] > result ? v[k] : result;
+    return result;
 }
 
 template <typename T>
@@ -49,9 +87,7 @@ T row_max(const T* x, ptrdiff_t cols) {
         const V v = load_filled(x + i, static_cast<int>(cols - i), lowest);
         best = v > best ? v : best;
     }
-    T result = best[0];
-    for (int k = 1; k < L; ++k) result = best[k] > result ? best[k] : result;
-    return result;
+    return lane_max<T>(best);
 }
 
 // sum over the row of e^(x - shift); stores the exponentials in e unless e is null
@@ -68,9 +104,9 @@ T exp_sum(const T* x, T shift, T* e, ptrdiff_t cols) {
     }
     if (i < cols) {
         const int count = static_cast<int>(cols - i);
-        V v = exp_v(load_partial(x + i, count) - shift);
+        V v = exp_v(load_tail(x + i, count) - shift);
         for (int k = count; k < L; ++k) v[k] = T(0);
-        if (e) store_partial(e + i, v, count);
+        if (e) store_tail(e + i, v, count);
         sum += v;
     }
     return lane_sum<T>(sum);
@@ -84,7 +120,7 @@ void scale_shift(const T* a, T scale, T shift, T* out, ptrdiff_t cols) {
     for (; i + L <= cols; i += L) store(out + i, load(a + i) * scale + shift);
     if (i < cols) {
         const int count = static_cast<int>(cols - i);
-        store_partial(out + i, load_partial(a + i, count) * scale + shift, count);
+        store_tail(out + i, load_tail(a + i, count) * scale + shift, count);
     }
 }
 
@@ -98,7 +134,7 @@ void log_softmax_row(const T* x, T* y, ptrdiff_t cols) {
     for (; i + L <= cols; i += L) store(y + i, (load(x + i) - shift) - log_sum);
     if (i < cols) {
         const int count = static_cast<int>(cols - i);
-        store_partial(y + i, (load_partial(x + i, count) - shift) - log_sum, count);
+        store_tail(y + i, (load_tail(x + i, count) - shift) - log_sum, count);
     }
 }
 
@@ -118,11 +154,11 @@ void softmax_backward_row(const T* grad, const T* y, T* dx, ptrdiff_t cols) {
     ptrdiff_t i = 0;
     for (; i + L <= cols; i += L) dot += load(grad + i) * load(y + i);
     const int tail = static_cast<int>(cols - i);
-    if (tail) dot += load_partial(grad + i, tail) * load_partial(y + i, tail);
+    if (tail) dot += load_tail(grad + i, tail) * load_tail(y + i, tail);
     const T total = lane_sum<T>(dot);
     for (i = 0; i + L <= cols; i += L) store(dx + i, load(y + i) * (load(grad + i) - total));
     if (tail) {
-        store_partial(dx + i, load_partial(y + i, tail) * (load_partial(grad + i, tail) - total),
+        store_tail(dx + i, load_tail(y + i, tail) * (load_tail(grad + i, tail) - total),
                       tail);
     }
 }
@@ -140,8 +176,8 @@ void minus_exp_scaled(const T* grad, const T* y, T scale, T* dx, ptrdiff_t cols)
     }
     if (i < cols) {
         const int count = static_cast<int>(cols - i);
-        const V g = grad ? load_partial(grad + i, count) : V{};
-        store_partial(dx + i, g - exp_v(load_partial(y + i, count)) * scale, count);
+        const V g = grad ? load_tail(grad + i, count) : V{};
+        store_tail(dx + i, g - exp_v(load_tail(y + i, count)) * scale, count);
     }
 }
 
@@ -152,7 +188,7 @@ T row_sum(const T* x, ptrdiff_t cols) {
     V sum = V{};
     ptrdiff_t i = 0;
     for (; i + L <= cols; i += L) sum += load(x + i);
-    if (i < cols) sum += load_partial(x + i, static_cast<int>(cols - i));
+    if (i < cols) sum += load_tail(x + i, static_cast<int>(cols - i));
     return lane_sum<T>(sum);
 }
 
