@@ -34,6 +34,7 @@ void add(const T* a, const T* b, T* out, ptrdiff_t n) {
 template <typename T>
 void forward(BiasActivation f, const T* x, const T* bias, T* y, ptrdiff_t rows, ptrdiff_t F,
              int threads) {
+    if (F == 0) return;
     const ptrdiff_t chunk_rows = F < chunk_elements ? chunk_elements / F : 1;
     const ptrdiff_t chunks = (rows + chunk_rows - 1) / chunk_rows;
 #pragma omp parallel for num_threads(threads) schedule(static) \
@@ -52,6 +53,7 @@ void forward(BiasActivation f, const T* x, const T* bias, T* y, ptrdiff_t rows, 
 template <typename T>
 void backward(BiasActivation f, const T* grad, const T* y, T* dx, T* dbias, T* partials,
               ptrdiff_t rows, ptrdiff_t F, int threads) {
+    if (F == 0) return;
     const ptrdiff_t blocks = bias_act_blocks(rows, F);
     const ptrdiff_t block_rows = (rows + blocks - 1) / blocks;
     const ptrdiff_t chunk_rows = F < chunk_elements ? chunk_elements / F : 1;

@@ -130,6 +130,15 @@ def test_bias_act_large_and_shaped(isa):
             assert_matches(got, expected, np.float32)
 
 
+def test_bias_act_empty():
+    for shape in [(0, 5), (4, 0)]:
+        x = np.ones(shape, np.float32)
+        y = _C.bias_act(x, np.ones(shape[1], np.float32), "relu")
+        dx, dbias = _C.bias_act_backward(x, y, "relu")
+        assert y.shape == dx.shape == shape
+        np.testing.assert_array_equal(dbias, np.zeros(shape[1], np.float32))
+
+
 @pytest.mark.parametrize("activation", list(NP_ACTIVATIONS))
 def test_bias_act_gradients_through_the_cpp_kernels(activation):
     with tc.kernels.use(bias_act="cpu.cpp"):
