@@ -2,9 +2,13 @@
 #include <pybind11/stl.h>
 
 #include "activations.h"
+#include "bias_act.h"
 #include "cpu_features.h"
 #include "isa.h"
 #include "matmul.h"
+#include "optim.h"
+#include "pooling.h"
+#include "softmax.h"
 #include "threads.h"
 
 namespace py = pybind11;
@@ -50,4 +54,41 @@ PYBIND11_MODULE(_C, m) {
     m.def("gelu", &tensorcore::gelu, py::arg("x"), py::arg("approximate"));
     m.def("gelu_backward", &tensorcore::gelu_backward, py::arg("grad"), py::arg("x"),
           py::arg("y"), py::arg("approximate"));
+    m.def("max_pool2d", &tensorcore::max_pool2d, py::arg("x"), py::arg("kernel"),
+          py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("ceil_mode"));
+    m.def("max_pool2d_backward", &tensorcore::max_pool2d_backward, py::arg("grad"),
+          py::arg("indices"), py::arg("x_shape"));
+    m.def("avg_pool2d", &tensorcore::avg_pool2d, py::arg("x"), py::arg("kernel"),
+          py::arg("stride"), py::arg("padding"), py::arg("ceil_mode"),
+          py::arg("count_include_pad"), py::arg("divisor_override"));
+    m.def("avg_pool2d_backward", &tensorcore::avg_pool2d_backward, py::arg("grad"),
+          py::arg("x_shape"), py::arg("kernel"), py::arg("stride"), py::arg("padding"),
+          py::arg("ceil_mode"), py::arg("count_include_pad"), py::arg("divisor_override"));
+    m.def("softmax", &tensorcore::softmax, py::arg("x"), "softmax along the last axis.");
+    m.def("softmax_backward", &tensorcore::softmax_backward, py::arg("grad"), py::arg("y"));
+    m.def("log_softmax", &tensorcore::log_softmax, py::arg("x"),
+          "log_softmax along the last axis.");
+    m.def("log_softmax_backward", &tensorcore::log_softmax_backward, py::arg("grad"),
+          py::arg("y"));
+    m.def("cross_entropy", &tensorcore::cross_entropy, py::arg("logits"), py::arg("target"));
+    m.def("cross_entropy_backward", &tensorcore::cross_entropy_backward, py::arg("grad"),
+          py::arg("log_probs"), py::arg("target"));
+    m.def("nll_loss", &tensorcore::nll_loss, py::arg("log_probs"), py::arg("target"));
+    m.def("nll_loss_backward", &tensorcore::nll_loss_backward, py::arg("grad"),
+          py::arg("log_probs"), py::arg("target"));
+    m.def("bias_act", &tensorcore::bias_act, py::arg("x"), py::arg("bias"),
+          py::arg("activation"), "act(x + bias) along the last axis.");
+    m.def("bias_act_backward", &tensorcore::bias_act_backward, py::arg("grad"), py::arg("y"),
+          py::arg("activation"), "-> (dx, dbias)");
+    m.def("sgd_step", &tensorcore::sgd_step, py::arg("param"), py::arg("grad"),
+          py::arg("velocity").none(true), py::arg("lr"), py::arg("momentum"),
+          py::arg("nesterov"), py::arg("weight_decay"), "torch.optim.SGD's update, in place.");
+    m.def("adam_step", &tensorcore::adam_step, py::arg("param"), py::arg("grad"),
+          py::arg("exp_avg"), py::arg("exp_avg_sq"), py::arg("step"), py::arg("lr"),
+          py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"),
+          py::arg("decoupled"), "torch.optim.Adam's (or AdamW's) update, in place.");
+    m.def("rmsprop_step", &tensorcore::rmsprop_step, py::arg("param"), py::arg("grad"),
+          py::arg("square_avg"), py::arg("momentum_buffer").none(true),
+          py::arg("grad_avg").none(true), py::arg("lr"), py::arg("alpha"), py::arg("eps"),
+          py::arg("weight_decay"), py::arg("momentum"), "torch.optim.RMSprop's update, in place.");
 }

@@ -1,0 +1,10 @@
+// bias_act for any CPU: 16-byte vectors (SSE2 on x86-64, NEON on ARM).
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "bias_act_kernels.h"
+
+#define TC_ISA isa_generic
+#define TC_VECTOR_BYTES 16
+#include "bias_act_kernels_impl.h"

@@ -1,0 +1,151 @@
+#include "optim.h"
+
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "array_checks.h"
+#include "isa.h"
+#include "optim_kernels.h"
+#include "threads.h"
+
+namespace py = pybind11;
+
+namespace {
+
+std::vector<py::ssize_t> shape_of(const py::array& a) {
+    return std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim());
+}
+
+// The arrays of one update, checked: the parameter's dtype and shape for all, C-contiguous,
+// the updated ones writeable.
+class Operands {
+public:
+    Operands(const char* op, const py::array& param, const py::array& grad)
+        : op_(op), param_(param), type_(float_type(op, "param", param)) {
+        check("param", param, true);
+        check("grad", grad, false);
+    }
+
+    FloatType type() const { return type_; }
+
+    // The array's data, or null for an absent one.
+    template <typename T>
+    T* state(const char* name, const std::optional<py::array>& a) const {
+        if (!a) return nullptr;
+        check(name, *a, true);
+        return static_cast<T*>(const_cast<void*>(a->data()));
+    }
+
+    void check(const char* name, const py::array& a, bool updated) const {
+        require_float_type(op_, name, a, type_);
+        require_contiguous(op_, name, a);
+        if (shape_of(a) != shape_of(param_)) {
+            throw std::invalid_argument(std::string(op_) + ": expected " + name + " of shape " +
+                                        shape_string(param_) + " like param, got " +
+                                        shape_string(a));
+        }
+        if (updated && !a.writeable()) {
+            throw std::invalid_argument(std::string(op_) + ": " + name +
+                                        " is updated in place but is read-only");
+        }
+    }
+
+private:
+    const char* op_;
+    const py::array& param_;
+    FloatType type_;
+};
+
+template <typename T>
+T* data_of(const py::array& a) {
+    return static_cast<T*>(const_cast<void*>(a.data()));
+}
+
+template <typename T>
+void sgd_typed(const Operands& o, const py::array& param, const py::array& grad,
+               const std::optional<py::array>& velocity, const SgdHyper& h) {
+    T* v = o.state<T>("velocity", velocity);
+    const Isa isa = active_isa();
+    const int threads = num_threads();
+    py::gil_scoped_release release;
+    TC_ISA_CALL(isa, sgd_update(data_of<T>(param), data_of<T>(grad), v, param.size(), h, threads));
+}
+
+template <typename T>
+void adam_typed(const Operands& o, const py::array& param, const py::array& grad,
+                const py::array& exp_avg, const py::array& exp_avg_sq, const AdamHyper& h) {
+    T* m = o.state<T>("exp_avg", exp_avg);
+    T* v = o.state<T>("exp_avg_sq", exp_avg_sq);
+    const Isa isa = active_isa();
+    const int threads = num_threads();
+    py::gil_scoped_release release;
+    TC_ISA_CALL(isa, adam_update(data_of<T>(param), data_of<T>(grad), m, v, param.size(), h,
+                                 threads));
+}
+
+template <typename T>
+void rmsprop_typed(const Operands& o, const py::array& param, const py::array& grad,
+                   const py::array& square_avg, const std::optional<py::array>& momentum_buffer,
+                   const std::optional<py::array>& grad_avg, const RmspropHyper& h) {
+    T* s = o.state<T>("square_avg", square_avg);
+    T* b = o.state<T>("momentum_buffer", momentum_buffer);
+    T* a = o.state<T>("grad_avg", grad_avg);
+    const Isa isa = active_isa();
+    const int threads = num_threads();
+    py::gil_scoped_release release;
+    TC_ISA_CALL(isa, rmsprop_update(data_of<T>(param), data_of<T>(grad), s, b, a, param.size(), h,
+                                    threads));
+}
+
+}  // namespace
+
+namespace tensorcore {
+
+void sgd_step(const py::array& param, const py::array& grad,
+              const std::optional<py::array>& velocity, double lr, double momentum,
+              bool nesterov, double weight_decay) {
+    const Operands o("sgd_step", param, grad);
+    const SgdHyper h{lr, momentum, weight_decay, nesterov};
+    if (o.type() == FloatType::float32) {
+        sgd_typed<float>(o, param, grad, velocity, h);
+    } else {
+        sgd_typed<double>(o, param, grad, velocity, h);
+    }
+}
+
+void adam_step(const py::array& param, const py::array& grad, const py::array& exp_avg,
+               const py::array& exp_avg_sq, long long step, double lr, double beta1,
+               double beta2, double eps, double weight_decay, bool decoupled) {
+    const Operands o("adam_step", param, grad);
+    if (step < 1) {
+        throw std::invalid_argument("adam_step: expected step >= 1 (this update's count), got " +
+                                    std::to_string(step));
+    }
+    const double t = static_cast<double>(step);
+    const AdamHyper h{lr, beta1, beta2, eps, weight_decay, lr / (1 - std::pow(beta1, t)),
+                      std::sqrt(1 - std::pow(beta2, t)), decoupled};
+    if (o.type() == FloatType::float32) {
+        adam_typed<float>(o, param, grad, exp_avg, exp_avg_sq, h);
+    } else {
+        adam_typed<double>(o, param, grad, exp_avg, exp_avg_sq, h);
+    }
+}
+
+void rmsprop_step(const py::array& param, const py::array& grad, const py::array& square_avg,
+                  const std::optional<py::array>& momentum_buffer,
+                  const std::optional<py::array>& grad_avg, double lr, double alpha, double eps,
+                  double weight_decay, double momentum) {
+    const Operands o("rmsprop_step", param, grad);
+    const RmspropHyper h{lr, alpha, eps, weight_decay, momentum};
+    if (o.type() == FloatType::float32) {
+        rmsprop_typed<float>(o, param, grad, square_avg, momentum_buffer, grad_avg, h);
+    } else {
+        rmsprop_typed<double>(o, param, grad, square_avg, momentum_buffer, grad_avg, h);
+    }
+}
+
+}  // namespace tensorcore

@@ -1,0 +1,10 @@
+// Pooling for any CPU: 16-byte vectors (SSE2 on x86-64, NEON on ARM).
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "pool_kernels.h"
+
+#define TC_ISA isa_generic
+#define TC_VECTOR_BYTES 16
+#include "pool_kernels_impl.h"

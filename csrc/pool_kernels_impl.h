@@ -1,0 +1,466 @@
+// max_pool2d and avg_pool2d, written once and compiled per ISA. The including unit includes
+// the system headers first, then sets its target pragma and defines TC_ISA (the namespace of
+// this copy) and TC_VECTOR_BYTES (the SIMD width). Semantics are the reference variants'
+// (tensorcore/backends/reference/pooling.py).
+//
+// Planar arrays (NCHW or any strides) run one (n, c) plane per task, scalar, except the 2x2
+// stride-2 max pool, which takes a vector of output columns at a time. Channels-last arrays
+// (C stride 1) run one output row (n, oh) per task with a vector of channels per lane group.
+#include "pool_kernels.h"
+#include "simd.h"
+
+namespace TC_ISA {
+namespace {
+
+// Below this much work (window taps over all outputs) a kernel runs on one thread: an OpenMP
+// fork/join costs microseconds.
+constexpr ptrdiff_t parallel_threshold = 1 << 15;
+
+inline ptrdiff_t min_of(ptrdiff_t a, ptrdiff_t b) { return a < b ? a : b; }
+inline ptrdiff_t max_of(ptrdiff_t a, ptrdiff_t b) { return a > b ? a : b; }
+
+// Along one axis, window o's taps [first, end) fall inside [0, size); tap i sits at
+// start + i * dilation.
+struct TapRange {
+    ptrdiff_t first, end, start;
+};
+
+inline TapRange taps_inside(ptrdiff_t o, ptrdiff_t size, ptrdiff_t kernel, ptrdiff_t stride,
+                            ptrdiff_t pad, ptrdiff_t dilation) {
+    const ptrdiff_t start = o * stride - pad;
+    if (dilation == 1) {   // no divisions on the common path
+        const ptrdiff_t first = start < 0 ? -start : 0;
+        return {first, max_of(first, min_of(kernel, size - start)), start};
+    }
+    const ptrdiff_t first = start < 0 ? (-start + dilation - 1) / dilation : 0;
+    ptrdiff_t end = kernel;
+    if (start + (kernel - 1) * dilation >= size) {
+        end = start >= size ? 0 : (size - 1 - start) / dilation + 1;
+    }
+    return {first, max_of(first, end), start};
+}
+
+inline TapRange row_taps(const PoolGeometry& g, ptrdiff_t oh) {
+    return taps_inside(oh, g.H, g.kh, g.sh, g.ph, g.dh);
+}
+
+inline TapRange col_taps(const PoolGeometry& g, ptrdiff_t ow) {
+    return taps_inside(ow, g.W, g.kw, g.sw, g.pw, g.dw);
+}
+
+// The elements a window of `kernel` at o covers in [low, high): the padded input when
+// count_include_pad, else the input.
+inline ptrdiff_t window_count(ptrdiff_t o, ptrdiff_t size, ptrdiff_t kernel, ptrdiff_t stride,
+                              ptrdiff_t pad, bool include_pad) {
+    const ptrdiff_t start = o * stride - pad;
+    const ptrdiff_t low = include_pad ? -pad : 0, high = include_pad ? size + pad : size;
+    return min_of(start + kernel, high) - max_of(start, low);
+}
+
+template <typename T>
+inline T divisor_of(const PoolGeometry& g, AvgDivisor d, ptrdiff_t oh, ptrdiff_t ow) {
+    if (d.divisor_override != 0) return T(d.divisor_override);
+    return T(window_count(oh, g.H, g.kh, g.sh, g.ph, d.count_include_pad) *
+             window_count(ow, g.W, g.kw, g.sw, g.pw, d.count_include_pad));
+}
+
+inline bool run_parallel(int threads, ptrdiff_t work) {
+    return threads > 1 && work >= parallel_threshold;
+}
+
+// --- max pool ------------------------------------------------------------------------
+
+// True where v replaces best: v is larger, or v is the window's first NaN.
+template <typename T>
+inline typename Simd<T>::bits replaces(typename Simd<T>::vec v, typename Simd<T>::vec best) {
+    return (v > best) | ((v != v) & (best == best));
+}
+
+// One window of a plane (row stride rs, column stride cs) -> its maximum and flat index; the
+// first tap inside x starts the search, so a window of -inf points at it, and a window with
+// no tap inside x gives -inf and -1.
+template <typename T>
+inline void max_window(const PoolGeometry& g, const T* plane, ptrdiff_t rs, ptrdiff_t cs,
+                       ptrdiff_t oh, ptrdiff_t ow, T* value, int64_t* index) {
+    const TapRange rows = row_taps(g, oh), cols = col_taps(g, ow);
+    T best = -static_cast<T>(INFINITY);
+    int64_t at = -1;
+    for (ptrdiff_t i = rows.first; i < rows.end; ++i) {
+        const ptrdiff_t r = rows.start + i * g.dh;
+        for (ptrdiff_t j = cols.first; j < cols.end; ++j) {
+            const ptrdiff_t c = cols.start + j * g.dw;
+            const T v = plane[r * rs + c * cs];
+            if (at < 0 || v > best || (v != v && best == best)) {
+                best = v;
+                at = r * g.W + c;
+            }
+        }
+    }
+    *value = best;
+    *index = at;
+}
+
+// p[0 .. count) in the first lanes, zeros after (count may be 0)
+template <typename T>
+inline typename Simd<T>::vec load_or_partial(const T* p, int count) {
+    return count == Simd<T>::lanes ? load(p) : load_partial(p, count);
+}
+
+// 2x2 windows at stride 2, no padding or dilation, unit column strides: each vector of L
+// outputs reads 2L inputs from each of two rows and splits them into the 4 taps.
+template <typename T>
+void max_pool_plane_2x2(const PoolGeometry& g, const T* plane, ptrdiff_t rs, T* y,
+                        int64_t* indices, ptrdiff_t y_rs) {
+    typedef typename Simd<T>::vec V;
+    typedef typename Simd<T>::bits B;
+    constexpr int L = Simd<T>::lanes;
+    B even, odd;
+    for (int i = 0; i < L; ++i) {
+        even[i] = 2 * i;
+        odd[i] = 2 * i + 1;
+    }
+    const ptrdiff_t full_cols = min_of(g.OW, g.W / 2);
+    for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
+        T* y_row = y + oh * y_rs;
+        int64_t* index_row = indices + oh * y_rs;
+        ptrdiff_t ow = 0;
+        if (2 * oh + 1 < g.H) {
+            const T* top = plane + 2 * oh * rs;
+            const T* bottom = top + rs;
+            for (; ow < full_cols; ow += L) {
+                // the last vector of a row may hold fewer outputs: partial loads, zeros after
+                const int count = static_cast<int>(min_of(L, full_cols - ow));
+                const int first_half = 2 * count < L ? 2 * count : L;
+                const int second_half = 2 * count - first_half;
+                const V a = load_or_partial(top + 2 * ow, first_half);
+                const V b = load_or_partial(top + 2 * ow + L, second_half);
+                const V c = load_or_partial(bottom + 2 * ow, first_half);
+                const V d = load_or_partial(bottom + 2 * ow + L, second_half);
+                V best = __builtin_shuffle(a, b, even);
+                B tap = B{};
+                const V taps[3] = {__builtin_shuffle(a, b, odd), __builtin_shuffle(c, d, even),
+                                   __builtin_shuffle(c, d, odd)};
+                for (int k = 0; k < 3; ++k) {
+                    const B take = replaces<T>(taps[k], best);
+                    best = take ? taps[k] : best;
+                    tap = take ? B{} + (k + 1) : tap;
+                }
+                if (count == L) {
+                    store(y_row + ow, best);
+                } else {
+                    store_partial(y_row + ow, best, count);
+                }
+                // flat index = the window's first + (tap / 2) W + tap % 2
+                const int64_t base = 2 * oh * g.W + 2 * ow;
+                for (int lane = 0; lane < count; ++lane) {
+                    index_row[ow + lane] = base + 2 * lane + (tap[lane] >> 1) * g.W + (tap[lane] & 1);
+                }
+            }
+            ow = full_cols;   // the vectors covered every full window of the row
+        }
+        for (; ow < g.OW; ++ow) max_window(g, plane, rs, ptrdiff_t(1), oh, ow, y_row + ow, index_row + ow);
+    }
+}
+
+template <typename T>
+void max_pool_planar(const PoolGeometry& g, const T* x, Strides4 xs, T* y, int64_t* indices,
+                     Strides4 ys, int threads) {
+    const bool fast = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 &&
+                      g.pw == 0 && g.dh == 1 && g.dw == 1 && xs.w == 1 && ys.w == 1;
+    const ptrdiff_t planes = g.N * g.C;
+#pragma omp parallel for num_threads(threads) schedule(static) \
+    if (run_parallel(threads, planes * g.OH * g.OW * g.kh * g.kw))
+    for (ptrdiff_t p = 0; p < planes; ++p) {
+        const ptrdiff_t n = p / g.C, c = p % g.C;
+        const T* plane = x + n * xs.n + c * xs.c;
+        T* y_plane = y + n * ys.n + c * ys.c;
+        int64_t* index_plane = indices + n * ys.n + c * ys.c;
+        if (fast) {
+            max_pool_plane_2x2(g, plane, xs.h, y_plane, index_plane, ys.h);
+            continue;
+        }
+        for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
+            for (ptrdiff_t ow = 0; ow < g.OW; ++ow) {
+                const ptrdiff_t at = oh * ys.h + ow * ys.w;
+                max_window(g, plane, xs.h, xs.w, oh, ow, y_plane + at, index_plane + at);
+            }
+        }
+    }
+}
+
+// Channels-last: a vector of channels per window, the flat index kept per lane (as 32- or
+// 64-bit lanes; the caller keeps H * W within int32 for float).
+template <typename T>
+void max_pool_channels_last(const PoolGeometry& g, const T* x, Strides4 xs, T* y,
+                            int64_t* indices, Strides4 ys, int threads) {
+    typedef typename Simd<T>::vec V;
+    typedef typename Simd<T>::bits B;
+    constexpr int L = Simd<T>::lanes;
+    const ptrdiff_t rows = g.N * g.OH;
+#pragma omp parallel for num_threads(threads) schedule(static) \
+    if (run_parallel(threads, rows * g.OW * g.C * g.kh * g.kw))
+    for (ptrdiff_t row = 0; row < rows; ++row) {
+        const ptrdiff_t n = row / g.OH, oh = row % g.OH;
+        const TapRange taps_r = row_taps(g, oh);
+        for (ptrdiff_t ow = 0; ow < g.OW; ++ow) {
+            const TapRange taps_c = col_taps(g, ow);
+            const ptrdiff_t out = n * ys.n + oh * ys.h + ow * ys.w;
+            for (ptrdiff_t c0 = 0; c0 < g.C; c0 += L) {
+                const int count = static_cast<int>(min_of(L, g.C - c0));
+                V best = broadcast(-static_cast<T>(INFINITY));
+                B at = B{} - 1;
+                bool first = true;
+                for (ptrdiff_t i = taps_r.first; i < taps_r.end; ++i) {
+                    const ptrdiff_t r = taps_r.start + i * g.dh;
+                    for (ptrdiff_t j = taps_c.first; j < taps_c.end; ++j) {
+                        const ptrdiff_t col = taps_c.start + j * g.dw;
+                        const T* p = x + n * xs.n + r * xs.h + col * xs.w + c0;
+                        const V v = count == L ? load(p) : load_partial(p, count);
+                        const B position =
+                            B{} + static_cast<typename LaneBits<T>::type>(r * g.W + col);
+                        const B take = first ? B{} - 1 : replaces<T>(v, best);
+                        best = take ? v : best;
+                        at = take ? position : at;
+                        first = false;
+                    }
+                }
+                if (count == L) {
+                    store(y + out + c0, best);
+                } else {
+                    store_partial(y + out + c0, best, count);
+                }
+                for (int lane = 0; lane < count; ++lane) indices[out + c0 + lane] = at[lane];
+            }
+        }
+    }
+}
+
+// dx of one (n, c) plane or one image n: zeroed, then every grad added at its index. dx's
+// element (r, c) of a plane lies at (r * W + c) * dx_strides.w (planes of contiguous rows).
+template <typename T>
+bool max_backward_planar(const PoolGeometry& g, const T* grad, Strides4 gs,
+                         const int64_t* indices, Strides4 is, T* dx, Strides4 ds, int threads) {
+    const ptrdiff_t planes = g.N * g.C, plane_size = g.H * g.W;
+    bool in_range = true;
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(&& : in_range) \
+    if (run_parallel(threads, planes * (g.OH * g.OW + plane_size)))
+    for (ptrdiff_t p = 0; p < planes; ++p) {
+        const ptrdiff_t n = p / g.C, c = p % g.C;
+        T* d = dx + n * ds.n + c * ds.c;
+        for (ptrdiff_t i = 0; i < plane_size; ++i) d[i * ds.w] = T(0);
+        const T* gp = grad + n * gs.n + c * gs.c;
+        const int64_t* ip = indices + n * is.n + c * is.c;
+        for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
+            for (ptrdiff_t ow = 0; ow < g.OW; ++ow) {
+                const int64_t at = ip[oh * is.h + ow * is.w];
+                if (at < -1 || at >= plane_size) in_range = false;
+                if (at < 0 || at >= plane_size) continue;
+                d[at * ds.w] += gp[oh * gs.h + ow * gs.w];
+            }
+        }
+    }
+    return in_range;
+}
+
+template <typename T>
+bool max_backward_channels_last(const PoolGeometry& g, const T* grad, Strides4 gs,
+                                const int64_t* indices, Strides4 is, T* dx, Strides4 ds,
+                                int threads) {
+    const ptrdiff_t plane_size = g.H * g.W;
+    bool in_range = true;
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(&& : in_range) \
+    if (run_parallel(threads, g.N * g.C * (g.OH * g.OW + plane_size)))
+    for (ptrdiff_t n = 0; n < g.N; ++n) {
+        T* d = dx + n * ds.n;
+        for (ptrdiff_t i = 0; i < plane_size; ++i) {
+            for (ptrdiff_t c = 0; c < g.C; ++c) d[i * ds.w + c] = T(0);
+        }
+        for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
+            for (ptrdiff_t ow = 0; ow < g.OW; ++ow) {
+                const T* gp = grad + n * gs.n + oh * gs.h + ow * gs.w;
+                const int64_t* ip = indices + n * is.n + oh * is.h + ow * is.w;
+                for (ptrdiff_t c = 0; c < g.C; ++c) {
+                    const int64_t at = ip[c * is.c];
+                    if (at < -1 || at >= plane_size) in_range = false;
+                    if (at < 0 || at >= plane_size) continue;
+                    d[at * ds.w + c] += gp[c * gs.c];
+                }
+            }
+        }
+    }
+    return in_range;
+}
+
+// --- avg pool ------------------------------------------------------------------------
+
+template <typename T>
+void avg_forward_planar(const PoolGeometry& g, AvgDivisor divisor, const T* x, Strides4 xs, T* y,
+                        Strides4 ys, int threads) {
+    const ptrdiff_t planes = g.N * g.C;
+#pragma omp parallel for num_threads(threads) schedule(static) \
+    if (run_parallel(threads, planes * g.OH * g.OW * g.kh * g.kw))
+    for (ptrdiff_t p = 0; p < planes; ++p) {
+        const ptrdiff_t n = p / g.C, c = p % g.C;
+        const T* plane = x + n * xs.n + c * xs.c;
+        for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
+            const TapRange rows = row_taps(g, oh);
+            for (ptrdiff_t ow = 0; ow < g.OW; ++ow) {
+                const TapRange cols = col_taps(g, ow);
+                T sum = 0;
+                for (ptrdiff_t i = rows.first; i < rows.end; ++i) {
+                    const T* row = plane + (rows.start + i) * xs.h;
+                    for (ptrdiff_t j = cols.first; j < cols.end; ++j) {
+                        sum += row[(cols.start + j) * xs.w];
+                    }
+                }
+                y[n * ys.n + c * ys.c + oh * ys.h + ow * ys.w] =
+                    sum / divisor_of<T>(g, divisor, oh, ow);
+            }
+        }
+    }
+}
+
+template <typename T>
+void avg_forward_channels_last(const PoolGeometry& g, AvgDivisor divisor, const T* x,
+                               Strides4 xs, T* y, Strides4 ys, int threads) {
+    typedef typename Simd<T>::vec V;
+    constexpr int L = Simd<T>::lanes;
+    const ptrdiff_t rows = g.N * g.OH;
+#pragma omp parallel for num_threads(threads) schedule(static) \
+    if (run_parallel(threads, rows * g.OW * g.C * g.kh * g.kw))
+    for (ptrdiff_t row = 0; row < rows; ++row) {
+        const ptrdiff_t n = row / g.OH, oh = row % g.OH;
+        const TapRange taps_r = row_taps(g, oh);
+        for (ptrdiff_t ow = 0; ow < g.OW; ++ow) {
+            const TapRange taps_c = col_taps(g, ow);
+            const T div = divisor_of<T>(g, divisor, oh, ow);
+            T* out = y + n * ys.n + oh * ys.h + ow * ys.w;
+            for (ptrdiff_t c0 = 0; c0 < g.C; c0 += L) {
+                const int count = static_cast<int>(min_of(L, g.C - c0));
+                V sum = V{};
+                for (ptrdiff_t i = taps_r.first; i < taps_r.end; ++i) {
+                    for (ptrdiff_t j = taps_c.first; j < taps_c.end; ++j) {
+                        const T* p = x + n * xs.n + (taps_r.start + i) * xs.h +
+                                     (taps_c.start + j) * xs.w + c0;
+                        sum += count == L ? load(p) : load_partial(p, count);
+                    }
+                }
+                if (count == L) {
+                    store(out + c0, sum / div);
+                } else {
+                    store_partial(out + c0, sum / div, count);
+                }
+            }
+        }
+    }
+}
+
+template <typename T>
+void avg_backward_planar(const PoolGeometry& g, AvgDivisor divisor, const T* grad, Strides4 gs,
+                         T* dx, Strides4 ds, int threads) {
+    const ptrdiff_t planes = g.N * g.C;
+#pragma omp parallel for num_threads(threads) schedule(static) \
+    if (run_parallel(threads, planes * g.OH * g.OW * g.kh * g.kw))
+    for (ptrdiff_t p = 0; p < planes; ++p) {
+        const ptrdiff_t n = p / g.C, c = p % g.C;
+        T* d = dx + n * ds.n + c * ds.c;
+        for (ptrdiff_t r = 0; r < g.H; ++r) {
+            for (ptrdiff_t col = 0; col < g.W; ++col) d[r * ds.h + col * ds.w] = T(0);
+        }
+        for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
+            const TapRange rows = row_taps(g, oh);
+            for (ptrdiff_t ow = 0; ow < g.OW; ++ow) {
+                const TapRange cols = col_taps(g, ow);
+                const T share = grad[n * gs.n + c * gs.c + oh * gs.h + ow * gs.w] /
+                                divisor_of<T>(g, divisor, oh, ow);
+                for (ptrdiff_t i = rows.first; i < rows.end; ++i) {
+                    T* row = d + (rows.start + i) * ds.h;
+                    for (ptrdiff_t j = cols.first; j < cols.end; ++j) {
+                        row[(cols.start + j) * ds.w] += share;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// One image per task: windows of neighbouring output rows overlap in dx.
+template <typename T>
+void avg_backward_channels_last(const PoolGeometry& g, AvgDivisor divisor, const T* grad,
+                                Strides4 gs, T* dx, Strides4 ds, int threads) {
+    typedef typename Simd<T>::vec V;
+    constexpr int L = Simd<T>::lanes;
+#pragma omp parallel for num_threads(threads) schedule(static) \
+    if (run_parallel(threads, g.N * g.OH * g.OW * g.C * g.kh * g.kw))
+    for (ptrdiff_t n = 0; n < g.N; ++n) {
+        for (ptrdiff_t r = 0; r < g.H; ++r) {
+            for (ptrdiff_t col = 0; col < g.W; ++col) {
+                T* d = dx + n * ds.n + r * ds.h + col * ds.w;
+                for (ptrdiff_t c = 0; c < g.C; ++c) d[c] = T(0);
+            }
+        }
+        for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
+            const TapRange taps_r = row_taps(g, oh);
+            for (ptrdiff_t ow = 0; ow < g.OW; ++ow) {
+                const TapRange taps_c = col_taps(g, ow);
+                const T div = divisor_of<T>(g, divisor, oh, ow);
+                const T* gp = grad + n * gs.n + oh * gs.h + ow * gs.w;
+                for (ptrdiff_t c0 = 0; c0 < g.C; c0 += L) {
+                    const int count = static_cast<int>(min_of(L, g.C - c0));
+                    const V share = (count == L ? load(gp + c0) : load_partial(gp + c0, count)) / div;
+                    for (ptrdiff_t i = taps_r.first; i < taps_r.end; ++i) {
+                        for (ptrdiff_t j = taps_c.first; j < taps_c.end; ++j) {
+                            T* d = dx + n * ds.n + (taps_r.start + i) * ds.h +
+                                   (taps_c.start + j) * ds.w + c0;
+                            if (count == L) {
+                                store(d, load(d) + share);
+                            } else {
+                                store_partial(d, load_partial(d, count) + share, count);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
+#define TC_DEFINE_POOL_KERNELS_FOR(T)                                                            \
+    void max_pool_forward(const PoolGeometry& g, const T* x, Strides4 xs, T* y,                  \
+                          int64_t* indices, Strides4 ys, bool channels_last, int threads) {       \
+        if (channels_last) {                                                                     \
+            max_pool_channels_last(g, x, xs, y, indices, ys, threads);                           \
+        } else {                                                                                 \
+            max_pool_planar(g, x, xs, y, indices, ys, threads);                                  \
+        }                                                                                        \
+    }                                                                                            \
+    bool max_pool_backward(const PoolGeometry& g, const T* grad, Strides4 gs,                    \
+                           const int64_t* indices, Strides4 is, T* dx, Strides4 ds,              \
+                           bool channels_last, int threads) {                                    \
+        return channels_last                                                                     \
+                   ? max_backward_channels_last(g, grad, gs, indices, is, dx, ds, threads)      \
+                   : max_backward_planar(g, grad, gs, indices, is, dx, ds, threads);            \
+    }                                                                                            \
+    void avg_pool_forward(const PoolGeometry& g, AvgDivisor divisor, const T* x, Strides4 xs,   \
+                          T* y, Strides4 ys, bool channels_last, int threads) {                 \
+        if (channels_last) {                                                                     \
+            avg_forward_channels_last(g, divisor, x, xs, y, ys, threads);                        \
+        } else {                                                                                 \
+            avg_forward_planar(g, divisor, x, xs, y, ys, threads);                               \
+        }                                                                                        \
+    }                                                                                            \
+    void avg_pool_backward(const PoolGeometry& g, AvgDivisor divisor, const T* grad,            \
+                           Strides4 gs, T* dx, Strides4 ds, bool channels_last, int threads) {  \
+        if (channels_last) {                                                                     \
+            avg_backward_channels_last(g, divisor, grad, gs, dx, ds, threads);                   \
+        } else {                                                                                 \
+            avg_backward_planar(g, divisor, grad, gs, dx, ds, threads);                          \
+        }                                                                                        \
+    }
+
+TC_DEFINE_POOL_KERNELS_FOR(float)
+TC_DEFINE_POOL_KERNELS_FOR(double)
+
+}  // namespace TC_ISA

@@ -1,0 +1,9 @@
+// Softmax and cross-entropy for any CPU: 16-byte vectors (SSE2 on x86-64, NEON on ARM).
+#include <math.h>
+#include <omp.h>
+
+#include "softmax_kernels.h"
+
+#define TC_ISA isa_generic
+#define TC_VECTOR_BYTES 16
+#include "softmax_kernels_impl.h"

@@ -1,0 +1,240 @@
+"""The C++ pooling kernels ("cpu.cpp", csrc/pooling.cpp) against the reference variants and
+the direct float64 loops of test_pooling: every geometry case, odd sizes through the 2x2
+stride-2 fast path, channels-last and strided views, PyTorch's index rules for ties, NaN,
+-inf and windows of padding only, finite-difference gradients, 1 vs 2 threads, bad input."""
+import numpy as np
+import pytest
+
+import tensorcore as tc
+import tensorcore.nn.functional as F
+
+from helpers import check, torch
+from test_cpp_kernels import DTYPES, assert_matches, isa, rand, threads, variant  # noqa: F401
+from test_pooling import AVG_CASES, MAX_CASES, as_pair, pool_loops
+
+_C = pytest.importorskip("tensorcore._C", reason="the C++ extension is not built")
+
+POOL_OPS = ("max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward")
+
+
+def pair(name):
+    return variant(name, "cpu.cpp"), variant(name, "cpu.reference")
+
+
+def max_args(kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """F.max_pool2d's keywords -> the kernel's (kernel, stride, padding, dilation, ceil_mode)."""
+    kernel = as_pair(kernel_size)
+    return (kernel, kernel if stride is None else as_pair(stride), as_pair(padding),
+            as_pair(dilation), ceil_mode)
+
+
+def avg_args(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+             divisor_override=None):
+    kernel = as_pair(kernel_size)
+    return (kernel, kernel if stride is None else as_pair(stride), as_pair(padding), ceil_mode,
+            count_include_pad, divisor_override)
+
+
+def layouts(x):
+    """x (N, C, H, W) as C-contiguous, channels-last (an NHWC buffer transposed) and a strided
+    view with a negative step; each holds the same values."""
+    spread = np.zeros(x.shape[:3] + (2 * x.shape[3],), x.dtype)
+    spread[:, ::-1, :, 1::2] = x
+    return {"nchw": x, "nhwc": np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2),
+            "strided": spread[:, ::-1, :, 1::2]}
+
+
+def assert_layout_follows(out, x, layout):
+    """Channels-last in, channels-last out; anything else gives C-contiguous output."""
+    if layout == "nhwc" and x.shape[1] > 1 and not x.flags.c_contiguous:
+        assert out.transpose(0, 2, 3, 1).flags.c_contiguous
+    else:
+        assert out.flags.c_contiguous
+
+
+def check_max_pool(x, args, dtype):
+    """Forward values and indices equal to the reference's on every layout, and the backward
+    pass (on the layout's own grad and indices) close to the reference's."""
+    ours, reference = pair("max_pool2d")
+    ours_back, reference_back = pair("max_pool2d_backward")
+    expected_y, expected_indices = reference(x, *args)
+    for layout, view in layouts(x).items():
+        y, indices = ours(view, *args)
+        np.testing.assert_array_equal(y, expected_y, err_msg=layout)
+        np.testing.assert_array_equal(indices, expected_indices, err_msg=layout)
+        assert y.dtype == np.dtype(dtype) and indices.dtype == np.int64
+        assert_layout_follows(y, view, layout)
+        grad = rand(*y.shape, dtype=dtype, seed=5)
+        grad = layouts(grad)[layout] if layout != "strided" else grad
+        dx = ours_back(grad, indices, x.shape)
+        assert_matches(dx, reference_back(grad, expected_indices, x.shape), dtype)
+        assert_layout_follows(dx, grad, layout)
+
+
+def check_avg_pool(x, args, dtype):
+    ours, reference = pair("avg_pool2d")
+    ours_back, reference_back = pair("avg_pool2d_backward")
+    expected = reference(x, *args)
+    grad = rand(*expected.shape, dtype=dtype, seed=5)
+    expected_dx = reference_back(grad, x.shape, *args)
+    for layout, view in layouts(x).items():
+        y = ours(view, *args)
+        assert_matches(y, expected, dtype)
+        assert_layout_follows(y, view, layout)
+        g = layouts(grad)[layout]
+        dx = ours_back(g, x.shape, *args)
+        assert_matches(dx, expected_dx, dtype)
+        assert_layout_follows(dx, g, layout)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, kwargs", MAX_CASES)
+def test_max_pool2d_cases(isa, dtype, x_shape, kwargs):
+    x = rand(*x_shape, dtype=dtype, seed=1)
+    check_max_pool(x, max_args(**kwargs), dtype)
+    y, indices = variant("max_pool2d", "cpu.cpp")(x, *max_args(**kwargs))
+    expected, expected_indices = pool_loops(x.astype(np.float64), **kwargs)
+    np.testing.assert_array_equal(y, expected.astype(dtype))
+    np.testing.assert_array_equal(indices, expected_indices)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, kwargs", AVG_CASES)
+def test_avg_pool2d_cases(isa, dtype, x_shape, kwargs):
+    x = rand(*x_shape, dtype=dtype, seed=1)
+    check_avg_pool(x, avg_args(**kwargs), dtype)
+    assert_matches(variant("avg_pool2d", "cpu.cpp")(x, *avg_args(**kwargs)),
+                   pool_loops(x.astype(np.float64), mode="avg", **kwargs), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", [1, 3, 7, 33, 127])
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_pooling_odd_sizes(isa, dtype, size, ceil_mode):
+    """Through the 2x2 stride-2 fast path (its vector body and its scalar edges) and a general
+    3x3 stride-2 geometry; channels of 1, 3, 33 and 17."""
+    for shape in [(2, 3, size + 1, size), (1, 33, 3, size + 1), (1, 17, size + 1, 2)]:
+        x = rand(*shape, dtype=dtype, seed=size)
+        for kwargs in [dict(kernel_size=2, ceil_mode=ceil_mode),
+                       dict(kernel_size=3, stride=2, padding=1, ceil_mode=ceil_mode)]:
+            if min(shape[2:]) + 2 * as_pair(kwargs.get("padding", 0))[0] < as_pair(kwargs["kernel_size"])[0]:
+                continue
+            check_max_pool(x, max_args(**kwargs), dtype)
+            check_avg_pool(x, avg_args(**kwargs), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1),
+                                    dict(kernel_size=2, stride=1, dilation=2)])
+def test_max_pool2d_ties_nan_and_minus_infinity(isa, dtype, kwargs):
+    """Few distinct values (ties everywhere), NaNs and -inf: the first maximum in window
+    order, the first NaN, and a window of -inf at its first element inside x."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 3, size=(2, 5, 9, 70)).astype(dtype)
+    x[rng.random(x.shape) < 0.05] = np.nan
+    x[rng.random(x.shape) < 0.2] = -np.inf
+    x[0, 0, :4] = -np.inf
+    check_max_pool(x, max_args(**kwargs), dtype)
+    expected, expected_indices = pool_loops(x.astype(np.float64), **kwargs)
+    y, indices = variant("max_pool2d", "cpu.cpp")(x, *max_args(**kwargs))
+    np.testing.assert_array_equal(indices, expected_indices)
+    np.testing.assert_array_equal(y, expected.astype(dtype))
+
+
+def test_max_pool2d_window_of_padding_only(isa):
+    x = rand(2, 3, 1, 2, seed=1)
+    for layout, view in layouts(x).items():
+        y, indices = variant("max_pool2d", "cpu.cpp")(view, (2, 1), (1, 1), (1, 0), (2, 1), False)
+        assert np.all(y == -np.inf) and np.all(indices == -1), layout
+        dx = variant("max_pool2d_backward", "cpu.cpp")(np.ones_like(y), indices, x.shape)
+        np.testing.assert_array_equal(dx, np.zeros_like(x))
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_max_pool2d_matches_torch(channels_last):
+    x = rand(4, 8, 26, 27, dtype=np.float32, seed=1)
+    t = torch.tensor(x)
+    if channels_last:
+        x = layouts(x)["nhwc"]
+        t = t.contiguous(memory_format=torch.channels_last)
+    for kwargs in [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)]:
+        y, indices = variant("max_pool2d", "cpu.cpp")(x, *max_args(**kwargs))
+        t_y, t_indices = torch.nn.functional.max_pool2d(t, **kwargs, return_indices=True)
+        np.testing.assert_array_equal(y, t_y.numpy())
+        np.testing.assert_array_equal(indices, t_indices.numpy())
+
+
+@pytest.mark.parametrize("case", [
+    lambda x: F.max_pool2d(x, 2),
+    lambda x: F.max_pool2d(x, 3, stride=1, padding=1),                  # overlapping windows
+    lambda x: F.max_pool2d(x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2), 3, 2, 1),
+    lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+    lambda x: F.avg_pool2d(x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2), 2,
+                           divisor_override=3),
+])
+def test_pooling_gradients_through_the_cpp_kernels(case):
+    with tc.kernels.use(**{op: "cpu.cpp" for op in POOL_OPS}):
+        check(case, [rand(2, 3, 7, 6, seed=1)])
+        for op in POOL_OPS:
+            last = tc.kernels.get(op).last
+            assert last is None or last.name == "cpu.cpp", op
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+def test_pooling_thread_count_does_not_change_results(threads, layout):
+    x = layouts(rand(8, 32, 26, 26, dtype=np.float32, seed=1))[layout]
+    results = []
+    for n in (1, 2):
+        threads(n)
+        y, indices = variant("max_pool2d", "cpu.cpp")(x, (3, 3), (1, 1), (1, 1), (1, 1), False)
+        dx = variant("max_pool2d_backward", "cpu.cpp")(y, indices, x.shape)
+        avg = variant("avg_pool2d", "cpu.cpp")(x, (3, 3), (2, 2), (1, 1), True, False, None)
+        avg_dx = variant("avg_pool2d_backward", "cpu.cpp")(avg, x.shape, (3, 3), (2, 2), (1, 1),
+                                                         True, False, None)
+        results.append((y, indices, dx, avg, avg_dx))
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
+
+
+def test_pooling_declines_other_dtypes():
+    x = np.ones((1, 2, 4, 4), np.float16)
+    with pytest.raises(NotImplementedError):
+        variant("max_pool2d", "cpu.cpp")(x, (2, 2), (2, 2), (0, 0), (1, 1), False)
+    y = tc.kernels.get("avg_pool2d")(x, (2, 2), (2, 2), (0, 0), False, True, None)
+    assert y.dtype == np.float16 and tc.kernels.get("avg_pool2d").last.name == "cpu.reference"
+
+
+def test_bad_input_to_pooling_raises():
+    x = np.ones((1, 2, 4, 4), np.float32)
+    g = np.ones((1, 2, 2, 2), np.float32)
+    index = np.zeros((1, 2, 2, 2), np.int64)
+    cases = [
+        (TypeError, "max_pool2d: expected x of dtype", _C.max_pool2d,
+         (x.astype(np.int32), (2, 2), (2, 2), (0, 0), (1, 1), False)),
+        (ValueError, r"max_pool2d: expected x of shape \(N, C, H, W\), got \(2, 4, 4\)",
+         _C.max_pool2d, (x[0], (2, 2), (2, 2), (0, 0), (1, 1), False)),
+        (ValueError, "max_pool2d: expected kernel", _C.max_pool2d,
+         (x, (0, 2), (2, 2), (0, 0), (1, 1), False)),
+        (ValueError, r"max_pool2d: the windows do not fit.*\(0, 0\)", _C.max_pool2d,
+         (x, (5, 5), (1, 1), (0, 0), (1, 1), False)),
+        (ValueError, r"max_pool2d_backward: indices must lie in \[-1, H\*W\) = \[-1, 16\)",
+         _C.max_pool2d_backward, (g, index + 16, (1, 2, 4, 4))),
+        (ValueError, "max_pool2d_backward: indices must lie", _C.max_pool2d_backward,
+         (g, index - 2, (1, 2, 4, 4))),
+        (TypeError, "max_pool2d_backward: expected indices of dtype int64",
+         _C.max_pool2d_backward, (g, index.astype(np.int32), (1, 2, 4, 4))),
+        (ValueError, "max_pool2d_backward: expected grad and indices of one shape",
+         _C.max_pool2d_backward, (g, index[:, :1], (1, 2, 4, 4))),
+        (ValueError, r"avg_pool2d_backward: expected grad of shape \(1, 2, 2, 2\), got \(1, 2, 3, 2\)",
+         _C.avg_pool2d_backward, (np.ones((1, 2, 3, 2), np.float32), (1, 2, 4, 4), (2, 2),
+                                  (2, 2), (0, 0), False, True, None)),
+        (ValueError, "avg_pool2d: expected a non-zero divisor_override", _C.avg_pool2d,
+         (x, (2, 2), (2, 2), (0, 0), False, True, 0)),
+        (ValueError, "not a multiple", _C.avg_pool2d,
+         (np.lib.stride_tricks.as_strided(x, (1, 2, 4, 4), (64, 32, 8, 2)), (2, 2), (2, 2),
+          (0, 0), False, True, None)),
+    ]
+    for error, message, fn, args in cases:
+        with pytest.raises(error, match=message):
+            fn(*args)
