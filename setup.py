@@ -6,22 +6,33 @@ the extension runs on any x86-64 CPU, picking the best ISA at import. On other a
 only the generic kernels are built.
 """
 import glob
+import os
 import platform
 
-from pybind11.setup_helpers import ParallelCompile, Pybind11Extension, naive_recompile
+from pybind11.setup_helpers import ParallelCompile, Pybind11Extension
 from setuptools import setup
 
 X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
 ISA_SPECIFIC = ("_avx512.cpp", "_avx2.cpp")
 
 sources = sorted(path for path in glob.glob("csrc/*.cpp") if X86 or not path.endswith(ISA_SPECIFIC))
+headers = sorted(glob.glob("csrc/*.h"))
 
-ParallelCompile("NPY_NUM_BUILD_JOBS", needs_recompile=naive_recompile).install()
+
+def needs_recompile(obj, src):
+    """Rebuild an object older than its source or than any csrc header: the per-ISA units
+    include their *_impl.h, which a source-only time check would miss."""
+    if not os.path.exists(obj):
+        return True
+    return os.path.getmtime(obj) < max(os.path.getmtime(path) for path in [src, *headers])
+
+
+ParallelCompile("NPY_NUM_BUILD_JOBS", needs_recompile=needs_recompile).install()
 
 extension = Pybind11Extension(
     "tensorcore._C",
     sources,
-    depends=sorted(glob.glob("csrc/*.h")),
+    depends=headers,
     cxx_std=17,
     define_macros=[("TENSORCORE_X86_ISAS", "1")] if X86 else [],
     extra_compile_args=["-O3", "-Wall", "-ffp-contract=fast", "-fopenmp"],
