@@ -4,6 +4,7 @@
 #include "activations.h"
 #include "cpu_features.h"
 #include "isa.h"
+#include "lstm.h"
 #include "matmul.h"
 #include "threads.h"
 
@@ -50,4 +51,14 @@ PYBIND11_MODULE(_C, m) {
     m.def("gelu", &tensorcore::gelu, py::arg("x"), py::arg("approximate"));
     m.def("gelu_backward", &tensorcore::gelu_backward, py::arg("grad"), py::arg("x"),
           py::arg("y"), py::arg("approximate"));
+    m.def("lstm_cell", &tensorcore::lstm_cell, py::arg("x"), py::arg("h"), py::arg("c"),
+          py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih"), py::arg("b_hh"));
+    m.def("lstm_cell_backward", &tensorcore::lstm_cell_backward, py::arg("dh"), py::arg("dc"),
+          py::arg("x"), py::arg("h"), py::arg("c"), py::arg("w_ih"), py::arg("w_hh"),
+          py::arg("gates"), py::arg("c_new"));
+    m.def("lstm_sequence", &tensorcore::lstm_sequence, py::arg("x"), py::arg("h0"),
+          py::arg("c0"), py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih"), py::arg("b_hh"));
+    m.def("lstm_sequence_backward", &tensorcore::lstm_sequence_backward, py::arg("dout"),
+          py::arg("dh_n"), py::arg("dc_n"), py::arg("x"), py::arg("h0"), py::arg("c0"),
+          py::arg("w_ih"), py::arg("w_hh"), py::arg("out"), py::arg("c_all"), py::arg("gates"));
 }
