@@ -97,6 +97,15 @@ void gemm_transposed_times(const T* d, const T* v, T* dw, ptrdiff_t rows, ptrdif
     tensorcore::gemm(d, 1, gates, v, n, 1, dw, gates, n, rows, accumulate);
 }
 
+// w (rows, cols) -> its transpose (cols, rows), C-contiguous
+template <typename T>
+std::vector<T> transposed(const T* w, ptrdiff_t rows, ptrdiff_t cols) {
+    std::vector<T> t(rows * cols);
+    for (ptrdiff_t r = 0; r < rows; ++r)
+        for (ptrdiff_t k = 0; k < cols; ++k) t[k * rows + r] = w[r * cols + k];
+    return t;
+}
+
 // b_ih + b_hh (G,), or whichever is given, or empty when neither is
 template <typename T>
 std::vector<T> combined_bias(const std::optional<py::array>& b_ih,
@@ -175,11 +184,14 @@ py::tuple sequence_forward(const py::array& x, const py::array& h0, const py::ar
         T* c_data = mutable_data(c_all);
         // every step's input projection at once: (T B, I) @ w_ih^T
         gemm_times_transposed(data<T>(x), data<T>(w_ih), pre, steps * B, G, I, false);
+        // NOTE: the GEMM packs its B operand on every call; from w_hh^T laid out row-major
+        // that packing is a plain copy, from w_hh read transposed a slower gather (T times).
+        const std::vector<T> w_hh_t = transposed(data<T>(w_hh), G, H);   // (H, 4H)
         for (ptrdiff_t t = 0; t < steps; ++t) {
             const T* h = t ? h_all + (t - 1) * B * H : data<T>(h0);
             const T* c = t ? c_data + (t - 1) * B * H : data<T>(c0);
             T* pre_t = pre + t * B * G;
-            gemm_times_transposed(h, data<T>(w_hh), pre_t, B, G, H, true);
+            tensorcore::gemm(h, H, 1, w_hh_t.data(), G, 1, pre_t, B, G, H, true);
             TC_ISA_CALL(isa, lstm_pointwise_forward(pre_t, bias.empty() ? nullptr : bias.data(),
                                                     c, h_all + t * B * H, c_data + t * B * H,
                                                     B, H));
