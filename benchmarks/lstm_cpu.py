@@ -15,6 +15,7 @@ forward 2 B 4H (I + H) per step, backward twice that (dx, dh and dW).
 import argparse
 import datetime
 import json
+import os
 import time
 
 import numpy as np
@@ -164,9 +165,10 @@ def main():
               "torch": torch.__version__ if torch is not None else None,
               "torch_threads": torch.get_num_threads() if torch is not None else None,
               "cpu_isa": _C.isa(), "threads": _C.get_num_threads(), "dtype": "float32",
-              "peak_gflops": PEAK_GFLOPS,
+              "peak_gflops": PEAK_GFLOPS, "load_average_before": os.getloadavg(),
               "lstm_cell_forward_backward": [cell(*shape) for shape in CELL_SHAPES],
               "lstm_2_layers_forward_backward": sequence(**SEQUENCE)}
+    report["load_average_after"] = os.getloadavg()  # other work on the machine skews timings
     print(json.dumps(report, indent=2))
     if args.json:
         with open(args.json, "w") as f:

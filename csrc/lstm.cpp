@@ -71,29 +71,25 @@ const T* data(const std::optional<py::array>& a) {
     return a ? static_cast<const T*>(a->data()) : nullptr;
 }
 
-template <typename T>
-T* mutable_data(py::array_t<T>& a) {
-    return a.mutable_data();
-}
-
 // The GEMMs of an LSTM, on C-contiguous operands; G = 4H gate columns.
-// out (rows, n) (=|+=) v (rows, k) @ w (n, k)^T, w read transposed in place
+// out (rows, n) (=|+=) a (rows, k) @ w (k, n)
 template <typename T>
-void gemm_times_transposed(const T* v, const T* w, T* out, ptrdiff_t rows, ptrdiff_t n,
-                           ptrdiff_t k, bool accumulate) {
-    tensorcore::gemm(v, k, 1, w, 1, k, out, rows, n, k, accumulate);
+void product(const T* a, const T* w, T* out, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k,
+             bool accumulate = false) {
+    tensorcore::gemm(a, k, 1, w, n, 1, out, rows, n, k, accumulate);
 }
 
-// out (rows, n) = d (rows, G) @ w (G, n)
+// out (rows, n) (=|+=) a (rows, k) @ w (n, k)^T, w read transposed in place
 template <typename T>
-void gemm_plain(const T* d, const T* w, T* out, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t gates) {
-    tensorcore::gemm(d, gates, 1, w, n, 1, out, rows, n, gates);
+void product_transposed(const T* a, const T* w, T* out, ptrdiff_t rows, ptrdiff_t n,
+                        ptrdiff_t k, bool accumulate = false) {
+    tensorcore::gemm(a, k, 1, w, 1, k, out, rows, n, k, accumulate);
 }
 
 // dw (G, n) (=|+=) d (rows, G)^T @ v (rows, n), d read transposed in place
 template <typename T>
-void gemm_transposed_times(const T* d, const T* v, T* dw, ptrdiff_t rows, ptrdiff_t n,
-                           ptrdiff_t gates, bool accumulate) {
+void transposed_product(const T* d, const T* v, T* dw, ptrdiff_t rows, ptrdiff_t n,
+                        ptrdiff_t gates, bool accumulate = false) {
     tensorcore::gemm(d, 1, gates, v, n, 1, dw, gates, n, rows, accumulate);
 }
 
@@ -132,12 +128,12 @@ py::tuple cell_forward(const py::array& x, const py::array& h, const py::array& 
     {
         py::gil_scoped_release release;
         const std::vector<T> bias = combined_bias<T>(b_ih, b_hh, G);
-        T* pre = mutable_data(gates);                                  // (B, 4H)
-        gemm_times_transposed(data<T>(x), data<T>(w_ih), pre, B, G, I, false);
-        gemm_times_transposed(data<T>(h), data<T>(w_hh), pre, B, G, H, true);
+        T* pre = gates.mutable_data();                                  // (B, 4H)
+        product_transposed(data<T>(x), data<T>(w_ih), pre, B, G, I);
+        product_transposed(data<T>(h), data<T>(w_hh), pre, B, G, H, true);
         TC_ISA_CALL(isa, lstm_pointwise_forward(pre, bias.empty() ? nullptr : bias.data(),
-                                                data<T>(c), mutable_data(h_new),
-                                                mutable_data(c_new), B, H));
+                                                data<T>(c), h_new.mutable_data(),
+                                                c_new.mutable_data(), B, H));
     }
     return py::make_tuple(h_new, c_new, gates);
 }
@@ -154,15 +150,15 @@ py::tuple cell_backward(const py::array& dh, const py::array& dc, const py::arra
     {
         py::gil_scoped_release release;
         std::vector<T> dpre(B * G);                                    // (B, 4H)
-        T* dbias_data = mutable_data(dbias);
-        for (ptrdiff_t j = 0; j < G; ++j) dbias_data[j] = T(0);
+        T* dbias_data = dbias.mutable_data();
+        std::fill(dbias_data, dbias_data + G, T(0));
         TC_ISA_CALL(isa, lstm_pointwise_backward(data<T>(dh), nullptr, data<T>(dc), data<T>(c),
                                                  data<T>(gates), data<T>(c_new), dpre.data(),
-                                                 mutable_data(dc_prev), dbias_data, B, H));
-        gemm_plain(dpre.data(), data<T>(w_ih), mutable_data(dx), B, I, G);
-        gemm_plain(dpre.data(), data<T>(w_hh), mutable_data(dh_prev), B, H, G);
-        gemm_transposed_times(dpre.data(), data<T>(x), mutable_data(dw_ih), B, I, G, false);
-        gemm_transposed_times(dpre.data(), data<T>(h), mutable_data(dw_hh), B, H, G, false);
+                                                 dc_prev.mutable_data(), dbias_data, B, H));
+        product(dpre.data(), data<T>(w_ih), dx.mutable_data(), B, I, G);
+        product(dpre.data(), data<T>(w_hh), dh_prev.mutable_data(), B, H, G);
+        transposed_product(dpre.data(), data<T>(x), dw_ih.mutable_data(), B, I, G);
+        transposed_product(dpre.data(), data<T>(h), dw_hh.mutable_data(), B, H, G);
     }
     return py::make_tuple(dx, dh_prev, dc_prev, dw_ih, dw_hh, dbias);
 }
@@ -179,11 +175,11 @@ py::tuple sequence_forward(const py::array& x, const py::array& h0, const py::ar
     {
         py::gil_scoped_release release;
         const std::vector<T> bias = combined_bias<T>(b_ih, b_hh, G);
-        T* pre = mutable_data(gates);                                  // (T, B, 4H)
-        T* h_all = mutable_data(out);
-        T* c_data = mutable_data(c_all);
+        T* pre = gates.mutable_data();                                  // (T, B, 4H)
+        T* h_all = out.mutable_data();
+        T* c_data = c_all.mutable_data();
         // every step's input projection at once: (T B, I) @ w_ih^T
-        gemm_times_transposed(data<T>(x), data<T>(w_ih), pre, steps * B, G, I, false);
+        product_transposed(data<T>(x), data<T>(w_ih), pre, steps * B, G, I);
         // NOTE: the GEMM packs its B operand on every call; from w_hh^T laid out row-major
         // that packing is a plain copy, from w_hh read transposed a slower gather (T times).
         const std::vector<T> w_hh_t = transposed(data<T>(w_hh), G, H);   // (H, 4H)
@@ -191,7 +187,7 @@ py::tuple sequence_forward(const py::array& x, const py::array& h0, const py::ar
             const T* h = t ? h_all + (t - 1) * B * H : data<T>(h0);
             const T* c = t ? c_data + (t - 1) * B * H : data<T>(c0);
             T* pre_t = pre + t * B * G;
-            tensorcore::gemm(h, H, 1, w_hh_t.data(), G, 1, pre_t, B, G, H, true);
+            product(h, w_hh_t.data(), pre_t, B, G, H, true);
             TC_ISA_CALL(isa, lstm_pointwise_forward(pre_t, bias.empty() ? nullptr : bias.data(),
                                                     c, h_all + t * B * H, c_data + t * B * H,
                                                     B, H));
@@ -213,9 +209,9 @@ py::tuple sequence_backward(const py::array& dout, const py::array& dh_n, const 
     {
         py::gil_scoped_release release;
         std::vector<T> dpre(steps * B * G);                            // (T, B, 4H)
-        T* dh = mutable_data(dh0);    // the running gradients of h_t and c_t, dh0 and dc0 at
-        T* dc = mutable_data(dc0);    // the end
-        T* dbias_data = mutable_data(dbias);
+        T* dh = dh0.mutable_data();    // the running gradients of h_t and c_t, dh0 and dc0 at
+        T* dc = dc0.mutable_data();    // the end
+        T* dbias_data = dbias.mutable_data();
         std::copy(data<T>(dh_n), data<T>(dh_n) + state, dh);
         std::copy(data<T>(dc_n), data<T>(dc_n) + state, dc);
         std::fill(dbias_data, dbias_data + G, T(0));
@@ -227,18 +223,16 @@ py::tuple sequence_backward(const py::array& dout, const py::array& dh_n, const 
                                                      data<T>(gates) + t * B * G,
                                                      c_data + t * state, dpre_t, dc, dbias_data,
                                                      B, H));
-            gemm_plain(dpre_t, data<T>(w_hh), dh, B, H, G);
+            product(dpre_t, data<T>(w_hh), dh, B, H, G);
         }
         // every step at once: dx = dpre @ w_ih; dw_ih = dpre^T x; dw_hh = dpre^T h_prev with
         // h_prev = [h0, out[0 .. T-2]], as step 0's term and the other steps' terms
-        gemm_plain(dpre.data(), data<T>(w_ih), mutable_data(dx), steps * B, I, G);
-        gemm_transposed_times(dpre.data(), data<T>(x), mutable_data(dw_ih), steps * B, I, G,
-                              false);
-        gemm_transposed_times(dpre.data(), data<T>(h0), mutable_data(dw_hh), steps ? B : 0, H,
-                              G, false);
+        product(dpre.data(), data<T>(w_ih), dx.mutable_data(), steps * B, I, G);
+        transposed_product(dpre.data(), data<T>(x), dw_ih.mutable_data(), steps * B, I, G);
+        transposed_product(dpre.data(), data<T>(h0), dw_hh.mutable_data(), steps ? B : 0, H, G);
         if (steps > 1) {
-            gemm_transposed_times(dpre.data() + B * G, data<T>(out), mutable_data(dw_hh),
-                                  (steps - 1) * B, H, G, true);
+            transposed_product(dpre.data() + B * G, data<T>(out), dw_hh.mutable_data(),
+                               (steps - 1) * B, H, G, true);
         }
     }
     return py::make_tuple(dx, dh0, dc0, dw_ih, dw_hh, dbias);
