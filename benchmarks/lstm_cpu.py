@@ -2,7 +2,10 @@
 the "cpu.reference" variants) against PyTorch, forward+backward, float32, side by side in one
 process.
 
-    python benchmarks/lstm_cpu.py [--json benchmarks/results/cpu-lstm-<date>.json]
+    python benchmarks/lstm_cpu.py [--threads N] [--json benchmarks/results/cpu-lstm-<date>.json]
+
+--threads sets both libraries' thread counts (default: each library's own, all cores); on a
+shared machine --threads 1 gives the steadier comparison.
 
 - lstm_cell at (B, I, H) = (32, 100, 128) and (64, 256, 512): F.lstm_cell + backward vs
   torch.nn.LSTMCell; also the two kernels alone (forward + backward kernel, no autograd).
@@ -157,8 +160,13 @@ def check_variants_agree():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--threads", type=int, help="threads for both libraries")
     args = parser.parse_args()
     from tensorcore import _C
+    if args.threads:
+        _C.set_num_threads(args.threads)
+        if torch is not None:
+            torch.set_num_threads(args.threads)
     check_variants_agree()
     report = {"date": datetime.date.today().isoformat(), "machine": describe(),
               "tensorcore": tc.__version__, "numpy": np.__version__,
