@@ -5,6 +5,7 @@
 #include "bias_act.h"
 #include "cpu_features.h"
 #include "isa.h"
+#include "lstm.h"
 #include "matmul.h"
 #include "optim.h"
 #include "pooling.h"
@@ -91,4 +92,14 @@ PYBIND11_MODULE(_C, m) {
           py::arg("square_avg"), py::arg("momentum_buffer").none(true),
           py::arg("grad_avg").none(true), py::arg("lr"), py::arg("alpha"), py::arg("eps"),
           py::arg("weight_decay"), py::arg("momentum"), "torch.optim.RMSprop's update, in place.");
+    m.def("lstm_cell", &tensorcore::lstm_cell, py::arg("x"), py::arg("h"), py::arg("c"),
+          py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih"), py::arg("b_hh"));
+    m.def("lstm_cell_backward", &tensorcore::lstm_cell_backward, py::arg("dh"), py::arg("dc"),
+          py::arg("x"), py::arg("h"), py::arg("c"), py::arg("w_ih"), py::arg("w_hh"),
+          py::arg("gates"), py::arg("c_new"));
+    m.def("lstm_sequence", &tensorcore::lstm_sequence, py::arg("x"), py::arg("h0"),
+          py::arg("c0"), py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih"), py::arg("b_hh"));
+    m.def("lstm_sequence_backward", &tensorcore::lstm_sequence_backward, py::arg("dout"),
+          py::arg("dh_n"), py::arg("dc_n"), py::arg("x"), py::arg("h0"), py::arg("c0"),
+          py::arg("w_ih"), py::arg("w_hh"), py::arg("out"), py::arg("c_all"), py::arg("gates"));
 }

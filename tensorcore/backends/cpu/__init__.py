@@ -7,3 +7,4 @@ from . import pooling  # noqa: F401
 from . import softmax  # noqa: F401
 from . import fused  # noqa: F401
 from . import optim  # noqa: F401
+from . import lstm  # noqa: F401

@@ -1,0 +1,333 @@
+#include "lstm.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "array_checks.h"
+#include "gemm.h"
+#include "isa.h"
+#include "lstm_kernels.h"
+
+namespace py = pybind11;
+
+namespace {
+
+typedef std::vector<py::ssize_t> Shape;
+
+std::string shape_text(const Shape& shape) {
+    std::string text = "(";
+    for (size_t d = 0; d < shape.size(); ++d) text += (d ? ", " : "") + std::to_string(shape[d]);
+    return text + (shape.size() == 1 ? ",)" : ")");
+}
+
+// The checks of one call: every operand has the first operand's float dtype, is C-contiguous
+// and has its expected shape; messages name the op, the operand and its dimensions ("(4H, I)").
+class Checks {
+  public:
+    Checks(const char* op, const char* first_name, const py::array& first)
+        : op_(op), type_(float_type(op, first_name, first)) {}
+
+    FloatType type() const { return type_; }
+
+    // invalid_argument unless `a` has `ndim` dimensions (before its sizes are read)
+    void require_ndim(const char* name, const char* dims, const py::array& a, int ndim) const {
+        if (a.ndim() != ndim) fail(name, dims, a, "");
+    }
+
+    void require(const char* name, const char* dims, const py::array& a,
+                 const Shape& expected) const {
+        require_float_type(op_, name, a, type_);
+        if (Shape(a.shape(), a.shape() + a.ndim()) != expected) {
+            fail(name, dims, a, " = " + shape_text(expected));
+        }
+        require_contiguous(op_, name, a);
+    }
+
+    void require_bias(const char* name, const std::optional<py::array>& b,
+                      py::ssize_t gate_rows) const {
+        if (b) require(name, "(4H,)", *b, {gate_rows});
+    }
+
+  private:
+    [[noreturn]] void fail(const char* name, const char* dims, const py::array& a,
+                           const std::string& sizes) const {
+        throw std::invalid_argument(std::string(op_) + ": expected " + name + " of shape " +
+                                    dims + sizes + ", got " + shape_string(a));
+    }
+
+    const char* op_;
+    FloatType type_;
+};
+
+template <typename T>
+const T* data(const py::array& a) {
+    return static_cast<const T*>(a.data());
+}
+
+template <typename T>
+const T* data(const std::optional<py::array>& a) {
+    return a ? static_cast<const T*>(a->data()) : nullptr;
+}
+
+// The GEMMs of an LSTM, on C-contiguous operands; G = 4H gate columns.
+// out (rows, n) (=|+=) a (rows, k) @ w (k, n)
+template <typename T>
+void product(const T* a, const T* w, T* out, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k,
+             bool accumulate = false) {
+    tensorcore::gemm(a, k, 1, w, n, 1, out, rows, n, k, accumulate);
+}
+
+// out (rows, n) (=|+=) a (rows, k) @ w (n, k)^T, w read transposed in place
+template <typename T>
+void product_transposed(const T* a, const T* w, T* out, ptrdiff_t rows, ptrdiff_t n,
+                        ptrdiff_t k, bool accumulate = false) {
+    tensorcore::gemm(a, k, 1, w, 1, k, out, rows, n, k, accumulate);
+}
+
+// dw (G, n) (=|+=) d (rows, G)^T @ v (rows, n), d read transposed in place
+template <typename T>
+void transposed_product(const T* d, const T* v, T* dw, ptrdiff_t rows, ptrdiff_t n,
+                        ptrdiff_t gates, bool accumulate = false) {
+    tensorcore::gemm(d, 1, gates, v, n, 1, dw, gates, n, rows, accumulate);
+}
+
+// w (rows, cols) -> its transpose (cols, rows), C-contiguous
+template <typename T>
+std::vector<T> transposed(const T* w, ptrdiff_t rows, ptrdiff_t cols) {
+    std::vector<T> t(rows * cols);
+    for (ptrdiff_t r = 0; r < rows; ++r)
+        for (ptrdiff_t k = 0; k < cols; ++k) t[k * rows + r] = w[r * cols + k];
+    return t;
+}
+
+// b_ih + b_hh (G,), or whichever is given, or empty when neither is
+template <typename T>
+std::vector<T> combined_bias(const std::optional<py::array>& b_ih,
+                             const std::optional<py::array>& b_hh, ptrdiff_t gates) {
+    std::vector<T> bias;
+    if (!b_ih && !b_hh) return bias;
+    bias.assign(gates, T(0));
+    for (const T* b : {data<T>(b_ih), data<T>(b_hh)}) {
+        if (b) {
+            for (ptrdiff_t j = 0; j < gates; ++j) bias[j] += b[j];
+        }
+    }
+    return bias;
+}
+
+template <typename T>
+py::tuple cell_forward(const py::array& x, const py::array& h, const py::array& c,
+                       const py::array& w_ih, const py::array& w_hh,
+                       const std::optional<py::array>& b_ih,
+                       const std::optional<py::array>& b_hh) {
+    const ptrdiff_t B = x.shape(0), I = x.shape(1), H = h.shape(1), G = 4 * H;
+    py::array_t<T> h_new({B, H}), c_new({B, H}), gates({B, G});
+    const Isa isa = active_isa();
+    {
+        py::gil_scoped_release release;
+        const std::vector<T> bias = combined_bias<T>(b_ih, b_hh, G);
+        T* pre = gates.mutable_data();                                  // (B, 4H)
+        product_transposed(data<T>(x), data<T>(w_ih), pre, B, G, I);
+        product_transposed(data<T>(h), data<T>(w_hh), pre, B, G, H, true);
+        TC_ISA_CALL(isa, lstm_pointwise_forward(pre, bias.empty() ? nullptr : bias.data(),
+                                                data<T>(c), h_new.mutable_data(),
+                                                c_new.mutable_data(), B, H));
+    }
+    return py::make_tuple(h_new, c_new, gates);
+}
+
+template <typename T>
+py::tuple cell_backward(const py::array& dh, const py::array& dc, const py::array& x,
+                        const py::array& h, const py::array& c, const py::array& w_ih,
+                        const py::array& w_hh, const py::array& gates,
+                        const py::array& c_new) {
+    const ptrdiff_t B = x.shape(0), I = x.shape(1), H = h.shape(1), G = 4 * H;
+    py::array_t<T> dx({B, I}), dh_prev({B, H}), dc_prev({B, H}), dw_ih({G, I}),
+        dw_hh({G, H}), dbias(G);
+    const Isa isa = active_isa();
+    {
+        py::gil_scoped_release release;
+        std::vector<T> dpre(B * G);                                    // (B, 4H)
+        T* dbias_data = dbias.mutable_data();
+        std::fill(dbias_data, dbias_data + G, T(0));
+        TC_ISA_CALL(isa, lstm_pointwise_backward(data<T>(dh), nullptr, data<T>(dc), data<T>(c),
+                                                 data<T>(gates), data<T>(c_new), dpre.data(),
+                                                 dc_prev.mutable_data(), dbias_data, B, H));
+        product(dpre.data(), data<T>(w_ih), dx.mutable_data(), B, I, G);
+        product(dpre.data(), data<T>(w_hh), dh_prev.mutable_data(), B, H, G);
+        transposed_product(dpre.data(), data<T>(x), dw_ih.mutable_data(), B, I, G);
+        transposed_product(dpre.data(), data<T>(h), dw_hh.mutable_data(), B, H, G);
+    }
+    return py::make_tuple(dx, dh_prev, dc_prev, dw_ih, dw_hh, dbias);
+}
+
+template <typename T>
+py::tuple sequence_forward(const py::array& x, const py::array& h0, const py::array& c0,
+                           const py::array& w_ih, const py::array& w_hh,
+                           const std::optional<py::array>& b_ih,
+                           const std::optional<py::array>& b_hh) {
+    const ptrdiff_t steps = x.shape(0), B = x.shape(1), I = x.shape(2), H = h0.shape(1);
+    const ptrdiff_t G = 4 * H;
+    py::array_t<T> out({steps, B, H}), c_all({steps, B, H}), gates({steps, B, G});
+    const Isa isa = active_isa();
+    {
+        py::gil_scoped_release release;
+        const std::vector<T> bias = combined_bias<T>(b_ih, b_hh, G);
+        T* pre = gates.mutable_data();                                  // (T, B, 4H)
+        T* h_all = out.mutable_data();
+        T* c_data = c_all.mutable_data();
+        // every step's input projection at once: (T B, I) @ w_ih^T
+        product_transposed(data<T>(x), data<T>(w_ih), pre, steps * B, G, I);
+        // NOTE: the GEMM packs its B operand on every call; from w_hh^T laid out row-major
+        // that packing is a plain copy, from w_hh read transposed a slower gather (T times).
+        const std::vector<T> w_hh_t = transposed(data<T>(w_hh), G, H);   // (H, 4H)
+        for (ptrdiff_t t = 0; t < steps; ++t) {
+            const T* h = t ? h_all + (t - 1) * B * H : data<T>(h0);
+            const T* c = t ? c_data + (t - 1) * B * H : data<T>(c0);
+            T* pre_t = pre + t * B * G;
+            product(h, w_hh_t.data(), pre_t, B, G, H, true);
+            TC_ISA_CALL(isa, lstm_pointwise_forward(pre_t, bias.empty() ? nullptr : bias.data(),
+                                                    c, h_all + t * B * H, c_data + t * B * H,
+                                                    B, H));
+        }
+    }
+    return py::make_tuple(out, c_all, gates);
+}
+
+template <typename T>
+py::tuple sequence_backward(const py::array& dout, const py::array& dh_n, const py::array& dc_n,
+                            const py::array& x, const py::array& h0, const py::array& c0,
+                            const py::array& w_ih, const py::array& w_hh, const py::array& out,
+                            const py::array& c_all, const py::array& gates) {
+    const ptrdiff_t steps = x.shape(0), B = x.shape(1), I = x.shape(2), H = h0.shape(1);
+    const ptrdiff_t G = 4 * H, state = B * H;
+    py::array_t<T> dx({steps, B, I}), dh0({B, H}), dc0({B, H}), dw_ih({G, I}), dw_hh({G, H}),
+        dbias(G);
+    const Isa isa = active_isa();
+    {
+        py::gil_scoped_release release;
+        std::vector<T> dpre(steps * B * G);                            // (T, B, 4H)
+        T* dh = dh0.mutable_data();    // the running gradients of h_t and c_t, dh0 and dc0 at
+        T* dc = dc0.mutable_data();    // the end
+        T* dbias_data = dbias.mutable_data();
+        std::copy(data<T>(dh_n), data<T>(dh_n) + state, dh);
+        std::copy(data<T>(dc_n), data<T>(dc_n) + state, dc);
+        std::fill(dbias_data, dbias_data + G, T(0));
+        const T* c_data = data<T>(c_all);
+        for (ptrdiff_t t = steps - 1; t >= 0; --t) {
+            const T* c_prev = t ? c_data + (t - 1) * state : data<T>(c0);
+            T* dpre_t = dpre.data() + t * B * G;
+            TC_ISA_CALL(isa, lstm_pointwise_backward(data<T>(dout) + t * state, dh, dc, c_prev,
+                                                     data<T>(gates) + t * B * G,
+                                                     c_data + t * state, dpre_t, dc, dbias_data,
+                                                     B, H));
+            product(dpre_t, data<T>(w_hh), dh, B, H, G);
+        }
+        // every step at once: dx = dpre @ w_ih; dw_ih = dpre^T x; dw_hh = dpre^T h_prev with
+        // h_prev = [h0, out[0 .. T-2]], as step 0's term and the other steps' terms
+        product(dpre.data(), data<T>(w_ih), dx.mutable_data(), steps * B, I, G);
+        transposed_product(dpre.data(), data<T>(x), dw_ih.mutable_data(), steps * B, I, G);
+        transposed_product(dpre.data(), data<T>(h0), dw_hh.mutable_data(), steps ? B : 0, H, G);
+        if (steps > 1) {
+            transposed_product(dpre.data() + B * G, data<T>(out), dw_hh.mutable_data(),
+                               (steps - 1) * B, H, G, true);
+        }
+    }
+    return py::make_tuple(dx, dh0, dc0, dw_ih, dw_hh, dbias);
+}
+
+}  // namespace
+
+namespace tensorcore {
+
+py::tuple lstm_cell(const py::array& x, const py::array& h, const py::array& c,
+                    const py::array& w_ih, const py::array& w_hh,
+                    const std::optional<py::array>& b_ih, const std::optional<py::array>& b_hh) {
+    const Checks checks("lstm_cell", "x", x);
+    checks.require_ndim("x", "(B, I)", x, 2);
+    checks.require_ndim("w_hh", "(4H, H)", w_hh, 2);
+    const py::ssize_t B = x.shape(0), I = x.shape(1), H = w_hh.shape(1);
+    checks.require("x", "(B, I)", x, {B, I});
+    checks.require("h", "(B, H)", h, {B, H});
+    checks.require("c", "(B, H)", c, {B, H});
+    checks.require("w_ih", "(4H, I)", w_ih, {4 * H, I});
+    checks.require("w_hh", "(4H, H)", w_hh, {4 * H, H});
+    checks.require_bias("b_ih", b_ih, 4 * H);
+    checks.require_bias("b_hh", b_hh, 4 * H);
+    return checks.type() == FloatType::float32
+               ? cell_forward<float>(x, h, c, w_ih, w_hh, b_ih, b_hh)
+               : cell_forward<double>(x, h, c, w_ih, w_hh, b_ih, b_hh);
+}
+
+py::tuple lstm_cell_backward(const py::array& dh, const py::array& dc, const py::array& x,
+                             const py::array& h, const py::array& c, const py::array& w_ih,
+                             const py::array& w_hh, const py::array& gates,
+                             const py::array& c_new) {
+    const Checks checks("lstm_cell_backward", "dh", dh);
+    checks.require_ndim("x", "(B, I)", x, 2);
+    checks.require_ndim("w_hh", "(4H, H)", w_hh, 2);
+    const py::ssize_t B = x.shape(0), I = x.shape(1), H = w_hh.shape(1);
+    checks.require("dh", "(B, H)", dh, {B, H});
+    checks.require("dc", "(B, H)", dc, {B, H});
+    checks.require("x", "(B, I)", x, {B, I});
+    checks.require("h", "(B, H)", h, {B, H});
+    checks.require("c", "(B, H)", c, {B, H});
+    checks.require("w_ih", "(4H, I)", w_ih, {4 * H, I});
+    checks.require("w_hh", "(4H, H)", w_hh, {4 * H, H});
+    checks.require("gates", "(B, 4H)", gates, {B, 4 * H});
+    checks.require("c_new", "(B, H)", c_new, {B, H});
+    return checks.type() == FloatType::float32
+               ? cell_backward<float>(dh, dc, x, h, c, w_ih, w_hh, gates, c_new)
+               : cell_backward<double>(dh, dc, x, h, c, w_ih, w_hh, gates, c_new);
+}
+
+py::tuple lstm_sequence(const py::array& x, const py::array& h0, const py::array& c0,
+                        const py::array& w_ih, const py::array& w_hh,
+                        const std::optional<py::array>& b_ih,
+                        const std::optional<py::array>& b_hh) {
+    const Checks checks("lstm_sequence", "x", x);
+    checks.require_ndim("x", "(T, B, I)", x, 3);
+    checks.require_ndim("w_hh", "(4H, H)", w_hh, 2);
+    const py::ssize_t T = x.shape(0), B = x.shape(1), I = x.shape(2), H = w_hh.shape(1);
+    checks.require("x", "(T, B, I)", x, {T, B, I});
+    checks.require("h0", "(B, H)", h0, {B, H});
+    checks.require("c0", "(B, H)", c0, {B, H});
+    checks.require("w_ih", "(4H, I)", w_ih, {4 * H, I});
+    checks.require("w_hh", "(4H, H)", w_hh, {4 * H, H});
+    checks.require_bias("b_ih", b_ih, 4 * H);
+    checks.require_bias("b_hh", b_hh, 4 * H);
+    return checks.type() == FloatType::float32
+               ? sequence_forward<float>(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+               : sequence_forward<double>(x, h0, c0, w_ih, w_hh, b_ih, b_hh);
+}
+
+py::tuple lstm_sequence_backward(const py::array& dout, const py::array& dh_n,
+                                 const py::array& dc_n, const py::array& x, const py::array& h0,
+                                 const py::array& c0, const py::array& w_ih,
+                                 const py::array& w_hh, const py::array& out,
+                                 const py::array& c_all, const py::array& gates) {
+    const Checks checks("lstm_sequence_backward", "dout", dout);
+    checks.require_ndim("x", "(T, B, I)", x, 3);
+    checks.require_ndim("w_hh", "(4H, H)", w_hh, 2);
+    const py::ssize_t T = x.shape(0), B = x.shape(1), I = x.shape(2), H = w_hh.shape(1);
+    checks.require("dout", "(T, B, H)", dout, {T, B, H});
+    checks.require("dh_n", "(B, H)", dh_n, {B, H});
+    checks.require("dc_n", "(B, H)", dc_n, {B, H});
+    checks.require("x", "(T, B, I)", x, {T, B, I});
+    checks.require("h0", "(B, H)", h0, {B, H});
+    checks.require("c0", "(B, H)", c0, {B, H});
+    checks.require("w_ih", "(4H, I)", w_ih, {4 * H, I});
+    checks.require("w_hh", "(4H, H)", w_hh, {4 * H, H});
+    checks.require("out", "(T, B, H)", out, {T, B, H});
+    checks.require("c_all", "(T, B, H)", c_all, {T, B, H});
+    checks.require("gates", "(T, B, 4H)", gates, {T, B, 4 * H});
+    return checks.type() == FloatType::float32
+               ? sequence_backward<float>(dout, dh_n, dc_n, x, h0, c0, w_ih, w_hh, out, c_all,
+                                          gates)
+               : sequence_backward<double>(dout, dh_n, dc_n, x, h0, c0, w_ih, w_hh, out, c_all,
+                                           gates);
+}
+
+}  // namespace tensorcore

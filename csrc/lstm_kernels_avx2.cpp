@@ -1,0 +1,11 @@
+// LSTM pointwise passes for AVX2 + FMA (8 float / 4 double lanes).
+// System headers come before the target pragma so that only the kernels are compiled for it.
+#include <math.h>
+
+#include "lstm_kernels.h"
+
+#pragma GCC target("avx2,fma")
+
+#define TC_ISA isa_avx2
+#define TC_VECTOR_BYTES 32
+#include "lstm_kernels_impl.h"

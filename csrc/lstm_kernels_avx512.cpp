@@ -1,0 +1,11 @@
+// LSTM pointwise passes for AVX-512 (16 float / 8 double lanes).
+// System headers come before the target pragma so that only the kernels are compiled for it.
+#include <math.h>
+
+#include "lstm_kernels.h"
+
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,fma")
+
+#define TC_ISA isa_avx512
+#define TC_VECTOR_BYTES 64
+#include "lstm_kernels_impl.h"
