@@ -215,3 +215,31 @@ def test_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(tmp_path):
     assert len(history.history["loss"]) == 3 and np.isnan(history.history["loss"][-1])
     restored = keras.models.load_model(path)
     assert all(np.array_equal(a, b) for a, b in zip(restored.get_weights(), poison.good))
+
+
+def test_trainable_toggled_around_each_step_as_keras_3_scripts_do():
+    """A discriminator compiled while frozen still trains when unfrozen for its own step."""
+    discriminator = keras.models.Sequential([layers.Dense(3, input_dim=4),
+                                             layers.Dense(1, activation="sigmoid")])
+    discriminator.trainable = False
+    discriminator.compile(loss="binary_crossentropy", optimizer="adam")
+    x, y = rand(8, 4, seed=1).astype(np.float32), np.ones((8, 1))
+    before = discriminator.get_weights()
+    discriminator.train_on_batch(x, y)
+    assert all(np.array_equal(a, b) for a, b in zip(before, discriminator.get_weights()))
+    discriminator.trainable = True
+    discriminator.train_on_batch(x, y)
+    assert not any(np.array_equal(a, b) for a, b in zip(before, discriminator.get_weights()))
+
+
+def test_embedding_and_uint8_inputs():
+    model = keras.models.Sequential([layers.Embedding(10, 3, input_shape=(4,)), layers.Flatten(),
+                                     layers.Dense(2)])
+    indices = np.array([[1, 2, 3, 9], [0, 0, 5, 5]], dtype=np.uint8)
+    out = model.predict(indices.astype(np.float32))
+    assert_close(out, model.predict(indices), np.float32)
+    table = model.layers[0].get_weights()[0]
+    dense_kernel, dense_bias = model.layers[2].get_weights()
+    assert_close(out, table[indices].reshape(2, -1) @ dense_kernel + dense_bias, np.float32)
+    images = keras.models.Sequential([layers.Flatten(input_shape=(2, 2)), layers.Dense(1)])
+    assert images.predict(np.full((3, 2, 2), 255, dtype=np.uint8)).dtype == np.float32

@@ -83,16 +83,32 @@ class Model(Layer):
             self._make_trainer()
 
     def _make_trainer(self):
-        """The trainer over the parameters trainable now (compile time, or the first batch of
-        a model built late), with 'accuracy' resolved from the loss and output as Keras does."""
+        """The trainer of this compiled model, with 'accuracy' resolved from the loss and output
+        as Keras does. A weight is updated by this model's steps when its layers were trainable
+        at compile() (Keras 2: the GAN's discriminator, frozen before the stacked model is
+        compiled, still trains through its own compile) or are trainable at the step (Keras 3:
+        scripts that toggle ``trainable`` around each train_on_batch)."""
         loss, loss_name = self.loss, losses.name_of(self.loss)
         output_shape = self.compute_output_shape()
         metrics = [resolve_metric(m, loss_name, output_shape) for m in self.metrics_names_requested]
+        weights = [w for w in self.parameters()]
+        compiled = {id(w) for w in self.trainable_weights}
+
+        def drop_frozen_gradients():
+            trainable = compiled | {id(w) for w in self.trainable_weights}
+            for w in weights:
+                if id(w) not in trainable:
+                    w.grad = None                   # tc.optim skips weights without a grad
+
         self.trainer = Trainer(
             model=self, loss=None if loss is None else (lambda y_pred, y_true: loss(y_true, y_pred)),
-            optimizer=self.optimizer.bind(self.trainable_weights), metrics=metrics,
-            callback_model=self)
+            optimizer=self.optimizer.bind(weights), metrics=metrics, callback_model=self,
+            before_step=drop_frozen_gradients)
         return self.trainer
+
+    @property
+    def metrics_names(self):
+        return ["loss"] + ([m.name for m in self.trainer.metrics] if self.trainer else [])
 
     def compute_output_shape(self):
         """(None, ...) of the output, found by running a zero batch of one; None if unbuilt."""

@@ -48,10 +48,12 @@ class Layer(Module):
     def call(self, x):
         raise NotImplementedError
 
+    def cast_input(self, x):
+        """Keras casts inputs (uint8 images too) to the layer's dtype."""
+        return x if x.dtype == self.dtype else x.to(self.dtype)
+
     def forward(self, x):
-        x = as_tensor(x)
-        if x.dtype.kind == "f" and x.dtype != self.dtype:
-            x = x.to(self.dtype)
+        x = self.cast_input(as_tensor(x))
         if not self.built:
             if self.batch_input_shape is not None:
                 self.check_input(x, self.batch_input_shape)

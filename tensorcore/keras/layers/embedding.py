@@ -1,5 +1,4 @@
 """Embedding: a lookup table of learned vectors."""
-from ...ops.common import as_tensor
 from .base import Layer
 
 
@@ -14,11 +13,8 @@ class Embedding(Layer):
     def build(self, input_shape):
         self.add_weight("embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer)
 
-    def forward(self, x):
-        x = as_tensor(x)
-        if x.dtype.kind == "f":                     # Keras feeds float arrays of indices too
-            x = x.to("int64")
-        return super().forward(x)
+    def cast_input(self, x):
+        return x if x.dtype.kind in "iu" else x.to("int64")     # float arrays of indices too
 
     def call(self, x):
         indices = x.numpy()
