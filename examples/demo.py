@@ -9,7 +9,7 @@ from tensorcore import keras
 from tensorcore.data.datasets import load_digits
 from tensorcore.keras import layers
 
-EPOCHS, BATCH = 25, 32
+EPOCHS, BATCH = 40, 32
 CURVES = "demo_curves.png"
 
 
