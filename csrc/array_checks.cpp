@@ -72,6 +72,14 @@ void require_same_shape(const char* op, const char* a_name, const py::array& a,
     }
 }
 
+FloatType last_axis_backward_type(const char* op, const py::array& grad, const py::array& y) {
+    const FloatType type = contiguous_float_type(op, "grad", grad);
+    require_last_axis(op, "grad", grad);
+    require_contiguous_float(op, "y", y, type);
+    require_same_shape(op, "grad", grad, "y", y);
+    return type;
+}
+
 void require_int64(const char* op, const char* name, const py::array& a) {
     if (!py::isinstance<py::array_t<int64_t>>(a)) {
         throw py::type_error(std::string(op) + ": expected " + name + " of dtype int64, got " +

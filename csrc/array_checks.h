@@ -33,6 +33,11 @@ void require_last_axis(const char* op, const char* name, const pybind11::array& 
 void require_same_shape(const char* op, const char* a_name, const pybind11::array& a,
                         const char* b_name, const pybind11::array& b);
 
+// The operands of the backward of an op along the last axis, from its output y: grad and y
+// float, C-contiguous, of one shape with at least one dimension -> their float type.
+FloatType last_axis_backward_type(const char* op, const pybind11::array& grad,
+                                  const pybind11::array& y);
+
 // type_error unless `a` has dtype int64.
 void require_int64(const char* op, const char* name, const pybind11::array& a);
 

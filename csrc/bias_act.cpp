@@ -79,10 +79,7 @@ py::tuple bias_act_backward(const py::array& grad, const py::array& y,
                             const std::string& activation) {
     const char* op = "bias_act_backward";
     const BiasActivation f = activation_of(op, activation);
-    const FloatType type = contiguous_float_type(op, "grad", grad);
-    require_last_axis(op, "grad", grad);
-    require_contiguous_float(op, "y", y, type);
-    require_same_shape(op, "grad", grad, "y", y);
+    const FloatType type = last_axis_backward_type(op, grad, y);
     return type == FloatType::float32 ? backward_typed<float>(f, grad, y)
                                       : backward_typed<double>(f, grad, y);
 }

@@ -92,10 +92,7 @@ py::array forward(const char* op, RowOp f, const py::array& x) {
 }
 
 py::array backward(const char* op, RowOp f, const py::array& grad, const py::array& y) {
-    const FloatType type = contiguous_float_type(op, "grad", grad);
-    require_last_axis(op, "grad", grad);
-    require_contiguous_float(op, "y", y, type);
-    require_same_shape(op, "grad", grad, "y", y);
+    const FloatType type = last_axis_backward_type(op, grad, y);
     return type == FloatType::float32 ? backward_typed<float>(f, grad, y)
                                       : backward_typed<double>(f, grad, y);
 }
