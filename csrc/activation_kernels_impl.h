@@ -42,14 +42,6 @@ void map(T* out, ptrdiff_t n, int threads, const F& f, const In*... in) {
     }
 }
 
-// 1 / (1 + e^-x) from e = e^-|x| <= 1, which cannot overflow for either sign
-template <typename T>
-inline typename Simd<T>::vec sigmoid(typename Simd<T>::vec x) {
-    const typename Simd<T>::vec e = exp_v(x < T(0) ? x : -x);
-    const typename Simd<T>::vec r = T(1) / (T(1) + e);
-    return x >= T(0) ? r : e * r;
-}
-
 // Phi(x) = (1 + erf(x / sqrt 2)) / 2, as erfc(-x / sqrt 2) / 2: accurate far into x < 0 too
 template <typename T>
 inline typename Simd<T>::vec normal_cdf(typename Simd<T>::vec x) {
@@ -93,7 +85,7 @@ struct LeakyReluBackward {
 template <typename T>
 struct Sigmoid {
     typedef typename Simd<T>::vec V;
-    V operator()(V x) const { return sigmoid<T>(x); }
+    V operator()(V x) const { return sigmoid_v<T>(x); }
 };
 
 template <typename T>
@@ -133,14 +125,14 @@ struct GeluErfBackward {   // Phi(x) + x phi(x)
 template <typename T>
 struct GeluTanh {   // x (1 + tanh u) / 2
     typedef typename Simd<T>::vec V;
-    V operator()(V x) const { return x * sigmoid<T>(T(2) * gelu_tanh_argument<T>(x)); }
+    V operator()(V x) const { return x * sigmoid_v<T>(T(2) * gelu_tanh_argument<T>(x)); }
 };
 
 template <typename T>
 struct GeluTanhBackward {   // (1 + t) / 2 + x (1 - t^2) u' / 2 with t = tanh u = 2s - 1
     typedef typename Simd<T>::vec V;
     V operator()(V grad, V x) const {
-        const V s = sigmoid<T>(T(2) * gelu_tanh_argument<T>(x));
+        const V s = sigmoid_v<T>(T(2) * gelu_tanh_argument<T>(x));
         const V du = T(0.79788456080286536) * (T(1) + T(3 * 0.044715) * x * x);
         return grad * (s + T(2) * x * s * (T(1) - s) * du);
     }

@@ -12,15 +12,6 @@ namespace py = pybind11;
 
 namespace {
 
-std::vector<py::ssize_t> shape_of(const py::array& a) {
-    return std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim());
-}
-
-template <typename T>
-const T* data_of(const py::array& a) {
-    return static_cast<const T*>(a.data());
-}
-
 template <typename T>
 py::array forward_typed(Activation f, const py::array& x, double negative_slope) {
     py::array_t<T> y(shape_of(x));
@@ -50,26 +41,18 @@ py::array backward_typed(Activation f, const py::array& grad, const py::array& x
 }
 
 py::array forward(const char* op, Activation f, const py::array& x, double negative_slope = 0) {
-    const FloatType type = float_type(op, "x", x);
-    require_contiguous(op, "x", x);
+    const FloatType type = contiguous_float_type(op, "x", x);
     return type == FloatType::float32 ? forward_typed<float>(f, x, negative_slope)
                                       : forward_typed<double>(f, x, negative_slope);
 }
 
 py::array backward(const char* op, Activation f, const py::array& grad, const py::array& x,
                    const py::array& y, double negative_slope = 0) {
-    const FloatType type = float_type(op, "grad", grad);
-    const char* names[] = {"grad", "x", "y"};
-    const py::array* operands[] = {&grad, &x, &y};
-    for (int i = 0; i < 3; ++i) {
-        require_float_type(op, names[i], *operands[i], type);
-        require_contiguous(op, names[i], *operands[i]);
-        if (shape_of(*operands[i]) != shape_of(grad)) {
-            throw std::invalid_argument(std::string(op) + ": expected grad, x and y of one "
-                                        "shape, got " + shape_string(grad) + ", " +
-                                        shape_string(x) + " and " + shape_string(y));
-        }
-    }
+    const FloatType type = contiguous_float_type(op, "grad", grad);
+    require_contiguous_float(op, "x", x, type);
+    require_same_shape(op, "grad", grad, "x", x);
+    require_contiguous_float(op, "y", y, type);
+    require_same_shape(op, "grad", grad, "y", y);
     return type == FloatType::float32 ? backward_typed<float>(f, grad, x, y, negative_slope)
                                       : backward_typed<double>(f, grad, x, y, negative_slope);
 }

@@ -44,6 +44,49 @@ void require_contiguous(const char* op, const char* name, const py::array& a) {
     }
 }
 
+FloatType contiguous_float_type(const char* op, const char* name, const py::array& a) {
+    const FloatType type = float_type(op, name, a);
+    require_contiguous(op, name, a);
+    return type;
+}
+
+void require_contiguous_float(const char* op, const char* name, const py::array& a,
+                              FloatType type) {
+    require_float_type(op, name, a, type);
+    require_contiguous(op, name, a);
+}
+
+void require_last_axis(const char* op, const char* name, const py::array& a) {
+    if (a.ndim() < 1) {
+        throw std::invalid_argument(std::string(op) + ": expected " + name +
+                                    " with at least one dimension, got a scalar");
+    }
+}
+
+void require_same_shape(const char* op, const char* a_name, const py::array& a,
+                        const char* b_name, const py::array& b) {
+    if (shape_of(a) != shape_of(b)) {
+        throw std::invalid_argument(std::string(op) + ": expected " + a_name + " and " + b_name +
+                                    " of one shape, got " + shape_string(a) + " and " +
+                                    shape_string(b));
+    }
+}
+
+FloatType last_axis_backward_type(const char* op, const py::array& grad, const py::array& y) {
+    const FloatType type = contiguous_float_type(op, "grad", grad);
+    require_last_axis(op, "grad", grad);
+    require_contiguous_float(op, "y", y, type);
+    require_same_shape(op, "grad", grad, "y", y);
+    return type;
+}
+
+void require_int64(const char* op, const char* name, const py::array& a) {
+    if (!py::isinstance<py::array_t<int64_t>>(a)) {
+        throw py::type_error(std::string(op) + ": expected " + name + " of dtype int64, got " +
+                             dtype_string(a));
+    }
+}
+
 std::vector<ptrdiff_t> element_strides(const char* op, const char* name, const py::array& a) {
     std::vector<ptrdiff_t> strides(a.ndim());
     for (py::ssize_t d = 0; d < a.ndim(); ++d) {
@@ -62,10 +105,14 @@ std::vector<ptrdiff_t> element_strides(const char* op, const char* name, const p
     return strides;
 }
 
-std::string shape_string(const py::array& a) {
+std::string shape_string(const std::vector<py::ssize_t>& shape) {
     std::string text = "(";
-    for (py::ssize_t d = 0; d < a.ndim(); ++d) {
-        text += (d ? ", " : "") + std::to_string(a.shape(d));
-    }
-    return text + (a.ndim() == 1 ? ",)" : ")");
+    for (size_t d = 0; d < shape.size(); ++d) text += (d ? ", " : "") + std::to_string(shape[d]);
+    return text + (shape.size() == 1 ? ",)" : ")");
+}
+
+std::string shape_string(const py::array& a) { return shape_string(shape_of(a)); }
+
+std::vector<py::ssize_t> shape_of(const py::array& a) {
+    return std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim());
 }

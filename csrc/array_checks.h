@@ -19,9 +19,41 @@ void require_float_type(const char* op, const char* name, const pybind11::array&
 // invalid_argument unless `a` is C-contiguous with an element-aligned data pointer.
 void require_contiguous(const char* op, const char* name, const pybind11::array& a);
 
+// float_type and require_contiguous: the float type of an op's first operand.
+FloatType contiguous_float_type(const char* op, const char* name, const pybind11::array& a);
+
+// require_float_type and require_contiguous: a further operand, of the first one's type.
+void require_contiguous_float(const char* op, const char* name, const pybind11::array& a,
+                              FloatType type);
+
+// invalid_argument when `a` is 0-d: ops along the last axis need one.
+void require_last_axis(const char* op, const char* name, const pybind11::array& a);
+
+// invalid_argument unless `a` and `b` have one shape.
+void require_same_shape(const char* op, const char* a_name, const pybind11::array& a,
+                        const char* b_name, const pybind11::array& b);
+
+// The operands of the backward of an op along the last axis, from its output y: grad and y
+// float, C-contiguous, of one shape with at least one dimension -> their float type.
+FloatType last_axis_backward_type(const char* op, const pybind11::array& grad,
+                                  const pybind11::array& y);
+
+// type_error unless `a` has dtype int64.
+void require_int64(const char* op, const char* name, const pybind11::array& a);
+
 // Strides of `a` counted in elements; invalid_argument when a stride or the data pointer is
 // not a whole number of elements.
 std::vector<ptrdiff_t> element_strides(const char* op, const char* name, const pybind11::array& a);
 
 // "(2, 3)"
+std::string shape_string(const std::vector<pybind11::ssize_t>& shape);
 std::string shape_string(const pybind11::array& a);
+
+// The sizes of `a`, to allocate an array like it or to compare shapes.
+std::vector<pybind11::ssize_t> shape_of(const pybind11::array& a);
+
+// `a`'s elements as T, once its dtype is checked.
+template <typename T>
+const T* data_of(const pybind11::array& a) {
+    return static_cast<const T*>(a.data());
+}

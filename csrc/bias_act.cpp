@@ -12,15 +12,6 @@ namespace py = pybind11;
 
 namespace {
 
-std::vector<py::ssize_t> shape_of(const py::array& a) {
-    return std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim());
-}
-
-template <typename T>
-const T* data_of(const py::array& a) {
-    return static_cast<const T*>(a.data());
-}
-
 BiasActivation activation_of(const char* op, const std::string& name) {
     if (name == "none") return BiasActivation::none;
     if (name == "relu") return BiasActivation::relu;
@@ -28,17 +19,6 @@ BiasActivation activation_of(const char* op, const std::string& name) {
     if (name == "tanh") return BiasActivation::tanh;
     throw std::invalid_argument(std::string(op) + ": activation must be 'none', 'relu', "
                                 "'sigmoid' or 'tanh', got '" + name + "'");
-}
-
-// A float, C-contiguous array of at least one dimension -> its dtype.
-FloatType checked(const char* op, const char* name, const py::array& a) {
-    const FloatType type = float_type(op, name, a);
-    require_contiguous(op, name, a);
-    if (a.ndim() < 1) {
-        throw std::invalid_argument(std::string(op) + ": expected " + name +
-                                    " of shape (..., F), got a scalar");
-    }
-    return type;
 }
 
 ptrdiff_t features_of(const py::array& a) { return a.shape(a.ndim() - 1); }
@@ -83,9 +63,9 @@ namespace tensorcore {
 py::array bias_act(const py::array& x, const py::array& bias, const std::string& activation) {
     const char* op = "bias_act";
     const BiasActivation f = activation_of(op, activation);
-    const FloatType type = checked(op, "x", x);
-    require_float_type(op, "bias", bias, type);
-    require_contiguous(op, "bias", bias);
+    const FloatType type = contiguous_float_type(op, "x", x);
+    require_last_axis(op, "x", x);
+    require_contiguous_float(op, "bias", bias, type);
     if (bias.ndim() != 1 || bias.shape(0) != features_of(x)) {
         throw std::invalid_argument(std::string(op) + ": expected bias of shape (" +
                                     std::to_string(features_of(x)) + ",) for x of shape " +
@@ -99,13 +79,7 @@ py::tuple bias_act_backward(const py::array& grad, const py::array& y,
                             const std::string& activation) {
     const char* op = "bias_act_backward";
     const BiasActivation f = activation_of(op, activation);
-    const FloatType type = checked(op, "grad", grad);
-    require_float_type(op, "y", y, type);
-    require_contiguous(op, "y", y);
-    if (shape_of(grad) != shape_of(y)) {
-        throw std::invalid_argument(std::string(op) + ": expected grad and y of one shape, got " +
-                                    shape_string(grad) + " and " + shape_string(y));
-    }
+    const FloatType type = last_axis_backward_type(op, grad, y);
     return type == FloatType::float32 ? backward_typed<float>(f, grad, y)
                                       : backward_typed<double>(f, grad, y);
 }

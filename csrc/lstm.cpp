@@ -16,12 +16,6 @@ namespace {
 
 typedef std::vector<py::ssize_t> Shape;
 
-std::string shape_text(const Shape& shape) {
-    std::string text = "(";
-    for (size_t d = 0; d < shape.size(); ++d) text += (d ? ", " : "") + std::to_string(shape[d]);
-    return text + (shape.size() == 1 ? ",)" : ")");
-}
-
 // The checks of one call: every operand has the first operand's float dtype, is C-contiguous
 // and has its expected shape; messages name the op, the operand and its dimensions ("(4H, I)").
 class Checks {
@@ -39,15 +33,20 @@ class Checks {
     void require(const char* name, const char* dims, const py::array& a,
                  const Shape& expected) const {
         require_float_type(op_, name, a, type_);
-        if (Shape(a.shape(), a.shape() + a.ndim()) != expected) {
-            fail(name, dims, a, " = " + shape_text(expected));
+        if (shape_of(a) != expected) {
+            fail(name, dims, a, " = " + shape_string(expected));
         }
         require_contiguous(op_, name, a);
     }
 
-    void require_bias(const char* name, const std::optional<py::array>& b,
-                      py::ssize_t gate_rows) const {
-        if (b) require(name, "(4H,)", *b, {gate_rows});
+    // w_ih (4H, I), w_hh (4H, H), and b_ih, b_hh (4H,) where given
+    void require_weights(const py::array& w_ih, const py::array& w_hh, py::ssize_t I,
+                         py::ssize_t H, const std::optional<py::array>& b_ih = std::nullopt,
+                         const std::optional<py::array>& b_hh = std::nullopt) const {
+        require("w_ih", "(4H, I)", w_ih, {4 * H, I});
+        require("w_hh", "(4H, H)", w_hh, {4 * H, H});
+        if (b_ih) require("b_ih", "(4H,)", *b_ih, {4 * H});
+        if (b_hh) require("b_hh", "(4H,)", *b_hh, {4 * H});
     }
 
   private:
@@ -62,13 +61,8 @@ class Checks {
 };
 
 template <typename T>
-const T* data(const py::array& a) {
-    return static_cast<const T*>(a.data());
-}
-
-template <typename T>
-const T* data(const std::optional<py::array>& a) {
-    return a ? static_cast<const T*>(a->data()) : nullptr;
+const T* data_or_null(const std::optional<py::array>& a) {
+    return a ? data_of<T>(*a) : nullptr;
 }
 
 // The GEMMs of an LSTM, on C-contiguous operands; G = 4H gate columns.
@@ -109,7 +103,7 @@ std::vector<T> combined_bias(const std::optional<py::array>& b_ih,
     std::vector<T> bias;
     if (!b_ih && !b_hh) return bias;
     bias.assign(gates, T(0));
-    for (const T* b : {data<T>(b_ih), data<T>(b_hh)}) {
+    for (const T* b : {data_or_null<T>(b_ih), data_or_null<T>(b_hh)}) {
         if (b) {
             for (ptrdiff_t j = 0; j < gates; ++j) bias[j] += b[j];
         }
@@ -129,10 +123,10 @@ py::tuple cell_forward(const py::array& x, const py::array& h, const py::array& 
         py::gil_scoped_release release;
         const std::vector<T> bias = combined_bias<T>(b_ih, b_hh, G);
         T* pre = gates.mutable_data();                                  // (B, 4H)
-        product_transposed(data<T>(x), data<T>(w_ih), pre, B, G, I);
-        product_transposed(data<T>(h), data<T>(w_hh), pre, B, G, H, true);
+        product_transposed(data_of<T>(x), data_of<T>(w_ih), pre, B, G, I);
+        product_transposed(data_of<T>(h), data_of<T>(w_hh), pre, B, G, H, true);
         TC_ISA_CALL(isa, lstm_pointwise_forward(pre, bias.empty() ? nullptr : bias.data(),
-                                                data<T>(c), h_new.mutable_data(),
+                                                data_of<T>(c), h_new.mutable_data(),
                                                 c_new.mutable_data(), B, H));
     }
     return py::make_tuple(h_new, c_new, gates);
@@ -152,13 +146,13 @@ py::tuple cell_backward(const py::array& dh, const py::array& dc, const py::arra
         std::vector<T> dpre(B * G);                                    // (B, 4H)
         T* dbias_data = dbias.mutable_data();
         std::fill(dbias_data, dbias_data + G, T(0));
-        TC_ISA_CALL(isa, lstm_pointwise_backward(data<T>(dh), nullptr, data<T>(dc), data<T>(c),
-                                                 data<T>(gates), data<T>(c_new), dpre.data(),
+        TC_ISA_CALL(isa, lstm_pointwise_backward(data_of<T>(dh), nullptr, data_of<T>(dc), data_of<T>(c),
+                                                 data_of<T>(gates), data_of<T>(c_new), dpre.data(),
                                                  dc_prev.mutable_data(), dbias_data, B, H));
-        product(dpre.data(), data<T>(w_ih), dx.mutable_data(), B, I, G);
-        product(dpre.data(), data<T>(w_hh), dh_prev.mutable_data(), B, H, G);
-        transposed_product(dpre.data(), data<T>(x), dw_ih.mutable_data(), B, I, G);
-        transposed_product(dpre.data(), data<T>(h), dw_hh.mutable_data(), B, H, G);
+        product(dpre.data(), data_of<T>(w_ih), dx.mutable_data(), B, I, G);
+        product(dpre.data(), data_of<T>(w_hh), dh_prev.mutable_data(), B, H, G);
+        transposed_product(dpre.data(), data_of<T>(x), dw_ih.mutable_data(), B, I, G);
+        transposed_product(dpre.data(), data_of<T>(h), dw_hh.mutable_data(), B, H, G);
     }
     return py::make_tuple(dx, dh_prev, dc_prev, dw_ih, dw_hh, dbias);
 }
@@ -179,13 +173,13 @@ py::tuple sequence_forward(const py::array& x, const py::array& h0, const py::ar
         T* h_all = out.mutable_data();
         T* c_data = c_all.mutable_data();
         // every step's input projection at once: (T B, I) @ w_ih^T
-        product_transposed(data<T>(x), data<T>(w_ih), pre, steps * B, G, I);
+        product_transposed(data_of<T>(x), data_of<T>(w_ih), pre, steps * B, G, I);
         // NOTE: the GEMM packs its B operand on every call; from w_hh^T laid out row-major
         // that packing is a plain copy, from w_hh read transposed a slower gather (T times).
-        const std::vector<T> w_hh_t = transposed(data<T>(w_hh), G, H);   // (H, 4H)
+        const std::vector<T> w_hh_t = transposed(data_of<T>(w_hh), G, H);   // (H, 4H)
         for (ptrdiff_t t = 0; t < steps; ++t) {
-            const T* h = t ? h_all + (t - 1) * B * H : data<T>(h0);
-            const T* c = t ? c_data + (t - 1) * B * H : data<T>(c0);
+            const T* h = t ? h_all + (t - 1) * B * H : data_of<T>(h0);
+            const T* c = t ? c_data + (t - 1) * B * H : data_of<T>(c0);
             T* pre_t = pre + t * B * G;
             product(h, w_hh_t.data(), pre_t, B, G, H, true);
             TC_ISA_CALL(isa, lstm_pointwise_forward(pre_t, bias.empty() ? nullptr : bias.data(),
@@ -212,26 +206,26 @@ py::tuple sequence_backward(const py::array& dout, const py::array& dh_n, const 
         T* dh = dh0.mutable_data();    // the running gradients of h_t and c_t, dh0 and dc0 at
         T* dc = dc0.mutable_data();    // the end
         T* dbias_data = dbias.mutable_data();
-        std::copy(data<T>(dh_n), data<T>(dh_n) + state, dh);
-        std::copy(data<T>(dc_n), data<T>(dc_n) + state, dc);
+        std::copy(data_of<T>(dh_n), data_of<T>(dh_n) + state, dh);
+        std::copy(data_of<T>(dc_n), data_of<T>(dc_n) + state, dc);
         std::fill(dbias_data, dbias_data + G, T(0));
-        const T* c_data = data<T>(c_all);
+        const T* c_data = data_of<T>(c_all);
         for (ptrdiff_t t = steps - 1; t >= 0; --t) {
-            const T* c_prev = t ? c_data + (t - 1) * state : data<T>(c0);
+            const T* c_prev = t ? c_data + (t - 1) * state : data_of<T>(c0);
             T* dpre_t = dpre.data() + t * B * G;
-            TC_ISA_CALL(isa, lstm_pointwise_backward(data<T>(dout) + t * state, dh, dc, c_prev,
-                                                     data<T>(gates) + t * B * G,
+            TC_ISA_CALL(isa, lstm_pointwise_backward(data_of<T>(dout) + t * state, dh, dc, c_prev,
+                                                     data_of<T>(gates) + t * B * G,
                                                      c_data + t * state, dpre_t, dc, dbias_data,
                                                      B, H));
-            product(dpre_t, data<T>(w_hh), dh, B, H, G);
+            product(dpre_t, data_of<T>(w_hh), dh, B, H, G);
         }
         // every step at once: dx = dpre @ w_ih; dw_ih = dpre^T x; dw_hh = dpre^T h_prev with
         // h_prev = [h0, out[0 .. T-2]], as step 0's term and the other steps' terms
-        product(dpre.data(), data<T>(w_ih), dx.mutable_data(), steps * B, I, G);
-        transposed_product(dpre.data(), data<T>(x), dw_ih.mutable_data(), steps * B, I, G);
-        transposed_product(dpre.data(), data<T>(h0), dw_hh.mutable_data(), steps ? B : 0, H, G);
+        product(dpre.data(), data_of<T>(w_ih), dx.mutable_data(), steps * B, I, G);
+        transposed_product(dpre.data(), data_of<T>(x), dw_ih.mutable_data(), steps * B, I, G);
+        transposed_product(dpre.data(), data_of<T>(h0), dw_hh.mutable_data(), steps ? B : 0, H, G);
         if (steps > 1) {
-            transposed_product(dpre.data() + B * G, data<T>(out), dw_hh.mutable_data(),
+            transposed_product(dpre.data() + B * G, data_of<T>(out), dw_hh.mutable_data(),
                                (steps - 1) * B, H, G, true);
         }
     }
@@ -252,10 +246,7 @@ py::tuple lstm_cell(const py::array& x, const py::array& h, const py::array& c,
     checks.require("x", "(B, I)", x, {B, I});
     checks.require("h", "(B, H)", h, {B, H});
     checks.require("c", "(B, H)", c, {B, H});
-    checks.require("w_ih", "(4H, I)", w_ih, {4 * H, I});
-    checks.require("w_hh", "(4H, H)", w_hh, {4 * H, H});
-    checks.require_bias("b_ih", b_ih, 4 * H);
-    checks.require_bias("b_hh", b_hh, 4 * H);
+    checks.require_weights(w_ih, w_hh, I, H, b_ih, b_hh);
     return checks.type() == FloatType::float32
                ? cell_forward<float>(x, h, c, w_ih, w_hh, b_ih, b_hh)
                : cell_forward<double>(x, h, c, w_ih, w_hh, b_ih, b_hh);
@@ -274,8 +265,7 @@ py::tuple lstm_cell_backward(const py::array& dh, const py::array& dc, const py:
     checks.require("x", "(B, I)", x, {B, I});
     checks.require("h", "(B, H)", h, {B, H});
     checks.require("c", "(B, H)", c, {B, H});
-    checks.require("w_ih", "(4H, I)", w_ih, {4 * H, I});
-    checks.require("w_hh", "(4H, H)", w_hh, {4 * H, H});
+    checks.require_weights(w_ih, w_hh, I, H);
     checks.require("gates", "(B, 4H)", gates, {B, 4 * H});
     checks.require("c_new", "(B, H)", c_new, {B, H});
     return checks.type() == FloatType::float32
@@ -294,10 +284,7 @@ py::tuple lstm_sequence(const py::array& x, const py::array& h0, const py::array
     checks.require("x", "(T, B, I)", x, {T, B, I});
     checks.require("h0", "(B, H)", h0, {B, H});
     checks.require("c0", "(B, H)", c0, {B, H});
-    checks.require("w_ih", "(4H, I)", w_ih, {4 * H, I});
-    checks.require("w_hh", "(4H, H)", w_hh, {4 * H, H});
-    checks.require_bias("b_ih", b_ih, 4 * H);
-    checks.require_bias("b_hh", b_hh, 4 * H);
+    checks.require_weights(w_ih, w_hh, I, H, b_ih, b_hh);
     return checks.type() == FloatType::float32
                ? sequence_forward<float>(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
                : sequence_forward<double>(x, h0, c0, w_ih, w_hh, b_ih, b_hh);
@@ -318,8 +305,7 @@ py::tuple lstm_sequence_backward(const py::array& dout, const py::array& dh_n,
     checks.require("x", "(T, B, I)", x, {T, B, I});
     checks.require("h0", "(B, H)", h0, {B, H});
     checks.require("c0", "(B, H)", c0, {B, H});
-    checks.require("w_ih", "(4H, I)", w_ih, {4 * H, I});
-    checks.require("w_hh", "(4H, H)", w_hh, {4 * H, H});
+    checks.require_weights(w_ih, w_hh, I, H);
     checks.require("out", "(T, B, H)", out, {T, B, H});
     checks.require("c_all", "(T, B, H)", c_all, {T, B, H});
     checks.require("gates", "(T, B, 4H)", gates, {T, B, 4 * H});

@@ -11,30 +11,6 @@
 namespace TC_ISA {
 namespace {
 
-// p[0 .. count) as a vector, count <= lanes; zeros past count
-template <typename T>
-inline typename Simd<T>::vec load_n(const T* p, int count) {
-    return count == Simd<T>::lanes ? load(p) : load_partial(p, count);
-}
-
-template <typename T>
-inline void store_n(T* p, typename Simd<T>::vec v, int count) {
-    if (count == Simd<T>::lanes) {
-        store(p, v);
-    } else {
-        store_partial(p, v, count);
-    }
-}
-
-// 1 / (1 + e^-x) from e = e^-|x| <= 1, which cannot overflow for either sign (the form of
-// csrc/activation_kernels_impl.h)
-template <typename T>
-inline typename Simd<T>::vec sigmoid_v(typename Simd<T>::vec x) {
-    const typename Simd<T>::vec e = exp_v(x < T(0) ? x : -x);
-    const typename Simd<T>::vec r = T(1) / (T(1) + e);
-    return x >= T(0) ? r : e * r;
-}
-
 template <typename T>
 void pointwise_forward(T* gates, const T* bias, const T* c, T* h_new, T* c_new,
                        ptrdiff_t batch, ptrdiff_t hidden) {

@@ -16,8 +16,10 @@ namespace py = pybind11;
 
 namespace {
 
-std::vector<py::ssize_t> shape_of(const py::array& a) {
-    return std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim());
+// The elements of an array the update writes (Operands checks that it is writeable).
+template <typename T>
+T* updated_data(const py::array& a) {
+    return static_cast<T*>(const_cast<void*>(a.data()));
 }
 
 // The arrays of one update, checked: the parameter's dtype and shape for all, C-contiguous,
@@ -37,12 +39,11 @@ public:
     T* state(const char* name, const std::optional<py::array>& a) const {
         if (!a) return nullptr;
         check(name, *a, true);
-        return static_cast<T*>(const_cast<void*>(a->data()));
+        return updated_data<T>(*a);
     }
 
     void check(const char* name, const py::array& a, bool updated) const {
-        require_float_type(op_, name, a, type_);
-        require_contiguous(op_, name, a);
+        require_contiguous_float(op_, name, a, type_);
         if (shape_of(a) != shape_of(param_)) {
             throw std::invalid_argument(std::string(op_) + ": expected " + name + " of shape " +
                                         shape_string(param_) + " like param, got " +
@@ -61,18 +62,14 @@ private:
 };
 
 template <typename T>
-T* data_of(const py::array& a) {
-    return static_cast<T*>(const_cast<void*>(a.data()));
-}
-
-template <typename T>
 void sgd_typed(const Operands& o, const py::array& param, const py::array& grad,
                const std::optional<py::array>& velocity, const SgdHyper& h) {
     T* v = o.state<T>("velocity", velocity);
     const Isa isa = active_isa();
     const int threads = num_threads();
     py::gil_scoped_release release;
-    TC_ISA_CALL(isa, sgd_update(data_of<T>(param), data_of<T>(grad), v, param.size(), h, threads));
+    TC_ISA_CALL(isa, sgd_update(updated_data<T>(param), data_of<T>(grad), v, param.size(), h,
+                                threads));
 }
 
 template <typename T>
@@ -83,8 +80,8 @@ void adam_typed(const Operands& o, const py::array& param, const py::array& grad
     const Isa isa = active_isa();
     const int threads = num_threads();
     py::gil_scoped_release release;
-    TC_ISA_CALL(isa, adam_update(data_of<T>(param), data_of<T>(grad), m, v, param.size(), h,
-                                 threads));
+    TC_ISA_CALL(isa, adam_update(updated_data<T>(param), data_of<T>(grad), m, v, param.size(),
+                                 h, threads));
 }
 
 template <typename T>
@@ -97,8 +94,8 @@ void rmsprop_typed(const Operands& o, const py::array& param, const py::array& g
     const Isa isa = active_isa();
     const int threads = num_threads();
     py::gil_scoped_release release;
-    TC_ISA_CALL(isa, rmsprop_update(data_of<T>(param), data_of<T>(grad), s, b, a, param.size(), h,
-                                    threads));
+    TC_ISA_CALL(isa, rmsprop_update(updated_data<T>(param), data_of<T>(grad), s, b, a,
+                                    param.size(), h, threads));
 }
 
 }  // namespace

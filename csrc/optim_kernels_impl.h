@@ -33,21 +33,6 @@ inline typename Simd<T>::vec sqrt_v(typename Simd<T>::vec x) {
 #endif
 }
 
-// A vector from p: all lanes when count is the lane count, else count lanes and zeros.
-template <typename T>
-inline typename Simd<T>::vec get(const T* p, int count) {
-    return count == Simd<T>::lanes ? load(p) : load_partial(p, count);
-}
-
-template <typename T>
-inline void put(T* p, typename Simd<T>::vec v, int count) {
-    if (count == Simd<T>::lanes) {
-        store(p, v);
-    } else {
-        store_partial(p, v, count);
-    }
-}
-
 // update(i, count) for each vector of [0, n), chunked across threads for large n
 template <typename T, typename Update>
 void for_each_vector(ptrdiff_t n, int threads, const Update& update) {
@@ -74,15 +59,15 @@ struct Sgd {
     bool nesterov;
 
     void operator()(ptrdiff_t i, int count) const {
-        const V p = get(param + i, count);
-        V g = get(grad + i, count);
+        const V p = load_n(param + i, count);
+        V g = load_n(grad + i, count);
         if (weight_decay != T(0)) g += weight_decay * p;
         if (velocity) {
-            const V v = get(velocity + i, count) * momentum + g;
-            put(velocity + i, v, count);
+            const V v = load_n(velocity + i, count) * momentum + g;
+            store_n(velocity + i, v, count);
             g = nesterov ? g + momentum * v : v;
         }
-        put(param + i, p - lr * g, count);
+        store_n(param + i, p - lr * g, count);
     }
 };
 
@@ -96,19 +81,19 @@ struct Adam {
     bool decoupled;
 
     void operator()(ptrdiff_t i, int count) const {
-        V p = get(param + i, count);
-        V g = get(grad + i, count);
+        V p = load_n(param + i, count);
+        V g = load_n(grad + i, count);
         if (decoupled) {
             p *= decay_factor;
         } else if (weight_decay != T(0)) {
             g += weight_decay * p;
         }
-        const V m = get(exp_avg + i, count) * beta1 + (T(1) - beta1) * g;
-        const V v = get(exp_avg_sq + i, count) * beta2 + (T(1) - beta2) * g * g;
-        put(exp_avg + i, m, count);
-        put(exp_avg_sq + i, v, count);
+        const V m = load_n(exp_avg + i, count) * beta1 + (T(1) - beta1) * g;
+        const V v = load_n(exp_avg_sq + i, count) * beta2 + (T(1) - beta2) * g * g;
+        store_n(exp_avg + i, m, count);
+        store_n(exp_avg_sq + i, v, count);
         const V denom = sqrt_v<T>(v) / bias_correction2_sqrt + eps;
-        put(param + i, p - step_size * m / denom, count);
+        store_n(param + i, p - step_size * m / denom, count);
     }
 };
 
@@ -121,24 +106,24 @@ struct Rmsprop {
     T lr, alpha, eps, weight_decay, momentum;
 
     void operator()(ptrdiff_t i, int count) const {
-        const V p = get(param + i, count);
-        V g = get(grad + i, count);
+        const V p = load_n(param + i, count);
+        V g = load_n(grad + i, count);
         if (weight_decay != T(0)) g += weight_decay * p;
-        const V s = get(square_avg + i, count) * alpha + (T(1) - alpha) * g * g;
-        put(square_avg + i, s, count);
+        const V s = load_n(square_avg + i, count) * alpha + (T(1) - alpha) * g * g;
+        store_n(square_avg + i, s, count);
         V centered = s;
         if (grad_avg) {
-            const V a = get(grad_avg + i, count) * alpha + (T(1) - alpha) * g;
-            put(grad_avg + i, a, count);
+            const V a = load_n(grad_avg + i, count) * alpha + (T(1) - alpha) * g;
+            store_n(grad_avg + i, a, count);
             centered = s - a * a;
         }
         const V avg = sqrt_v<T>(centered) + eps;
         if (momentum_buffer) {
-            const V b = get(momentum_buffer + i, count) * momentum + g / avg;
-            put(momentum_buffer + i, b, count);
-            put(param + i, p - lr * b, count);
+            const V b = load_n(momentum_buffer + i, count) * momentum + g / avg;
+            store_n(momentum_buffer + i, b, count);
+            store_n(param + i, p - lr * b, count);
         } else {
-            put(param + i, p - lr * g / avg, count);
+            store_n(param + i, p - lr * g / avg, count);
         }
     }
 };

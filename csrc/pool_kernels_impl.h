@@ -100,12 +100,6 @@ inline void max_window(const PoolGeometry& g, const T* plane, ptrdiff_t rs, ptrd
     *index = at;
 }
 
-// p[0 .. count) in the first lanes, zeros after (count may be 0)
-template <typename T>
-inline typename Simd<T>::vec load_or_partial(const T* p, int count) {
-    return count == Simd<T>::lanes ? load(p) : load_partial(p, count);
-}
-
 // 2x2 windows at stride 2, no padding or dilation, unit column strides: each vector of L
 // outputs reads 2L inputs from each of two rows and splits them into the 4 taps.
 template <typename T>
@@ -132,10 +126,10 @@ void max_pool_plane_2x2(const PoolGeometry& g, const T* plane, ptrdiff_t rs, T* 
                 const int count = static_cast<int>(min_of(L, full_cols - ow));
                 const int first_half = 2 * count < L ? 2 * count : L;
                 const int second_half = 2 * count - first_half;
-                const V a = load_or_partial(top + 2 * ow, first_half);
-                const V b = load_or_partial(top + 2 * ow + L, second_half);
-                const V c = load_or_partial(bottom + 2 * ow, first_half);
-                const V d = load_or_partial(bottom + 2 * ow + L, second_half);
+                const V a = load_n(top + 2 * ow, first_half);
+                const V b = load_n(top + 2 * ow + L, second_half);
+                const V c = load_n(bottom + 2 * ow, first_half);
+                const V d = load_n(bottom + 2 * ow + L, second_half);
                 V best = __builtin_shuffle(a, b, even);
                 B tap = B{};
                 const V taps[3] = {__builtin_shuffle(a, b, odd), __builtin_shuffle(c, d, even),
@@ -145,11 +139,7 @@ void max_pool_plane_2x2(const PoolGeometry& g, const T* plane, ptrdiff_t rs, T* 
                     best = take ? taps[k] : best;
                     tap = take ? B{} + (k + 1) : tap;
                 }
-                if (count == L) {
-                    store(y_row + ow, best);
-                } else {
-                    store_partial(y_row + ow, best, count);
-                }
+                store_n(y_row + ow, best, count);
                 // flat index = the window's first + (tap / 2) W + tap % 2
                 const int64_t base = 2 * oh * g.W + 2 * ow;
                 for (int lane = 0; lane < count; ++lane) {
@@ -215,7 +205,7 @@ void max_pool_channels_last(const PoolGeometry& g, const T* x, Strides4 xs, T* y
                     for (ptrdiff_t j = taps_c.first; j < taps_c.end; ++j) {
                         const ptrdiff_t col = taps_c.start + j * g.dw;
                         const T* p = x + n * xs.n + r * xs.h + col * xs.w + c0;
-                        const V v = count == L ? load(p) : load_partial(p, count);
+                        const V v = load_n(p, count);
                         const B position =
                             B{} + static_cast<typename LaneBits<T>::type>(r * g.W + col);
                         const B take = first ? B{} - 1 : replaces<T>(v, best);
@@ -224,11 +214,7 @@ void max_pool_channels_last(const PoolGeometry& g, const T* x, Strides4 xs, T* y
                         first = false;
                     }
                 }
-                if (count == L) {
-                    store(y + out + c0, best);
-                } else {
-                    store_partial(y + out + c0, best, count);
-                }
+                store_n(y + out + c0, best, count);
                 for (int lane = 0; lane < count; ++lane) indices[out + c0 + lane] = at[lane];
             }
         }
@@ -342,14 +328,10 @@ void avg_forward_channels_last(const PoolGeometry& g, AvgDivisor divisor, const 
                     for (ptrdiff_t j = taps_c.first; j < taps_c.end; ++j) {
                         const T* p = x + n * xs.n + (taps_r.start + i) * xs.h +
                                      (taps_c.start + j) * xs.w + c0;
-                        sum += count == L ? load(p) : load_partial(p, count);
+                        sum += load_n(p, count);
                     }
                 }
-                if (count == L) {
-                    store(out + c0, sum / div);
-                } else {
-                    store_partial(out + c0, sum / div, count);
-                }
+                store_n(out + c0, sum / div, count);
             }
         }
     }
@@ -407,16 +389,12 @@ void avg_backward_channels_last(const PoolGeometry& g, AvgDivisor divisor, const
                 const T* gp = grad + n * gs.n + oh * gs.h + ow * gs.w;
                 for (ptrdiff_t c0 = 0; c0 < g.C; c0 += L) {
                     const int count = static_cast<int>(min_of(L, g.C - c0));
-                    const V share = (count == L ? load(gp + c0) : load_partial(gp + c0, count)) / div;
+                    const V share = load_n(gp + c0, count) / div;
                     for (ptrdiff_t i = taps_r.first; i < taps_r.end; ++i) {
                         for (ptrdiff_t j = taps_c.first; j < taps_c.end; ++j) {
                             T* d = dx + n * ds.n + (taps_r.start + i) * ds.h +
                                    (taps_c.start + j) * ds.w + c0;
-                            if (count == L) {
-                                store(d, load(d) + share);
-                            } else {
-                                store_partial(d, load_partial(d, count) + share, count);
-                            }
+                            store_n(d, load_n(d, count) + share, count);
                         }
                     }
                 }

@@ -88,13 +88,6 @@ py::array_t<T> new_array(ptrdiff_t N, ptrdiff_t C, ptrdiff_t H, ptrdiff_t W, boo
     return py::array_t<T>({N, C, H, W}, {H * W * C * e, e, W * C * e, C * e});
 }
 
-void require_int64(const char* op, const char* name, const py::array& a) {
-    if (!py::isinstance<py::array_t<int64_t>>(a)) {
-        throw py::type_error(std::string(op) + ": expected " + name + " of dtype int64, got " +
-                             py::str(a.dtype()).cast<std::string>());
-    }
-}
-
 template <typename T>
 py::tuple max_forward_typed(const py::array& x, const PoolGeometry& g) {
     const Strides4 xs = strides4("max_pool2d", "x", x);
@@ -107,7 +100,7 @@ py::tuple max_forward_typed(const py::array& x, const PoolGeometry& g) {
     const int threads = num_threads();
     {
         py::gil_scoped_release release;
-        TC_ISA_CALL(isa, max_pool_forward(g, static_cast<const T*>(x.data()), xs,
+        TC_ISA_CALL(isa, max_pool_forward(g, data_of<T>(x), xs,
                                           y.mutable_data(), indices.mutable_data(), ys, nhwc,
                                           threads));
     }
@@ -127,8 +120,8 @@ py::array max_backward_typed(const py::array& grad, const py::array& indices,
     bool in_range;
     {
         py::gil_scoped_release release;
-        in_range = TC_ISA_CALL(isa, max_pool_backward(g, static_cast<const T*>(grad.data()), gs,
-                                                      static_cast<const int64_t*>(indices.data()),
+        in_range = TC_ISA_CALL(isa, max_pool_backward(g, data_of<T>(grad), gs,
+                                                      data_of<int64_t>(indices),
                                                       is, dx.mutable_data(), ds, nhwc, threads));
     }
     if (!in_range) {
@@ -148,7 +141,7 @@ py::array avg_forward_typed(const py::array& x, const PoolGeometry& g, AvgDiviso
     const int threads = num_threads();
     {
         py::gil_scoped_release release;
-        TC_ISA_CALL(isa, avg_pool_forward(g, divisor, static_cast<const T*>(x.data()), xs,
+        TC_ISA_CALL(isa, avg_pool_forward(g, divisor, data_of<T>(x), xs,
                                           y.mutable_data(), ys, nhwc, threads));
     }
     return y;
@@ -164,7 +157,7 @@ py::array avg_backward_typed(const py::array& grad, const PoolGeometry& g, AvgDi
     const int threads = num_threads();
     {
         py::gil_scoped_release release;
-        TC_ISA_CALL(isa, avg_pool_backward(g, divisor, static_cast<const T*>(grad.data()), gs,
+        TC_ISA_CALL(isa, avg_pool_backward(g, divisor, data_of<T>(grad), gs,
                                            dx.mutable_data(), ds, nhwc, threads));
     }
     return dx;

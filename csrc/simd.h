@@ -48,5 +48,22 @@ inline void store_partial(T* p, typename Simd<T>::vec v, int count) {
     for (int i = 0; i < count; ++i) p[i] = v[i];
 }
 
+// p[0 .. count) as a vector, count <= lanes: one full load when count is the lane count, else
+// count lanes and zeros (count may be 0)
+template <typename T>
+inline typename Simd<T>::vec load_n(const T* p, int count) {
+    return count == Simd<T>::lanes ? load(p) : load_partial(p, count);
+}
+
+// v's first count lanes to p[0 .. count), count <= lanes
+template <typename T>
+inline void store_n(T* p, typename Simd<T>::vec v, int count) {
+    if (count == Simd<T>::lanes) {
+        store(p, v);
+    } else {
+        store_partial(p, v, count);
+    }
+}
+
 }  // namespace
 }  // namespace TC_ISA

@@ -14,62 +14,28 @@ namespace py = pybind11;
 
 namespace {
 
-std::vector<py::ssize_t> shape_of(const py::array& a) {
-    return std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim());
-}
-
-template <typename T>
-const T* data_of(const py::array& a) {
-    return static_cast<const T*>(a.data());
-}
-
 // (rows, cols) of an array reduced along its last axis
 std::pair<ptrdiff_t, ptrdiff_t> rows_cols(const py::array& a) {
     const ptrdiff_t cols = a.ndim() ? a.shape(a.ndim() - 1) : 1;
     return {cols ? a.size() / cols : 0, cols};
 }
 
-// A float array, C-contiguous, of at least one dimension -> its dtype.
-FloatType checked(const char* op, const char* name, const py::array& a) {
-    const FloatType type = float_type(op, name, a);
-    require_contiguous(op, name, a);
-    if (a.ndim() < 1) {
-        throw std::invalid_argument(std::string(op) + ": expected " + name +
-                                    " with at least one dimension, got a scalar");
-    }
-    return type;
-}
-
-void require_same(const char* op, const py::array& a, const char* a_name, const py::array& b,
-                  const char* b_name, FloatType type) {
-    require_float_type(op, b_name, b, type);
-    require_contiguous(op, b_name, b);
-    if (shape_of(a) != shape_of(b)) {
-        throw std::invalid_argument(std::string(op) + ": expected " + a_name + " and " + b_name +
-                                    " of one shape, got " + shape_string(a) + " and " +
-                                    shape_string(b));
-    }
-}
-
 // logits or log_probs (N, C) and target (N,) int64 of class indices in [0, C)
 FloatType check_classes(const char* op, const char* name, const py::array& scores,
                         const py::array& target) {
-    const FloatType type = checked(op, name, scores);
+    const FloatType type = contiguous_float_type(op, name, scores);
     if (scores.ndim() != 2) {
         throw std::invalid_argument(std::string(op) + ": expected " + name +
                                     " of shape (N, C), got " + shape_string(scores));
     }
-    if (!py::isinstance<py::array_t<int64_t>>(target)) {
-        throw py::type_error(std::string(op) + ": expected target of dtype int64, got " +
-                             py::str(target.dtype()).cast<std::string>());
-    }
+    require_int64(op, "target", target);
     require_contiguous(op, "target", target);
     if (target.ndim() != 1 || target.shape(0) != scores.shape(0)) {
         throw std::invalid_argument(std::string(op) + ": expected target of shape (" +
                                     std::to_string(scores.shape(0)) + ",), got " +
                                     shape_string(target));
     }
-    const int64_t* t = static_cast<const int64_t*>(target.data());
+    const int64_t* t = data_of<int64_t>(target);
     const ptrdiff_t classes = scores.shape(1);
     for (ptrdiff_t n = 0; n < target.shape(0); ++n) {
         if (t[n] < 0 || t[n] >= classes) {
@@ -84,8 +50,7 @@ FloatType check_classes(const char* op, const char* name, const py::array& score
 
 void check_grad_per_row(const char* op, const py::array& grad, const py::array& scores,
                         FloatType type) {
-    require_float_type(op, "grad", grad, type);
-    require_contiguous(op, "grad", grad);
+    require_contiguous_float(op, "grad", grad, type);
     if (grad.ndim() != 1 || grad.shape(0) != scores.shape(0)) {
         throw std::invalid_argument(std::string(op) + ": expected grad of shape (" +
                                     std::to_string(scores.shape(0)) + ",), got " +
@@ -121,13 +86,13 @@ py::array backward_typed(RowOp f, const py::array& grad, const py::array& y) {
 }
 
 py::array forward(const char* op, RowOp f, const py::array& x) {
-    return checked(op, "x", x) == FloatType::float32 ? forward_typed<float>(f, x)
-                                                     : forward_typed<double>(f, x);
+    const FloatType type = contiguous_float_type(op, "x", x);
+    require_last_axis(op, "x", x);
+    return type == FloatType::float32 ? forward_typed<float>(f, x) : forward_typed<double>(f, x);
 }
 
 py::array backward(const char* op, RowOp f, const py::array& grad, const py::array& y) {
-    const FloatType type = checked(op, "grad", grad);
-    require_same(op, grad, "grad", y, "y", type);
+    const FloatType type = last_axis_backward_type(op, grad, y);
     return type == FloatType::float32 ? backward_typed<float>(f, grad, y)
                                       : backward_typed<double>(f, grad, y);
 }

@@ -1,6 +1,6 @@
-// exp, tanh and erfc on SIMD vectors, branch-free, within a few ulp: Cephes' exp and tanh
-// (float32 polynomials, float64 rationals), Numerical Recipes' erfcc for float32, and libm's
-// erfc one lane at a time for float64.
+// exp, tanh, sigmoid and erfc on SIMD vectors, branch-free, within a few ulp: Cephes' exp and
+// tanh (float32 polynomials, float64 rationals), Numerical Recipes' erfcc for float32, and
+// libm's erfc one lane at a time for float64.
 // Included inside an ISA unit after simd.h; everything here has internal linkage.
 #pragma once
 
@@ -93,6 +93,14 @@ inline doubles tanh_v(doubles x) {
     q = q * z + 4.84406305325125486048e3;
     const doubles small = x + x * z * (p / q);
     return magnitude > 0.625 ? large : small;
+}
+
+// 1 / (1 + e^-x) from e = e^-|x| <= 1, which cannot overflow for either sign
+template <typename T>
+inline typename Simd<T>::vec sigmoid_v(typename Simd<T>::vec x) {
+    const typename Simd<T>::vec e = exp_v(x < T(0) ? x : -x);
+    const typename Simd<T>::vec r = T(1) / (T(1) + e);
+    return x >= T(0) ? r : e * r;
 }
 
 // erfc x = t e^{-x^2 + P(t)}, t = 1 / (1 + |x| / 2), for x >= 0 (relative error < 1.2e-7,

@@ -162,21 +162,12 @@ class Tensor:
 
     def to(self, *args, dtype=None, device=None, copy=False):
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other_tensor)``."""
-        for arg in args:
-            if isinstance(arg, Tensor):
-                device, dtype = arg.device, arg.dtype
-            elif _is_device_spelling(arg):
-                device = arg
-            elif isinstance(arg, str) and arg.removeprefix("torch.") not in dtypes.NAMES:
-                raise TypeError(f"to: {arg!r} is neither a device ('cpu', 'cuda', 'cuda:N') "
-                                f"nor a dtype ({', '.join(sorted(dtypes.NAMES))})")
-            else:
-                dtype = arg
+        device, dtype = to_arguments("to", args, device, dtype)
         out = self
         if dtype is not None:
-            out = Cast.apply(out, dtypes.resolve(dtype, "to"))
+            out = Cast.apply(out, dtype)
         if device is not None:
-            out = ToDevice.apply(out, devices.normalize(device, "to"))
+            out = ToDevice.apply(out, device)
         if copy and out is self:
             out = self.clone()
         return out
@@ -457,6 +448,24 @@ def _raw(x):
 def _is_device_spelling(arg):
     name = str(arg)
     return name == "cpu" or name == "cuda" or name.startswith("cuda:")
+
+
+def to_arguments(where, args, device=None, dtype=None):
+    """(device, dtype), normalized or None where not given, from the arguments of Tensor.to
+    and Module.to (``where`` in errors): ``(device)``, ``(dtype)``, ``(device, dtype)`` or
+    ``(other_tensor)``, and the ``device=`` and ``dtype=`` keywords."""
+    for arg in args:
+        if isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        elif _is_device_spelling(arg):
+            device = arg
+        elif isinstance(arg, str) and arg.removeprefix("torch.") not in dtypes.NAMES:
+            raise TypeError(f"{where}: {arg!r} is neither a device ('cpu', 'cuda', 'cuda:N') "
+                            f"nor a dtype ({', '.join(sorted(dtypes.NAMES))})")
+        else:
+            dtype = arg
+    dtype = None if dtype is None else dtypes.resolve(dtype, where)
+    return (None if device is None else devices.normalize(device, where)), dtype
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):

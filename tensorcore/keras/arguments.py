@@ -1,10 +1,5 @@
-"""Keras-quality argument errors, shared by every part of the Keras face."""
-
-
-def reject_unknown(where, kwargs):
-    """TypeError listing every keyword ``where`` does not take (Keras names them all)."""
-    if kwargs:
-        raise TypeError(f"{where}: unrecognized keyword arguments: {sorted(kwargs)}")
+"""Keras-quality argument errors, shared by every part of the Keras face (reject_unknown is
+tensorcore.train's)."""
 
 
 def lookup(kind, table, identifier):

@@ -3,9 +3,9 @@ tensorcore.train's one training loop; weights, summary and saving as Keras."""
 import numpy as np
 
 from ..train import Trainer
+from ..train.arguments import reject_unknown
 from ..train.metrics import resolve_metric
 from . import losses, optimizers, saving
-from .arguments import reject_unknown
 from .engine import KerasTensor
 from .layers import InputLayer, Layer
 

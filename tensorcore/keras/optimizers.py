@@ -3,7 +3,8 @@ classic GAN compiles the discriminator and the stacked model with one Adam): eac
 binds its trainable parameters, and every binding shares the learning rate and the
 ``iterations`` count, as in Keras."""
 from .. import optim
-from .arguments import lookup, reject_unknown
+from ..train.arguments import reject_unknown
+from .arguments import lookup
 
 
 class Optimizer:

@@ -13,7 +13,7 @@ from .. import device as devices
 from .. import dtypes
 from ..autograd import no_grad
 from ..errors import ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, to_arguments
 from .parameter import Parameter
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -24,24 +24,6 @@ def _check_name(kind, name):
         raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
     if "." in name or name == "":
         raise KeyError(f"{kind} name can't contain '.' or be empty, got {name!r}")
-
-
-def _parse_to(args, kwargs):
-    """(device or None, dtype or None) from Module.to's arguments, as Tensor.to takes them."""
-    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-    if kwargs:
-        raise TypeError(f"Module.to: unexpected keyword argument(s) {sorted(kwargs)}")
-    for arg in args:
-        if isinstance(arg, Tensor):
-            device, dtype = arg.device, arg.dtype
-        elif str(arg) == "cpu" or str(arg).startswith("cuda"):
-            device = arg
-        else:
-            dtype = dtypes.resolve(arg, "Module.to")
-    if dtype is not None and dtypes.resolve(dtype, "Module.to").kind != "f":
-        raise TypeError(f"Module.to: only floating-point dtypes are allowed, got {dtype}")
-    return (None if device is None else devices.normalize(device, "Module.to"),
-            None if dtype is None else dtypes.resolve(dtype, "Module.to"))
 
 
 class Module:
@@ -241,10 +223,12 @@ class Module:
                     tensor.grad._data = convert(tensor.grad._data)
         return self
 
-    def to(self, *args, **kwargs):
+    def to(self, *args, device=None, dtype=None):
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``: moves and
         casts (floating-point entries only) every parameter and buffer in place; returns self."""
-        device, dtype = _parse_to(args, dict(kwargs))
+        device, dtype = to_arguments("Module.to", args, device, dtype)
+        if dtype is not None and dtype.kind != "f":
+            raise TypeError(f"Module.to: only floating-point dtypes are allowed, got {dtype}")
 
         def convert(array):
             if dtype is not None and array.dtype.kind == "f":

@@ -1,15 +1,17 @@
-"""Argument checks with Keras-quality messages."""
+"""Argument checks with Keras-quality messages, for tensorcore.train and the Keras face."""
 import inspect
 
 
-def reject_unknown(where, kwargs, fn):
-    """Raise TypeError naming every keyword in ``kwargs`` (the ``**kwargs`` of ``fn``) and
-    the arguments ``fn`` accepts."""
+def reject_unknown(where, kwargs, fn=None):
+    """TypeError listing every keyword in ``kwargs`` that ``where`` does not take (as Keras
+    names them all) and, given ``fn`` (whose ``**kwargs`` they are), the arguments it accepts."""
     if kwargs:
-        accepted = [name for name, p in inspect.signature(fn).parameters.items()
-                    if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-        raise TypeError(f"{where}: unknown keyword argument(s) "
-                        f"{', '.join(repr(k) for k in kwargs)}; accepted: {', '.join(accepted)}")
+        message = f"{where}: unrecognized keyword arguments: {sorted(kwargs)}"
+        if fn is not None:
+            accepted = [name for name, p in inspect.signature(fn).parameters.items()
+                        if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+            message += f"; accepted: {', '.join(accepted)}"
+        raise TypeError(message)
 
 
 def positive_int(where, name, value):

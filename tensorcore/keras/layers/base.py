@@ -10,7 +10,7 @@ from ...nn import Module, Parameter
 from ...ops.common import as_tensor
 from ...tensor import tensor
 from .. import initializers
-from ..arguments import reject_unknown
+from ...train.arguments import reject_unknown
 
 _counters = {}
 

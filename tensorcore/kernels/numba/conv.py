@@ -25,6 +25,24 @@ def geometry(x_shape, weight_shape, out_hw, stride, padding, dilation, groups):
             C // groups, O // groups)
 
 
+def window_reader(T):
+    """A device function x_at(x, g, z, ct, pos): x's element under channel-tap ct (channel
+    ct // taps of group z, tap ct % taps) of the window of output position pos (n, oh, ow
+    flattened), zero in the padding. The forward GEMM reads it as (k, col), backward_weight
+    as (col, k)."""
+    @cuda.jit(device=True)
+    def x_at(x, g, z, ct, pos):
+        H, W, OH, OW, kh, kw, sh, sw, top, left, dh, dw, Cg = g[:13]
+        tap, spot = ct % (kh * kw), pos % (OH * OW)
+        h = spot // OW * sh - top + tap // kw * dh
+        w = spot % OW * sw - left + tap % kw * dw
+        if 0 <= h < H and 0 <= w < W:
+            return x[pos // (OH * OW), z * Cg + ct // (kh * kw), h, w]
+        return T(0)
+
+    return x_at
+
+
 @kernel_cache
 def forward_kernel(dtype, tiles, has_bias):
     global cuda
@@ -37,15 +55,7 @@ def forward_kernel(dtype, tiles, has_bias):
         tap = k % (kh * kw)
         return w[z * Og + row, k // (kh * kw), tap // kw, tap % kw]
 
-    @cuda.jit(device=True)
-    def load_window(x, g, z, k, col):
-        H, W, OH, OW, kh, kw, sh, sw, top, left, dh, dw, Cg = g[:13]
-        tap, spot = k % (kh * kw), col % (OH * OW)
-        h = spot // OW * sh - top + tap // kw * dh
-        w = spot % OW * sw - left + tap % kw * dw
-        if 0 <= h < H and 0 <= w < W:
-            return x[col // (OH * OW), z * Cg + k // (kh * kw), h, w]
-        return T(0)
+    load_window = window_reader(T)                  # (x, g, z, k, col)
 
     @cuda.jit(device=True)
     def store(y, bias, g, z, row, col, value):
@@ -103,15 +113,11 @@ def backward_weight_kernel(dtype, tiles):
         spot = k % (OH * OW)
         return grad[k // (OH * OW), z * Og + row, spot // OW, spot % OW]
 
+    x_at = window_reader(T)
+
     @cuda.jit(device=True)
     def load_window(x, g, z, k, col):
-        H, W, OH, OW, kh, kw, sh, sw, top, left, dh, dw, Cg = g[:13]
-        tap, spot = col % (kh * kw), k % (OH * OW)
-        h = spot // OW * sh - top + tap // kw * dh
-        w = spot % OW * sw - left + tap % kw * dw
-        if 0 <= h < H and 0 <= w < W:
-            return x[k // (OH * OW), z * Cg + col // (kh * kw), h, w]
-        return T(0)
+        return x_at(x, g, z, col, k)
 
     @cuda.jit(device=True)
     def store(dweight, extra, g, z, row, col, value):

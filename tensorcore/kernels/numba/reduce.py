@@ -19,38 +19,34 @@ def block_reductions():
     cuda = numba_cuda()
 
     @cuda.jit(device=True)
-    def block_sum(buffer, value):
-        t = cuda.threadIdx.x
-        buffer[t] = value
-        cuda.syncthreads()
-        step = cuda.blockDim.x // 2
-        while step > 0:
-            if t < step:
-                buffer[t] += buffer[t + step]
-            cuda.syncthreads()
-            step //= 2
-        total = buffer[0]
-        cuda.syncthreads()          # everyone has read buffer[0] before it is reused
-        return total
+    def add(a, b):
+        return a + b
 
     @cuda.jit(device=True)
-    def block_max(buffer, value):
+    def maximum(a, b):
+        return b if b > a or b != b else a          # NaN propagates, as max does
+
+    return block_reduction(add), block_reduction(maximum)
+
+
+def block_reduction(combine):
+    """The block-wide fold of combine(a, b) by halving strides."""
+    @cuda.jit(device=True)
+    def reduce(buffer, value):
         t = cuda.threadIdx.x
         buffer[t] = value
         cuda.syncthreads()
         step = cuda.blockDim.x // 2
         while step > 0:
             if t < step:
-                other = buffer[t + step]
-                if other > buffer[t] or other != other:     # NaN propagates, as max does
-                    buffer[t] = other
+                buffer[t] = combine(buffer[t], buffer[t + step])
             cuda.syncthreads()
             step //= 2
-        largest = buffer[0]
-        cuda.syncthreads()
-        return largest
+        result = buffer[0]
+        cuda.syncthreads()          # everyone has read buffer[0] before it is reused
+        return result
 
-    return block_sum, block_max
+    return reduce
 
 
 @kernel_cache
