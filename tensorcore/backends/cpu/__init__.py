@@ -3,3 +3,4 @@ per kernel family. Each variant takes native float32/float64 arrays and declines
 (NotImplementedError), so the registry falls back to the reference."""
 from . import gemm  # noqa: F401
 from . import activations  # noqa: F401
+from . import conv  # noqa: F401

@@ -1,0 +1,117 @@
+// The conv kernels of conv_kernels.h, written once and compiled per ISA. The including unit
+// sets its target pragma and defines
+//   TC_ISA                 namespace of this copy (isa_avx512, isa_avx2, isa_generic)
+//   TC_VECTOR_BYTES        SIMD register width in bytes
+//   TC_CONV_FORWARD_ROWS   output channels per forward tile (2 vectors of pixels each)
+//   TC_CONV_WEIGHT_ROWS    output channels per weight-gradient tile (3 cols rows each)
+// Tiles fill about half the register file (32 zmm on AVX-512, 16 on AVX2 and SSE2), enough
+// independent accumulators to cover the FMA latency on two pipes.
+#include "conv_kernels.h"
+#include "simd.h"
+
+namespace TC_ISA {
+namespace {
+
+template <typename T>
+T horizontal_sum(typename Simd<T>::vec v) {
+    T sum = 0;
+    for (int i = 0; i < Simd<T>::lanes; ++i) sum += v[i];
+    return sum;
+}
+
+template <typename T>
+void image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels, ptrdiff_t pixels_padded,
+                   const T* weight, const T* bias, ptrdiff_t out, T* y) {
+    typedef typename Simd<T>::vec V;
+    constexpr int L = Simd<T>::lanes, R = TC_CONV_FORWARD_ROWS, VB = 2;
+    static_assert(tensorcore::conv_out_block % R == 0, "tiles must not pass the weight padding");
+    static_assert(tensorcore::conv_pixel_block<T> % (VB * L) == 0, "nor the pixel padding");
+    for (ptrdiff_t o0 = 0; o0 < out; o0 += R) {
+        const T* w = weight + o0 * depth;
+        const int rows = static_cast<int>(std::min<ptrdiff_t>(R, out - o0));
+        for (ptrdiff_t q0 = 0; q0 < pixels; q0 += VB * L) {
+            V acc[R][VB];
+            for (int r = 0; r < R; ++r)
+                for (int v = 0; v < VB; ++v) acc[r][v] = broadcast(bias[o0 + r]);
+            for (ptrdiff_t k = 0; k < depth; ++k) {
+                V b[VB];
+                for (int v = 0; v < VB; ++v) b[v] = load(cols + k * pixels_padded + q0 + v * L);
+                for (int r = 0; r < R; ++r) {
+                    const V a = broadcast(w[r * depth + k]);
+                    for (int v = 0; v < VB; ++v) acc[r][v] += a * b[v];
+                }
+            }
+            for (int v = 0; v < VB; ++v) {
+                const ptrdiff_t q = q0 + v * L;
+                if (q >= pixels) break;
+                const int n = static_cast<int>(std::min<ptrdiff_t>(L, pixels - q));
+                for (int r = 0; r < rows; ++r) {
+                    T* dst = y + (o0 + r) * pixels + q;
+                    if (n == L) {
+                        store(dst, acc[r][v]);
+                    } else {
+                        store_partial(dst, acc[r][v], n);
+                    }
+                }
+            }
+        }
+    }
+}
+
+template <typename T>
+void image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,
+                           ptrdiff_t pixels, ptrdiff_t pixels_padded, ptrdiff_t out,
+                           double* dweight) {
+    typedef typename Simd<T>::vec V;
+    constexpr int L = Simd<T>::lanes, R = TC_CONV_WEIGHT_ROWS, KB = 3;
+    static_assert(tensorcore::conv_depth_block % KB == 0, "tiles must not pass the cols padding");
+    for (ptrdiff_t o0 = 0; o0 < out; o0 += R) {
+        const int rows = static_cast<int>(std::min<ptrdiff_t>(R, out - o0));
+        const T* g[R];   // rows past `out` repeat the last one; their sums are dropped
+        for (int r = 0; r < R; ++r) g[r] = grad + (o0 + std::min(r, rows - 1)) * pixels;
+        for (ptrdiff_t k0 = 0; k0 < depth_padded; k0 += KB) {
+            const T* c = cols + k0 * pixels_padded;
+            V acc[R][KB] = {};
+            ptrdiff_t q = 0;
+            for (; q + L <= pixels; q += L) {
+                V b[KB];
+                for (int j = 0; j < KB; ++j) b[j] = load(c + j * pixels_padded + q);
+                for (int r = 0; r < R; ++r) {
+                    const V a = load(g[r] + q);
+                    for (int j = 0; j < KB; ++j) acc[r][j] += a * b[j];
+                }
+            }
+            if (q < pixels) {   // the last partial vector: grad past `pixels` reads as 0
+                const int n = static_cast<int>(pixels - q);
+                V b[KB];
+                for (int j = 0; j < KB; ++j) b[j] = load(c + j * pixels_padded + q);
+                for (int r = 0; r < R; ++r) {
+                    const V a = load_partial(g[r] + q, n);
+                    for (int j = 0; j < KB; ++j) acc[r][j] += a * b[j];
+                }
+            }
+            for (int r = 0; r < rows; ++r)
+                for (int j = 0; j < KB; ++j)
+                    dweight[(o0 + r) * depth_padded + k0 + j] += horizontal_sum<T>(acc[r][j]);
+        }
+    }
+}
+
+}  // namespace
+
+#define TC_DEFINE_CONV_KERNELS_FOR(T)                                                          \
+    void conv_image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels,                  \
+                            ptrdiff_t pixels_padded, const T* weight, const T* bias,           \
+                            ptrdiff_t out, T* y) {                                             \
+        image_forward(cols, depth, pixels, pixels_padded, weight, bias, out, y);               \
+    }                                                                                          \
+    void conv_image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,      \
+                                    ptrdiff_t pixels, ptrdiff_t pixels_padded, ptrdiff_t out,   \
+                                    double* dweight) {                                         \
+        image_weight_gradient(grad, cols, depth_padded, pixels, pixels_padded, out, dweight);  \
+    }
+
+TC_DEFINE_CONV_KERNELS_FOR(float)
+TC_DEFINE_CONV_KERNELS_FOR(double)
+
+}  // namespace TC_ISA
