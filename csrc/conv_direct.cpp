@@ -65,13 +65,17 @@ void conv_direct_forward(const ConvGeometry& g, const T* x, const T* weight, con
     }
 }
 
-// Threads sum disjoint images into their own partial dweight, added in a fixed order.
+// dweight and dbias. Threads sum disjoint images into their own partial sums, added in a
+// fixed order.
 template <typename T>
-void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight) {
+void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
+                                 T* dbias) {
     const ptrdiff_t depth = g.C * g.taps(), P = g.pixels();
     const ptrdiff_t depth_padded = round_up(depth, conv_depth_block);
     const ptrdiff_t pixels_padded = round_up(P, conv_pixel_block<T>);
-    const ptrdiff_t partial_size = round_up(g.O, conv_out_block) * depth_padded;
+    // per thread: dweight (O padded, depth_padded), then dbias (O padded)
+    const ptrdiff_t out_padded = round_up(g.O, conv_out_block);
+    const ptrdiff_t partial_size = out_padded * (depth_padded + 1);
     const int threads = static_cast<int>(std::min<ptrdiff_t>(num_threads(), g.N));
     std::vector<T> cols(threads * depth_padded * pixels_padded, T(0));
     std::vector<double> partial(threads * partial_size, 0.0);
@@ -85,7 +89,9 @@ void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* 
             image_columns(g, x, n, own, pixels_padded);
             TC_ISA_CALL(isa, conv_image_weight_gradient(grad + n * g.O * P, own, depth_padded, P,
                                                         pixels_padded, g.O,
-                                                        partial.data() + t * partial_size));
+                                                        partial.data() + t * partial_size,
+                                                        partial.data() + t * partial_size +
+                                                            out_padded * depth_padded));
         }
     }
     for (ptrdiff_t o = 0; o < g.O; ++o) {
@@ -94,6 +100,9 @@ void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* 
             for (int t = 0; t < threads; ++t) sum += partial[t * partial_size + o * depth_padded + k];
             dweight[o * depth + k] = static_cast<T>(sum);
         }
+        double sum = 0;
+        for (int t = 0; t < threads; ++t) sum += partial[t * partial_size + out_padded * depth_padded + o];
+        dbias[o] = static_cast<T>(sum);
     }
 }
 
@@ -102,8 +111,8 @@ template void conv_direct_forward<float>(const ConvGeometry&, const float*, cons
 template void conv_direct_forward<double>(const ConvGeometry&, const double*, const double*,
                                           const double*, double*);
 template void conv_direct_backward_weight<float>(const ConvGeometry&, const float*,
-                                                 const float*, float*);
+                                                 const float*, float*, float*);
 template void conv_direct_backward_weight<double>(const ConvGeometry&, const double*,
-                                                  const double*, double*);
+                                                  const double*, double*, double*);
 
 }  // namespace tensorcore

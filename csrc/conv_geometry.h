@@ -51,6 +51,7 @@ bool conv_direct_applies(const ConvGeometry& g);
 template <typename T>
 void conv_direct_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y);
 template <typename T>
-void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight);
+void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
+                                 T* dbias);
 
 }  // namespace tensorcore

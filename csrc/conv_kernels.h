@@ -20,14 +20,15 @@ constexpr ptrdiff_t conv_pixel_block = 128 / sizeof(T);
 
 // conv_image_forward: y (out, pixels) = weight (out padded, depth) @ cols + bias (out padded).
 // conv_image_weight_gradient: dweight (out padded, depth_padded) += grad (out, pixels) @
-// cols (depth_padded, pixels_padded)^T, summed in T per image and added in double.
+// cols (depth_padded, pixels_padded)^T and dbias (out,) += grad's row sums, summed in T per
+// image and added in double.
 #define TC_DECLARE_CONV_KERNELS_FOR(T)                                                       \
     void conv_image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels,                \
                             ptrdiff_t pixels_padded, const T* weight, const T* bias,         \
                             ptrdiff_t out, T* y);                                            \
     void conv_image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,    \
                                     ptrdiff_t pixels, ptrdiff_t pixels_padded, ptrdiff_t out, \
-                                    double* dweight);
+                                    double* dweight, double* dbias);
 
 #define TC_DECLARE_CONV_KERNELS(ns)        \
     namespace ns {                         \

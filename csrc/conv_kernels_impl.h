@@ -58,12 +58,42 @@ void image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels, ptrdiff_t p
     }
 }
 
+// One tile of dweight: rows o0 .. o0+R of grad against cols rows k0 .. k0+KB, summed over
+// the pixels; with_bias also sums the grad rows themselves (the bias gradient).
+template <typename T, int R, int KB, bool with_bias>
+void weight_gradient_tile(const T* const* g, const T* c, ptrdiff_t pixels,
+                          ptrdiff_t pixels_padded, typename Simd<T>::vec (&acc)[R][KB],
+                          typename Simd<T>::vec (&bias_acc)[R]) {
+    typedef typename Simd<T>::vec V;
+    constexpr int L = Simd<T>::lanes;
+    ptrdiff_t q = 0;
+    for (; q + L <= pixels; q += L) {
+        V b[KB];
+        for (int j = 0; j < KB; ++j) b[j] = load(c + j * pixels_padded + q);
+        for (int r = 0; r < R; ++r) {
+            const V a = load(g[r] + q);
+            if (with_bias) bias_acc[r] += a;
+            for (int j = 0; j < KB; ++j) acc[r][j] += a * b[j];
+        }
+    }
+    if (q < pixels) {   // the last partial vector: grad past `pixels` reads as 0
+        const int n = static_cast<int>(pixels - q);
+        V b[KB];
+        for (int j = 0; j < KB; ++j) b[j] = load(c + j * pixels_padded + q);
+        for (int r = 0; r < R; ++r) {
+            const V a = load_partial(g[r] + q, n);
+            if (with_bias) bias_acc[r] += a;
+            for (int j = 0; j < KB; ++j) acc[r][j] += a * b[j];
+        }
+    }
+}
+
 template <typename T>
 void image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,
                            ptrdiff_t pixels, ptrdiff_t pixels_padded, ptrdiff_t out,
-                           double* dweight) {
+                           double* dweight, double* dbias) {
     typedef typename Simd<T>::vec V;
-    constexpr int L = Simd<T>::lanes, R = TC_CONV_WEIGHT_ROWS, KB = 3;
+    constexpr int R = TC_CONV_WEIGHT_ROWS, KB = 3;
     static_assert(tensorcore::conv_depth_block % KB == 0, "tiles must not pass the cols padding");
     for (ptrdiff_t o0 = 0; o0 < out; o0 += R) {
         const int rows = static_cast<int>(std::min<ptrdiff_t>(R, out - o0));
@@ -71,24 +101,12 @@ void image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,
         for (int r = 0; r < R; ++r) g[r] = grad + (o0 + std::min(r, rows - 1)) * pixels;
         for (ptrdiff_t k0 = 0; k0 < depth_padded; k0 += KB) {
             const T* c = cols + k0 * pixels_padded;
-            V acc[R][KB] = {};
-            ptrdiff_t q = 0;
-            for (; q + L <= pixels; q += L) {
-                V b[KB];
-                for (int j = 0; j < KB; ++j) b[j] = load(c + j * pixels_padded + q);
-                for (int r = 0; r < R; ++r) {
-                    const V a = load(g[r] + q);
-                    for (int j = 0; j < KB; ++j) acc[r][j] += a * b[j];
-                }
-            }
-            if (q < pixels) {   // the last partial vector: grad past `pixels` reads as 0
-                const int n = static_cast<int>(pixels - q);
-                V b[KB];
-                for (int j = 0; j < KB; ++j) b[j] = load(c + j * pixels_padded + q);
-                for (int r = 0; r < R; ++r) {
-                    const V a = load_partial(g[r] + q, n);
-                    for (int j = 0; j < KB; ++j) acc[r][j] += a * b[j];
-                }
+            V acc[R][KB] = {}, bias_acc[R] = {};
+            if (k0 == 0) {
+                weight_gradient_tile<T, R, KB, true>(g, c, pixels, pixels_padded, acc, bias_acc);
+                for (int r = 0; r < rows; ++r) dbias[o0 + r] += horizontal_sum<T>(bias_acc[r]);
+            } else {
+                weight_gradient_tile<T, R, KB, false>(g, c, pixels, pixels_padded, acc, bias_acc);
             }
             for (int r = 0; r < rows; ++r)
                 for (int j = 0; j < KB; ++j)
@@ -107,8 +125,9 @@ void image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,
     }                                                                                          \
     void conv_image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,      \
                                     ptrdiff_t pixels, ptrdiff_t pixels_padded, ptrdiff_t out,   \
-                                    double* dweight) {                                         \
-        image_weight_gradient(grad, cols, depth_padded, pixels, pixels_padded, out, dweight);  \
+                                    double* dweight, double* dbias) {                          \
+        image_weight_gradient(grad, cols, depth_padded, pixels, pixels_padded, out, dweight,   \
+                              dbias);                                                          \
     }
 
 TC_DEFINE_CONV_KERNELS_FOR(float)

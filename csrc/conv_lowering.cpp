@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "conv_geometry.h"
 #include "conv_im2col.h"
@@ -140,21 +141,35 @@ void backward_input_nchw(const ConvGeometry& g, const T* grad, const T* weight, 
 }
 
 // dbias[o] = the sum of grad over images and pixels, for grad (N, O, P) or, channels last,
-// (N*P, O). Accumulated in double; threads split the channels, so any thread count adds
-// in the same order.
+// (N*P, O). Short runs are summed in T along independent lanes (which vectorise), the runs
+// in double. NCHW threads split the channels, so any thread count adds in the same order.
 template <typename T>
 void bias_gradient(const ConvGeometry& g, const T* grad, T* dbias) {
-    const ptrdiff_t P = g.pixels(), rows = g.N * P;
-#pragma omp parallel for num_threads(threads_for(rows * g.O)) schedule(static)
+    constexpr ptrdiff_t lanes = 16, run = 64;
+    const ptrdiff_t P = g.pixels();
+    if (g.channels_last) {
+        std::vector<double> total(g.O, 0.0);
+        std::vector<T> partial(g.O);
+        for (ptrdiff_t r0 = 0; r0 < g.N * P; r0 += run) {
+            std::fill(partial.begin(), partial.end(), T(0));
+            for (ptrdiff_t r = r0; r < std::min(r0 + run, g.N * P); ++r)
+                for (ptrdiff_t o = 0; o < g.O; ++o) partial[o] += grad[r * g.O + o];
+            for (ptrdiff_t o = 0; o < g.O; ++o) total[o] += partial[o];
+        }
+        for (ptrdiff_t o = 0; o < g.O; ++o) dbias[o] = static_cast<T>(total[o]);
+        return;
+    }
+#pragma omp parallel for num_threads(threads_for(g.N * P * g.O)) schedule(static)
     for (ptrdiff_t o = 0; o < g.O; ++o) {
         double sum = 0;
-        if (g.channels_last) {
-            for (ptrdiff_t r = 0; r < rows; ++r) sum += grad[r * g.O + o];
-        } else {
-            for (ptrdiff_t n = 0; n < g.N; ++n) {
-                const T* plane = grad + (n * g.O + o) * P;
-                for (ptrdiff_t p = 0; p < P; ++p) sum += plane[p];
-            }
+        for (ptrdiff_t n = 0; n < g.N; ++n) {
+            const T* plane = grad + (n * g.O + o) * P;
+            T partial[lanes] = {};
+            ptrdiff_t p = 0;
+            for (; p + lanes <= P; p += lanes)
+                for (ptrdiff_t l = 0; l < lanes; ++l) partial[l] += plane[p + l];
+            for (; p < P; ++p) partial[0] += plane[p];
+            for (ptrdiff_t l = 0; l < lanes; ++l) sum += partial[l];
         }
         dbias[o] = static_cast<T>(sum);
     }
@@ -377,11 +392,13 @@ void conv_backward_input(const ConvGeometry& g, const T* grad, const T* weight, 
 template <typename T>
 void conv_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
                           T* dbias) {
+    if (conv_direct_applies(g)) {   // dbias included
+        conv_direct_backward_weight(g, grad, x, dweight, dbias);
+        return;
+    }
     bias_gradient(g, grad, dbias);
     if (g.channels_last) {
         backward_weight_nhwc(g, grad, x, dweight);
-    } else if (conv_direct_applies(g)) {
-        conv_direct_backward_weight(g, grad, x, dweight);
     } else {
         backward_weight_nchw(g, grad, x, dweight);
     }
