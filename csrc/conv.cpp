@@ -89,11 +89,17 @@ bool laid_out(const py::array& a, const std::array<int, 4>& order) {
 constexpr std::array<int, 4> nchw{0, 1, 2, 3}, nhwc{0, 2, 3, 1};
 
 // channels_last for images `a` and `b` (named in the message): NCHW when both are NCHW
-// C-contiguous (images with C == 1 are both), else channels-last when both are NHWC in memory.
+// C-contiguous, channels-last when both are NHWC in memory. Images with C == 1 are both; they
+// count as channels-last when a's channel stride is one element, as in the view
+// x_nhwc.transpose(0, 3, 1, 2), so that a channels-last model stays channels-last.
 bool channels_last(const char* op, const char* a_name, const py::array& a, const char* b_name,
                    const py::array& b) {
-    if (laid_out(a, nchw) && laid_out(b, nchw)) return false;
-    if (laid_out(a, nhwc) && laid_out(b, nhwc)) return true;
+    const bool nchw_memory = laid_out(a, nchw) && laid_out(b, nchw);
+    const bool nhwc_memory = laid_out(a, nhwc) && laid_out(b, nhwc);
+    if (nchw_memory && nhwc_memory) {
+        return a.ndim() == 4 && a.strides(1) == a.itemsize() && a.shape(2) * a.shape(3) > 1;
+    }
+    if (nchw_memory || nhwc_memory) return nhwc_memory;
     throw std::invalid_argument(std::string(op) + ": expected " + a_name + " " + shape_string(a) +
                                 " and " + b_name + " " + shape_string(b) +
                                 " to be both NCHW C-contiguous or both channels-last (NHWC "

@@ -1,5 +1,5 @@
 // The shape of one 2-D convolution and the algorithms that run it on raw pointers: im2col
-// lowering onto tensorcore::gemm (conv_lowering.cpp) and direct kernels for few input taps
+// lowering onto tensorcore::gemm (conv_lowering_*.cpp) and direct kernels for few input taps
 // (conv_kernels_<isa>.cpp). Callers (conv.cpp) check the arrays and release the GIL.
 #pragma once
 

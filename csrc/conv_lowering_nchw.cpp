@@ -1,0 +1,162 @@
+// NCHW convolution lowered onto GEMM. Per image, cols (C*kh*kw, OH*OW) with rows ordered
+// (c, i, j), so group g's rows are one block, and y[n] (O, OH*OW) = weight (O, C/g*kh*kw) @
+// cols[n], one GEMM per group batched over a chunk of images. 1x1 stride-1 unpadded
+// convolutions multiply the images themselves.
+#include "conv_im2col.h"
+#include "conv_lowering.h"
+#include "gemm.h"
+
+namespace tensorcore {
+
+namespace {
+
+// Images [n0, n0 + count) of x -> cols: channel c of image n at cols + n * image_stride +
+// c * kh*kw * row_stride.
+template <typename T>
+void im2col_images(const ConvGeometry& g, const T* x, ptrdiff_t n0, ptrdiff_t count, T* cols,
+                   ptrdiff_t image_stride, ptrdiff_t row_stride) {
+    const ptrdiff_t planes = count * g.C;
+#pragma omp parallel for num_threads(conv_loop_threads(planes * g.taps() * g.pixels())) schedule(static)
+    for (ptrdiff_t q = 0; q < planes; ++q) {
+        const ptrdiff_t n = q / g.C, c = q % g.C;
+        im2col_plane(g, x + ((n0 + n) * g.C + c) * g.H * g.W,
+                     cols + n * image_stride + c * g.taps() * row_stride, row_stride);
+    }
+}
+
+// The adjoint of im2col_plane: plane (H, W) = the sum of its kh*kw rows' window entries.
+template <typename T>
+void col2im_plane(const ConvGeometry& g, const T* rows, ptrdiff_t row_stride, T* plane) {
+    std::fill(plane, plane + g.H * g.W, T(0));
+    for (ptrdiff_t i = 0; i < g.kh; ++i) {
+        for (ptrdiff_t j = 0; j < g.kw; ++j) {
+            const T* row = rows + (i * g.kw + j) * row_stride;
+            const ptrdiff_t column_offset = j * g.dw - g.pad_left;
+            const Span span = inside(column_offset, g.sw, g.W, g.OW);
+            for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
+                const ptrdiff_t h = oh * g.sh - g.pad_top + i * g.dh;
+                if (h < 0 || h >= g.H) continue;
+                T* out = plane + h * g.W;
+                const T* in = row + oh * g.OW;
+                for (ptrdiff_t ow = span.lo; ow < span.hi; ++ow) {
+                    out[ow * g.sw + column_offset] += in[ow];
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
+template <typename T>
+void nchw_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y) {
+    const ptrdiff_t P = g.pixels(), Kg = g.group_depth(), depth = g.C * g.taps();
+    const ptrdiff_t Og = g.group_out();
+    const bool lowered = !g.pointwise();
+    const ImageRanges ranges(g.N);
+    const ptrdiff_t chunk = conv_chunk_images(g, depth * P);
+    auto cols = conv_buffer<T>(lowered ? ranges.count * chunk * depth * P : 0);
+    ranges.run(g.N, [&](int r, ptrdiff_t n0, ptrdiff_t n1) {
+        if (bias) {
+#pragma omp parallel for num_threads(conv_loop_threads((n1 - n0) * g.O * P)) schedule(static)
+            for (ptrdiff_t q = n0 * g.O; q < n1 * g.O; ++q)
+                std::fill(y + q * P, y + (q + 1) * P, bias[q % g.O]);
+        }
+        T* own = cols.get() + r * chunk * depth * P;   // (chunk, C*kh*kw, P)
+        for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
+            const ptrdiff_t count = std::min(chunk, n1 - c0);
+            const T* b = x + c0 * g.C * P;   // pointwise: x[n] is (C, P)
+            ptrdiff_t b_image_stride = g.C * P;
+            if (lowered) {
+                im2col_images(g, x, c0, count, own, depth * P, P);
+                b = own, b_image_stride = depth * P;
+            }
+            for (ptrdiff_t grp = 0; grp < g.groups; ++grp) {
+                gemm(GemmProblem<T>{weight + grp * Og * Kg, 0, Kg, 1, b + grp * Kg * P,
+                                    b_image_stride, P, 1, y + (c0 * g.O + grp * Og) * P, g.O * P,
+                                    P, count, Og, P, Kg, bias != nullptr});
+            }
+        }
+    });
+}
+
+template <typename T>
+void nchw_backward_input(const ConvGeometry& g, const T* grad, const T* weight, T* dx) {
+    const ptrdiff_t P = g.pixels(), Kg = g.group_depth(), depth = g.C * g.taps();
+    const ptrdiff_t Og = g.group_out();
+    const bool lowered = !g.pointwise();
+    const ImageRanges ranges(g.N);
+    const ptrdiff_t chunk = conv_chunk_images(g, depth * P);
+    auto dcols = conv_buffer<T>(lowered ? ranges.count * chunk * depth * P : 0);
+    ranges.run(g.N, [&](int r, ptrdiff_t n0, ptrdiff_t n1) {
+        T* own = dcols.get() + r * chunk * depth * P;   // (chunk, C*kh*kw, P)
+        for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
+            const ptrdiff_t count = std::min(chunk, n1 - c0);
+            T* out = lowered ? own : dx + c0 * g.C * P;
+            const ptrdiff_t out_image_stride = lowered ? depth * P : g.C * P;
+            // out[n]_g (Kg, P) = weight_g^T (Kg, Og) @ grad[n]_g (Og, P)
+            for (ptrdiff_t grp = 0; grp < g.groups; ++grp) {
+                gemm(GemmProblem<T>{weight + grp * Og * Kg, 0, 1, Kg,
+                                    grad + (c0 * g.O + grp * Og) * P, g.O * P, P, 1,
+                                    out + grp * Kg * P, out_image_stride, P, count, Kg, P, Og,
+                                    false});
+            }
+            if (!lowered) continue;
+            const ptrdiff_t planes = count * g.C;
+#pragma omp parallel for num_threads(conv_loop_threads(planes * g.taps() * P)) schedule(static)
+            for (ptrdiff_t q = 0; q < planes; ++q) {
+                const ptrdiff_t n = q / g.C, c = q % g.C;
+                col2im_plane(g, own + n * depth * P + c * g.taps() * P, P,
+                             dx + ((c0 + n) * g.C + c) * g.H * g.W);
+            }
+        }
+    });
+}
+
+// Per chunk, images side by side so one GEMM sums over all their pixels: cols (C*kh*kw,
+// count*P) and grads (O, count*P), dweight_g += grads_g @ cols_g^T. Each range sums into its
+// own dweight, added up in range order.
+template <typename T>
+void nchw_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight) {
+    const ptrdiff_t P = g.pixels(), Kg = g.group_depth(), depth = g.C * g.taps();
+    const ptrdiff_t Og = g.group_out();
+    const ImageRanges ranges(g.N);
+    const ptrdiff_t chunk = conv_chunk_images(g, (depth + g.O) * P);
+    auto cols = conv_buffer<T>(ranges.count * chunk * depth * P);
+    auto grads = conv_buffer<T>(ranges.count * chunk * g.O * P);
+    auto partial = conv_buffer<T>((ranges.count - 1) * g.O * Kg);
+    ranges.run(g.N, [&](int r, ptrdiff_t n0, ptrdiff_t n1) {
+        T* target = r == 0 ? dweight : partial.get() + (r - 1) * g.O * Kg;
+        T* own_cols = cols.get() + r * chunk * depth * P;
+        T* own_grads = grads.get() + r * chunk * g.O * P;
+        if (n0 == n1) std::fill(target, target + g.O * Kg, T(0));
+        for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
+            const ptrdiff_t count = std::min(chunk, n1 - c0), width = count * P;
+            im2col_images(g, x, c0, count, own_cols, P, width);
+            const ptrdiff_t planes = count * g.O;
+#pragma omp parallel for num_threads(conv_loop_threads(planes * P)) schedule(static)
+            for (ptrdiff_t q = 0; q < planes; ++q) {
+                const ptrdiff_t n = q / g.O, o = q % g.O;
+                const T* from = grad + ((c0 + n) * g.O + o) * P;
+                std::copy(from, from + P, own_grads + o * width + n * P);
+            }
+            for (ptrdiff_t grp = 0; grp < g.groups; ++grp) {
+                gemm(GemmProblem<T>{own_grads + grp * Og * width, 0, width, 1,
+                                    own_cols + grp * Kg * width, 0, 1, width,
+                                    target + grp * Og * Kg, 0, Kg, 1, Og, Kg, width,
+                                    c0 > n0});
+            }
+        }
+    });
+    add_partials(partial.get(), ranges.count, g.O * Kg, dweight);
+}
+
+#define TC_INSTANTIATE(T)                                                                  \
+    template void nchw_forward<T>(const ConvGeometry&, const T*, const T*, const T*, T*);  \
+    template void nchw_backward_input<T>(const ConvGeometry&, const T*, const T*, T*);     \
+    template void nchw_backward_weight<T>(const ConvGeometry&, const T*, const T*, T*);
+TC_INSTANTIATE(float)
+TC_INSTANTIATE(double)
+#undef TC_INSTANTIATE
+
+}  // namespace tensorcore
