@@ -40,8 +40,13 @@ void im2col_plane(const ConvGeometry& g, const T* plane, T* rows, ptrdiff_t row_
                 }
                 const T* in = plane + h * g.W;
                 std::fill(out, out + span.lo, T(0));
-                for (ptrdiff_t ow = span.lo; ow < span.hi; ++ow) {
-                    out[ow] = in[ow * g.sw + column_offset];
+                if (g.sw == 1 && span.hi > span.lo) {   // a contiguous run: one block copy
+                    std::copy(in + span.lo + column_offset, in + span.hi + column_offset,
+                              out + span.lo);
+                } else {
+                    for (ptrdiff_t ow = span.lo; ow < span.hi; ++ow) {
+                        out[ow] = in[ow * g.sw + column_offset];
+                    }
                 }
                 std::fill(out + span.hi, out + g.OW, T(0));
             }
