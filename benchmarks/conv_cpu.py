@@ -1,14 +1,16 @@
 """conv2d on the CPU: tensorcore's C++ kernels ("cpu.cpp"), its im2col reference
 ("cpu.reference") and PyTorch (oneDNN), side by side in one process.
 
-    python benchmarks/conv_cpu.py [--threads 2] [--repeats 7] [--json PATH]
+    python benchmarks/conv_cpu.py [--threads 2] [--rounds 5] [--json PATH]
 
 For each layer: forward+backward through F.conv2d and .backward() (the first layer's input
 needs no grad, so its backward is the weight and bias gradient only, as in PyTorch with
 x.requires_grad=False), forward only under no_grad, and the kernels alone on NumPy arrays.
-Medians of repeats; the script sleeps between libraries, because idle OpenMP workers keep
-spinning and slow the next library on a 2-core machine. Prints ms, GFLOP/s and PyTorch's time
-over tensorcore's (> 1: tensorcore is faster).
+The libraries take turns for several rounds (so a burst of load from elsewhere on a shared
+machine hits all of them), each turn a median of repeats after a pause, because idle OpenMP
+workers keep spinning and slow the next library on a 2-core machine; the result is the median
+over rounds. Prints ms, GFLOP/s and PyTorch's time over tensorcore's (> 1: tensorcore is
+faster).
 """
 import argparse
 import json
@@ -27,7 +29,7 @@ try:
 except ImportError:
     torch = None
 
-PAUSE = 1.0
+PAUSE = 1.0   # seconds between timings
 # name, x shape, weight shape, padding, whether x needs a gradient
 LAYERS = [
     ("mnist conv1", (64, 1, 28, 28), (32, 1, 3, 3), 0, False),
@@ -45,12 +47,13 @@ def flops(x_shape, w_shape, padding):
     return 2 * N * O * OH * OW * Cg * kh * kw
 
 
-def timed(fn, repeats):
+def timed(fn):
     time.sleep(PAUSE)
-    return median_seconds(fn, repeats=repeats, min_seconds=0.05)
+    return median_seconds(fn, repeats=5, min_seconds=0.02)
 
 
-def tensorcore_timings(x, w, b, padding, x_grad, variant, repeats):
+def tensorcore_steps(x, w, b, padding, x_grad, variant):
+    """{what: (variant to force, no-argument function)} for one variant of tensorcore."""
     xt = tc.tensor(x, requires_grad=x_grad)
     wt, bt = tc.tensor(w, requires_grad=True), tc.tensor(b, requires_grad=True)
     grad = np.random.default_rng(3).standard_normal(
@@ -77,11 +80,10 @@ def tensorcore_timings(x, w, b, padding, x_grad, variant, repeats):
     with tc.kernels.use(conv2d=variant):
         kernels()
         assert conv.last.name == variant, conv.last.name
-        return {"forward_backward": timed(step, repeats), "forward": timed(forward, repeats),
-                "kernels_forward_backward": timed(kernels, repeats)}
+    return {"forward_backward": step, "forward": forward, "kernels_forward_backward": kernels}
 
 
-def torch_timings(x, w, b, padding, x_grad, repeats):
+def torch_steps(x, w, b, padding, x_grad):
     xt = torch.tensor(x, requires_grad=x_grad)
     wt, bt = torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)
     grad = torch.tensor(np.random.default_rng(3).standard_normal(
@@ -93,13 +95,29 @@ def torch_timings(x, w, b, padding, x_grad, repeats):
     def forward():
         with torch.no_grad():
             torch.nn.functional.conv2d(xt, wt, bt, padding=padding)
-    return {"forward_backward": timed(step, repeats), "forward": timed(forward, repeats)}
+    return {"forward_backward": step, "forward": forward}
+
+
+def time_in_rounds(steps, rounds):
+    """steps: {library: {what: fn}} -> {library: {what: median seconds over rounds}}, the
+    libraries taking turns in every round. tensorcore variants run forced."""
+    samples = {lib: {what: [] for what in fns} for lib, fns in steps.items()}
+    for _ in range(rounds):
+        for lib, fns in steps.items():
+            for what, fn in fns.items():
+                if lib in VARIANTS:
+                    with tc.kernels.use(conv2d=lib):
+                        samples[lib][what].append(timed(fn))
+                else:
+                    samples[lib][what].append(timed(fn))
+    return {lib: {what: float(np.median(s)) for what, s in whats.items()}
+            for lib, whats in samples.items()}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--variants", default=",".join(VARIANTS),
                         help="tensorcore conv variants to time, comma-separated")
     parser.add_argument("--json", help="write the results here")
@@ -118,10 +136,10 @@ def main():
         layer = {"name": name, "x": x_shape, "weight": w_shape, "padding": padding,
                  "x_requires_grad": x_grad, "forward_gflop": forward_flops / 1e9,
                  "forward_backward_gflop": step_flops / 1e9}
-        for variant in args.variants.split(","):
-            layer[variant] = tensorcore_timings(x, w, b, padding, x_grad, variant, args.repeats)
+        steps = {v: tensorcore_steps(x, w, b, padding, x_grad, v) for v in args.variants.split(",")}
         if torch is not None:
-            layer["torch"] = torch_timings(x, w, b, padding, x_grad, args.repeats)
+            steps["torch"] = torch_steps(x, w, b, padding, x_grad)
+        layer.update(time_in_rounds(steps, args.rounds))
         results["layers"].append(layer)
         print(f"\n{name}: x {x_shape} weight {w_shape} padding {padding}, "
               f"{step_flops / 1e6:.0f} MFLOP forward+backward")

@@ -1,9 +1,7 @@
 // Direct convolution for NCHW images with few input taps (the first layers of image models,
-// C*kh*kw of a few dozen), where a GEMM's packing costs more than its arithmetic: each thread
-// takes whole images, builds the image's im2col matrix in a buffer that stays in L1/L2, and
-// runs the register-blocked kernels of conv_kernels_<isa>.cpp on it.
-#include <omp.h>
-
+// C*kh*kw of a few dozen), where a GEMM's packing costs more than its arithmetic: threads
+// take ranges of whole images (ImageRanges), build each image's im2col matrix in a buffer
+// that stays in L1/L2, and run the register-blocked kernels of conv_kernels_<isa>.cpp on it.
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -11,6 +9,7 @@
 #include "conv_geometry.h"
 #include "conv_im2col.h"
 #include "conv_kernels.h"
+#include "conv_lowering.h"
 #include "isa.h"
 #include "threads.h"
 
@@ -49,60 +48,50 @@ void conv_direct_forward(const ConvGeometry& g, const T* x, const T* weight, con
     std::vector<T> weight_padded(out_padded * depth, T(0)), bias_padded(out_padded, T(0));
     std::copy(weight, weight + g.O * depth, weight_padded.begin());
     if (bias) std::copy(bias, bias + g.O, bias_padded.begin());
-    const int threads = static_cast<int>(std::min<ptrdiff_t>(num_threads(), g.N));
-    std::vector<T> cols(threads * depth * pixels_padded, T(0));
+    const ImageRanges ranges(g.N);
+    std::vector<T> cols(ranges.workers * depth * pixels_padded, T(0));
     const Isa isa = active_isa();
-#pragma omp parallel num_threads(threads)
-    {
-        T* own = cols.data() + omp_get_thread_num() * depth * pixels_padded;
-#pragma omp for schedule(static)
-        for (ptrdiff_t n = 0; n < g.N; ++n) {
+    ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
+        T* own = cols.data() + t * depth * pixels_padded;
+        for (ptrdiff_t n = n0; n < n1; ++n) {
             image_columns(g, x, n, own, pixels_padded);
             TC_ISA_CALL(isa, conv_image_forward(own, depth, P, pixels_padded,
                                                 weight_padded.data(), bias_padded.data(), g.O,
                                                 y + n * g.O * P));
         }
-    }
+    });
 }
 
-// dweight and dbias. Threads sum disjoint images into their own partial sums, added in a
-// fixed order.
+// dweight and dbias; each range of images sums into its own partial sums (in double), added
+// in range order.
 template <typename T>
 void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
                                  T* dbias) {
     const ptrdiff_t depth = g.C * g.taps(), P = g.pixels();
     const ptrdiff_t depth_padded = round_up(depth, conv_depth_block);
     const ptrdiff_t pixels_padded = round_up(P, conv_pixel_block<T>);
-    // per thread: dweight (O padded, depth_padded), then dbias (O padded)
+    // per range: dweight (O padded, depth_padded), then dbias (O padded)
     const ptrdiff_t out_padded = round_up(g.O, conv_out_block);
     const ptrdiff_t partial_size = out_padded * (depth_padded + 1);
-    const int threads = static_cast<int>(std::min<ptrdiff_t>(num_threads(), g.N));
-    std::vector<T> cols(threads * depth_padded * pixels_padded, T(0));
-    std::vector<double> partial(threads * partial_size, 0.0);
+    const ImageRanges ranges(g.N);
+    std::vector<T> cols(ranges.workers * depth_padded * pixels_padded, T(0));
+    std::vector<double> partial(ranges.count * partial_size, 0.0);
     const Isa isa = active_isa();
-#pragma omp parallel num_threads(threads)
-    {
-        const int t = omp_get_thread_num();
+    ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* own = cols.data() + t * depth_padded * pixels_padded;
-#pragma omp for schedule(static)
-        for (ptrdiff_t n = 0; n < g.N; ++n) {
+        double* sums = partial.data() + r * partial_size;
+        for (ptrdiff_t n = n0; n < n1; ++n) {
             image_columns(g, x, n, own, pixels_padded);
             TC_ISA_CALL(isa, conv_image_weight_gradient(grad + n * g.O * P, own, depth_padded, P,
-                                                        pixels_padded, g.O,
-                                                        partial.data() + t * partial_size,
-                                                        partial.data() + t * partial_size +
-                                                            out_padded * depth_padded));
+                                                        pixels_padded, g.O, sums,
+                                                        sums + out_padded * depth_padded));
         }
-    }
+    });
+    add_partials(partial.data() + partial_size, ranges.count, partial_size, partial.data());
     for (ptrdiff_t o = 0; o < g.O; ++o) {
-        for (ptrdiff_t k = 0; k < depth; ++k) {
-            double sum = 0;
-            for (int t = 0; t < threads; ++t) sum += partial[t * partial_size + o * depth_padded + k];
-            dweight[o * depth + k] = static_cast<T>(sum);
-        }
-        double sum = 0;
-        for (int t = 0; t < threads; ++t) sum += partial[t * partial_size + out_padded * depth_padded + o];
-        dbias[o] = static_cast<T>(sum);
+        for (ptrdiff_t k = 0; k < depth; ++k)
+            dweight[o * depth + k] = static_cast<T>(partial[o * depth_padded + k]);
+        dbias[o] = static_cast<T>(partial[out_padded * depth_padded + o]);
     }
 }
 

@@ -33,29 +33,38 @@ inline int conv_loop_threads(ptrdiff_t elements) {
     return elements < (ptrdiff_t(1) << 14) ? 1 : num_threads();
 }
 
-// The images split into one contiguous range per thread, each range on one thread: the
-// OpenMP regions nested inside (the im2col loops, tensorcore::gemm) then run on that one
-// thread, as OpenMP does not nest by default, and a call synchronises its threads once
-// instead of at every loop and GEMM (which matters on a busy 2-core machine). With fewer
-// than two images per thread there is one range, and the loops and GEMMs inside use the
-// threads.
+// The images split into contiguous ranges (a few per thread, at least two images each) that
+// threads take as they come free: on a busy machine a thread that lost its core holds up the
+// others for one range, not for half the batch. A range runs on one thread, so the OpenMP
+// regions nested inside (the im2col loops, tensorcore::gemm) run single-threaded, as OpenMP
+// does not nest by default, and a call synchronises its threads once. With fewer than two
+// images per thread there is one range, and the loops and GEMMs inside use the threads.
+// Results depend on the ranges (a function of the batch and the thread count), never on
+// which thread ran which range.
 struct ImageRanges {
-    int count;
+    int count;     // ranges
+    int workers;   // threads taking them; buffers per worker, partial sums per range
 
     explicit ImageRanges(ptrdiff_t images) {
         const int threads = num_threads();
-        count = threads > 1 && images >= 2 * threads ? threads : 1;
+        const bool split = threads > 1 && images >= 2 * threads;
+        workers = split ? threads : 1;
+        count = split ? static_cast<int>(std::min<ptrdiff_t>(images / 2, 4 * threads)) : 1;
     }
 
-    // work(range, first image, end image) for every range
+    ptrdiff_t largest(ptrdiff_t images) const { return (images + count - 1) / count; }
+
+    // work(range, worker, first image, end image) for every range
     template <class Work>
     void run(ptrdiff_t images, const Work& work) const {
         if (count == 1) {
-            work(0, ptrdiff_t(0), images);
+            work(0, 0, ptrdiff_t(0), images);
             return;
         }
-#pragma omp parallel for num_threads(count) schedule(static, 1)
-        for (int r = 0; r < count; ++r) work(r, images * r / count, images * (r + 1) / count);
+#pragma omp parallel for num_threads(workers) schedule(dynamic, 1)
+        for (int r = 0; r < count; ++r) {
+            work(r, omp_get_thread_num(), images * r / count, images * (r + 1) / count);
+        }
     }
 };
 

@@ -54,15 +54,15 @@ void nchw_forward(const ConvGeometry& g, const T* x, const T* weight, const T* b
     const ptrdiff_t Og = g.group_out();
     const bool lowered = !g.pointwise();
     const ImageRanges ranges(g.N);
-    const ptrdiff_t chunk = conv_chunk_images(g, depth * P);
-    auto cols = conv_buffer<T>(lowered ? ranges.count * chunk * depth * P : 0);
-    ranges.run(g.N, [&](int r, ptrdiff_t n0, ptrdiff_t n1) {
+    const ptrdiff_t chunk = std::min(conv_chunk_images(g, depth * P), ranges.largest(g.N));
+    auto cols = conv_buffer<T>(lowered ? ranges.workers * chunk * depth * P : 0);
+    ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
         if (bias) {
 #pragma omp parallel for num_threads(conv_loop_threads((n1 - n0) * g.O * P)) schedule(static)
             for (ptrdiff_t q = n0 * g.O; q < n1 * g.O; ++q)
                 std::fill(y + q * P, y + (q + 1) * P, bias[q % g.O]);
         }
-        T* own = cols.get() + r * chunk * depth * P;   // (chunk, C*kh*kw, P)
+        T* own = cols.get() + t * chunk * depth * P;   // (chunk, C*kh*kw, P)
         for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
             const ptrdiff_t count = std::min(chunk, n1 - c0);
             const T* b = x + c0 * g.C * P;   // pointwise: x[n] is (C, P)
@@ -86,10 +86,10 @@ void nchw_backward_input(const ConvGeometry& g, const T* grad, const T* weight, 
     const ptrdiff_t Og = g.group_out();
     const bool lowered = !g.pointwise();
     const ImageRanges ranges(g.N);
-    const ptrdiff_t chunk = conv_chunk_images(g, depth * P);
-    auto dcols = conv_buffer<T>(lowered ? ranges.count * chunk * depth * P : 0);
-    ranges.run(g.N, [&](int r, ptrdiff_t n0, ptrdiff_t n1) {
-        T* own = dcols.get() + r * chunk * depth * P;   // (chunk, C*kh*kw, P)
+    const ptrdiff_t chunk = std::min(conv_chunk_images(g, depth * P), ranges.largest(g.N));
+    auto dcols = conv_buffer<T>(lowered ? ranges.workers * chunk * depth * P : 0);
+    ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
+        T* own = dcols.get() + t * chunk * depth * P;   // (chunk, C*kh*kw, P)
         for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
             const ptrdiff_t count = std::min(chunk, n1 - c0);
             T* out = lowered ? own : dx + c0 * g.C * P;
@@ -121,14 +121,15 @@ void nchw_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* d
     const ptrdiff_t P = g.pixels(), Kg = g.group_depth(), depth = g.C * g.taps();
     const ptrdiff_t Og = g.group_out();
     const ImageRanges ranges(g.N);
-    const ptrdiff_t chunk = conv_chunk_images(g, (depth + g.O) * P);
-    auto cols = conv_buffer<T>(ranges.count * chunk * depth * P);
-    auto grads = conv_buffer<T>(ranges.count * chunk * g.O * P);
+    const ptrdiff_t chunk =
+        std::min(conv_chunk_images(g, (depth + g.O) * P), ranges.largest(g.N));
+    auto cols = conv_buffer<T>(ranges.workers * chunk * depth * P);
+    auto grads = conv_buffer<T>(ranges.workers * chunk * g.O * P);
     auto partial = conv_buffer<T>((ranges.count - 1) * g.O * Kg);
-    ranges.run(g.N, [&](int r, ptrdiff_t n0, ptrdiff_t n1) {
+    ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* target = r == 0 ? dweight : partial.get() + (r - 1) * g.O * Kg;
-        T* own_cols = cols.get() + r * chunk * depth * P;
-        T* own_grads = grads.get() + r * chunk * g.O * P;
+        T* own_cols = cols.get() + t * chunk * depth * P;
+        T* own_grads = grads.get() + t * chunk * g.O * P;
         if (n0 == n1) std::fill(target, target + g.O * Kg, T(0));
         for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
             const ptrdiff_t count = std::min(chunk, n1 - c0), width = count * P;

@@ -96,14 +96,14 @@ void nhwc_forward(const ConvGeometry& g, const T* x, const T* weight, const T* b
     const bool lowered = !g.pointwise();
     const auto packed = pack_weight(g, weight);   // group g's (Og, Kg) at packed + g*Og*Kg
     const ImageRanges ranges(g.N);
-    const ptrdiff_t chunk = conv_chunk_images(g, depth * P);
-    auto cols = conv_buffer<T>(lowered ? ranges.count * chunk * P * depth : 0);
-    ranges.run(g.N, [&](int r, ptrdiff_t n0, ptrdiff_t n1) {
+    const ptrdiff_t chunk = std::min(conv_chunk_images(g, depth * P), ranges.largest(g.N));
+    auto cols = conv_buffer<T>(lowered ? ranges.workers * chunk * P * depth : 0);
+    ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
         if (bias) {
 #pragma omp parallel for num_threads(conv_loop_threads((n1 - n0) * P * g.O)) schedule(static)
             for (ptrdiff_t q = n0 * P; q < n1 * P; ++q) std::copy(bias, bias + g.O, y + q * g.O);
         }
-        T* own = cols.get() + r * chunk * P * depth;
+        T* own = cols.get() + t * chunk * P * depth;
         for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
             const ptrdiff_t count = std::min(chunk, n1 - c0), rows = count * P;
             const T* a = x + c0 * P * g.C;   // pointwise: x is (pixels, C)
@@ -129,10 +129,10 @@ void nhwc_backward_input(const ConvGeometry& g, const T* grad, const T* weight, 
     const bool lowered = !g.pointwise();
     const auto packed = pack_weight(g, weight);
     const ImageRanges ranges(g.N);
-    const ptrdiff_t chunk = conv_chunk_images(g, depth * P);
-    auto dcols = conv_buffer<T>(lowered ? ranges.count * chunk * P * depth : 0);
-    ranges.run(g.N, [&](int r, ptrdiff_t n0, ptrdiff_t n1) {
-        T* own = dcols.get() + r * chunk * P * depth;
+    const ptrdiff_t chunk = std::min(conv_chunk_images(g, depth * P), ranges.largest(g.N));
+    auto dcols = conv_buffer<T>(lowered ? ranges.workers * chunk * P * depth : 0);
+    ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
+        T* own = dcols.get() + t * chunk * P * depth;
         for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
             const ptrdiff_t count = std::min(chunk, n1 - c0), rows = count * P;
             T* out = lowered ? own : dx + c0 * P * g.C;
@@ -156,12 +156,12 @@ void nhwc_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* d
     const ptrdiff_t Og = g.group_out();
     const bool lowered = !g.pointwise();
     const ImageRanges ranges(g.N);
-    const ptrdiff_t chunk = conv_chunk_images(g, depth * P);
-    auto cols = conv_buffer<T>(lowered ? ranges.count * chunk * P * depth : 0);
+    const ptrdiff_t chunk = std::min(conv_chunk_images(g, depth * P), ranges.largest(g.N));
+    auto cols = conv_buffer<T>(lowered ? ranges.workers * chunk * P * depth : 0);
     auto packed = conv_buffer<T>(ranges.count * g.O * Kg);   // per range (O, kh, kw, C/g)
-    ranges.run(g.N, [&](int r, ptrdiff_t n0, ptrdiff_t n1) {
+    ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* target = packed.get() + r * g.O * Kg;
-        T* own = cols.get() + r * chunk * P * depth;
+        T* own = cols.get() + t * chunk * P * depth;
         if (n0 == n1) std::fill(target, target + g.O * Kg, T(0));
         for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
             const ptrdiff_t count = std::min(chunk, n1 - c0), rows = count * P;
