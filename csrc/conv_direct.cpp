@@ -62,36 +62,42 @@ void conv_direct_forward(const ConvGeometry& g, const T* x, const T* weight, con
     });
 }
 
-// dweight and dbias; each range of images sums into its own partial sums (in double), added
+// dweight and dbias; each range of images sums into its own lane sums, added up in double
 // in range order.
 template <typename T>
 void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
                                  T* dbias) {
-    const ptrdiff_t depth = g.C * g.taps(), P = g.pixels();
+    const ptrdiff_t depth = g.C * g.taps(), P = g.pixels(), lanes = conv_lanes<T>;
     const ptrdiff_t depth_padded = round_up(depth, conv_depth_block);
     const ptrdiff_t pixels_padded = round_up(P, conv_pixel_block<T>);
-    // per range: dweight (O padded, depth_padded), then dbias (O padded)
     const ptrdiff_t out_padded = round_up(g.O, conv_out_block);
-    const ptrdiff_t partial_size = out_padded * (depth_padded + 1);
+    // per range: dweight lanes (O padded, depth_padded, lanes), then dbias lanes (O padded, lanes)
+    const ptrdiff_t weight_size = out_padded * depth_padded * lanes;
+    const ptrdiff_t partial_size = weight_size + out_padded * lanes;
     const ImageRanges ranges(g.N);
     std::vector<T> cols(ranges.workers * depth_padded * pixels_padded, T(0));
-    std::vector<double> partial(ranges.count * partial_size, 0.0);
+    std::vector<T> partial(ranges.count * partial_size, T(0));
     const Isa isa = active_isa();
     ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* own = cols.data() + t * depth_padded * pixels_padded;
-        double* sums = partial.data() + r * partial_size;
+        T* sums = partial.data() + r * partial_size;
         for (ptrdiff_t n = n0; n < n1; ++n) {
             image_columns(g, x, n, own, pixels_padded);
             TC_ISA_CALL(isa, conv_image_weight_gradient(grad + n * g.O * P, own, depth_padded, P,
                                                         pixels_padded, g.O, sums,
-                                                        sums + out_padded * depth_padded));
+                                                        sums + weight_size));
         }
     });
-    add_partials(partial.data() + partial_size, ranges.count, partial_size, partial.data());
+    // entry i of the lane sums of every range, in double
+    auto total = [&](ptrdiff_t i) {
+        double sum = 0;
+        for (int r = 0; r < ranges.count; ++r)
+            for (ptrdiff_t l = 0; l < lanes; ++l) sum += partial[r * partial_size + i * lanes + l];
+        return static_cast<T>(sum);
+    };
     for (ptrdiff_t o = 0; o < g.O; ++o) {
-        for (ptrdiff_t k = 0; k < depth; ++k)
-            dweight[o * depth + k] = static_cast<T>(partial[o * depth_padded + k]);
-        dbias[o] = static_cast<T>(partial[out_padded * depth_padded + o]);
+        for (ptrdiff_t k = 0; k < depth; ++k) dweight[o * depth + k] = total(o * depth_padded + k);
+        dbias[o] = total(out_padded * depth_padded + o);
     }
 }
 

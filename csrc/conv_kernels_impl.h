@@ -3,7 +3,7 @@
 //   TC_ISA                 namespace of this copy (isa_avx512, isa_avx2, isa_generic)
 //   TC_VECTOR_BYTES        SIMD register width in bytes
 //   TC_CONV_FORWARD_ROWS   output channels per forward tile (2 vectors of pixels each)
-//   TC_CONV_WEIGHT_ROWS    output channels per weight-gradient tile (3 cols rows each)
+//   TC_CONV_WEIGHT_ROWS    output channels per weight-gradient tile (9 cols rows each)
 // Tiles fill about half the register file (32 zmm on AVX-512, 16 on AVX2 and SSE2), enough
 // independent accumulators to cover the FMA latency on two pipes.
 #include "conv_kernels.h"
@@ -11,13 +11,6 @@
 
 namespace TC_ISA {
 namespace {
-
-template <typename T>
-T horizontal_sum(typename Simd<T>::vec v) {
-    T sum = 0;
-    for (int i = 0; i < Simd<T>::lanes; ++i) sum += v[i];
-    return sum;
-}
 
 template <typename T>
 void image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels, ptrdiff_t pixels_padded,
@@ -58,43 +51,44 @@ void image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels, ptrdiff_t p
     }
 }
 
-// One tile of dweight: rows o0 .. o0+R of grad against cols rows k0 .. k0+KB, summed over
-// the pixels; with_bias also sums the grad rows themselves (the bias gradient).
+// One tile of the weight gradient: grad rows g[0 .. R) against cols rows c[0 .. KB) summed
+// over the pixels into acc, and with_bias the grad rows themselves into bias_acc.
 template <typename T, int R, int KB, bool with_bias>
 void weight_gradient_tile(const T* const* g, const T* c, ptrdiff_t pixels,
                           ptrdiff_t pixels_padded, typename Simd<T>::vec (&acc)[R][KB],
                           typename Simd<T>::vec (&bias_acc)[R]) {
     typedef typename Simd<T>::vec V;
     constexpr int L = Simd<T>::lanes;
-    ptrdiff_t q = 0;
-    for (; q + L <= pixels; q += L) {
-        V b[KB];
-        for (int j = 0; j < KB; ++j) b[j] = load(c + j * pixels_padded + q);
+    for (ptrdiff_t q = 0; q < pixels; q += L) {
+        // the last partial vector: grad past `pixels` reads as 0 (cols there are 0 too, but
+        // grad could hold inf)
+        const int n = static_cast<int>(std::min<ptrdiff_t>(L, pixels - q));
+        V a[R];
         for (int r = 0; r < R; ++r) {
-            const V a = load(g[r] + q);
-            if (with_bias) bias_acc[r] += a;
-            for (int j = 0; j < KB; ++j) acc[r][j] += a * b[j];
+            a[r] = n == L ? load(g[r] + q) : load_partial(g[r] + q, n);
+            if (with_bias) bias_acc[r] += a[r];
+        }
+        const T* b = c + q;   // walked row by row: KB row pointers would not fit in registers
+        for (int j = 0; j < KB; ++j, b += pixels_padded) {
+            for (int r = 0; r < R; ++r) acc[r][j] += a[r] * load(b);
         }
     }
-    if (q < pixels) {   // the last partial vector: grad past `pixels` reads as 0
-        const int n = static_cast<int>(pixels - q);
-        V b[KB];
-        for (int j = 0; j < KB; ++j) b[j] = load(c + j * pixels_padded + q);
-        for (int r = 0; r < R; ++r) {
-            const V a = load_partial(g[r] + q, n);
-            if (with_bias) bias_acc[r] += a;
-            for (int j = 0; j < KB; ++j) acc[r][j] += a * b[j];
-        }
-    }
+}
+
+// sums[i] (first L lanes) += v
+template <typename T>
+inline void add_lanes(T* sums, typename Simd<T>::vec v) {
+    store(sums, load(sums) + v);
 }
 
 template <typename T>
 void image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,
                            ptrdiff_t pixels, ptrdiff_t pixels_padded, ptrdiff_t out,
-                           double* dweight, double* dbias) {
+                           T* dweight_lanes, T* dbias_lanes) {
     typedef typename Simd<T>::vec V;
-    constexpr int R = TC_CONV_WEIGHT_ROWS, KB = 3;
-    static_assert(tensorcore::conv_depth_block % KB == 0, "tiles must not pass the cols padding");
+    constexpr int R = TC_CONV_WEIGHT_ROWS, KB = tensorcore::conv_depth_block;
+    constexpr ptrdiff_t slot = tensorcore::conv_lanes<T>;
+    static_assert(Simd<T>::lanes <= slot, "a vector must fit its lane slot");
     for (ptrdiff_t o0 = 0; o0 < out; o0 += R) {
         const int rows = static_cast<int>(std::min<ptrdiff_t>(R, out - o0));
         const T* g[R];   // rows past `out` repeat the last one; their sums are dropped
@@ -104,13 +98,13 @@ void image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,
             V acc[R][KB] = {}, bias_acc[R] = {};
             if (k0 == 0) {
                 weight_gradient_tile<T, R, KB, true>(g, c, pixels, pixels_padded, acc, bias_acc);
-                for (int r = 0; r < rows; ++r) dbias[o0 + r] += horizontal_sum<T>(bias_acc[r]);
+                for (int r = 0; r < rows; ++r) add_lanes(dbias_lanes + (o0 + r) * slot, bias_acc[r]);
             } else {
                 weight_gradient_tile<T, R, KB, false>(g, c, pixels, pixels_padded, acc, bias_acc);
             }
             for (int r = 0; r < rows; ++r)
                 for (int j = 0; j < KB; ++j)
-                    dweight[(o0 + r) * depth_padded + k0 + j] += horizontal_sum<T>(acc[r][j]);
+                    add_lanes(dweight_lanes + ((o0 + r) * depth_padded + k0 + j) * slot, acc[r][j]);
         }
     }
 }
@@ -125,9 +119,9 @@ void image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,
     }                                                                                          \
     void conv_image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,      \
                                     ptrdiff_t pixels, ptrdiff_t pixels_padded, ptrdiff_t out,   \
-                                    double* dweight, double* dbias) {                          \
-        image_weight_gradient(grad, cols, depth_padded, pixels, pixels_padded, out, dweight,   \
-                              dbias);                                                          \
+                                    T* dweight_lanes, T* dbias_lanes) {                        \
+        image_weight_gradient(grad, cols, depth_padded, pixels, pixels_padded, out,            \
+                              dweight_lanes, dbias_lanes);                                     \
     }
 
 TC_DEFINE_CONV_KERNELS_FOR(float)
