@@ -45,7 +45,7 @@ template <typename T>
 void conv_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y) {
     if (g.channels_last) {
         nhwc_forward(g, x, weight, bias, y);
-    } else if (conv_direct_applies(g)) {
+    } else if (conv_direct_forward_applies(g)) {
         conv_direct_forward(g, x, weight, bias, y);
     } else {
         nchw_forward(g, x, weight, bias, y);
@@ -64,7 +64,7 @@ void conv_backward_input(const ConvGeometry& g, const T* grad, const T* weight, 
 template <typename T>
 void conv_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
                           T* dbias) {
-    if (conv_direct_applies(g)) {   // dbias included
+    if (conv_direct_weight_applies(g)) {   // dbias included
         conv_direct_backward_weight(g, grad, x, dweight, dbias);
         return;
     }

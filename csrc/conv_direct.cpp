@@ -1,7 +1,9 @@
-// Direct convolution for NCHW images with few input taps (the first layers of image models,
-// C*kh*kw of a few dozen), where a GEMM's packing costs more than its arithmetic: threads
-// take ranges of whole images (ImageRanges), build each image's im2col matrix in a buffer
-// that stays in L1/L2, and run the register-blocked kernels of conv_kernels_<isa>.cpp on it.
+// Direct convolution for NCHW images: threads take ranges of whole images (ImageRanges),
+// build each image's im2col matrix in a buffer that stays in L2, and run the register-blocked
+// kernels of conv_kernels_<isa>.cpp on it, writing the output planes directly: no GEMM
+// packing, no second pass. The forward kernel beats the GEMM lowering at every depth
+// measured (C*kh*kw of 9 to 576); the weight-gradient kernel re-reads its inputs per tile
+// and only wins for few taps (measured with benchmarks/conv_cpu.py, see the limits below).
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -17,8 +19,11 @@ namespace tensorcore {
 
 namespace {
 
-// Beyond this many taps the GEMM lowering is faster (measured with benchmarks/conv_cpu.py).
-constexpr ptrdiff_t direct_max_depth = 32;
+// C*kh*kw up to which the direct kernels run: the forward's bound only caps the per-thread
+// im2col buffer (depth x pixels); the weight gradient measured faster than the GEMM lowering
+// at 9, 27 and 72 taps, slower at 108 and 288.
+constexpr ptrdiff_t direct_forward_max_depth = 1024;
+constexpr ptrdiff_t direct_weight_max_depth = 80;
 
 ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t multiple) { return (n + multiple - 1) / multiple * multiple; }
 
@@ -35,8 +40,14 @@ void image_columns(const ConvGeometry& g, const T* x, ptrdiff_t n, T* cols,
 
 }  // namespace
 
-bool conv_direct_applies(const ConvGeometry& g) {
-    return !g.channels_last && g.groups == 1 && g.N > 0 && g.C * g.taps() <= direct_max_depth;
+bool conv_direct_forward_applies(const ConvGeometry& g) {
+    return !g.channels_last && g.groups == 1 && g.N > 0 &&
+           g.C * g.taps() <= direct_forward_max_depth;
+}
+
+bool conv_direct_weight_applies(const ConvGeometry& g) {
+    return !g.channels_last && g.groups == 1 && g.N > 0 &&
+           g.C * g.taps() <= direct_weight_max_depth;
 }
 
 template <typename T>

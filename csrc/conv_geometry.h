@@ -1,6 +1,7 @@
 // The shape of one 2-D convolution and the algorithms that run it on raw pointers: im2col
-// lowering onto tensorcore::gemm (conv_lowering_*.cpp) and direct kernels for few input taps
-// (conv_kernels_<isa>.cpp). Callers (conv.cpp) check the arrays and release the GIL.
+// lowering onto tensorcore::gemm (conv_lowering_*.cpp) and direct kernels for NCHW images
+// (conv_direct.cpp, conv_kernels_<isa>.cpp). Callers (conv.cpp) check the arrays and release
+// the GIL.
 #pragma once
 
 #include <cstddef>
@@ -45,9 +46,10 @@ template <typename T>
 void conv_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
                           T* dbias);
 
-// The direct kernels (conv_direct.cpp), for NCHW inputs with few taps where
-// conv_direct_applies; conv_forward and conv_backward_weight pick them themselves.
-bool conv_direct_applies(const ConvGeometry& g);
+// The direct kernels (conv_direct.cpp), for NCHW inputs where conv_direct_*_applies;
+// conv_forward and conv_backward_weight pick them themselves.
+bool conv_direct_forward_applies(const ConvGeometry& g);
+bool conv_direct_weight_applies(const ConvGeometry& g);
 template <typename T>
 void conv_direct_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y);
 template <typename T>

@@ -92,8 +92,12 @@ CASES = [
     ((9, 7, 5, 5), (33, 7, 3, 3), (1, 1), (1, 0, 0, 1), (1, 1), 1),
     ((9, 6, 5, 5), (4, 3, 3, 3), (2, 1), (1, 1, 1, 1), (2, 1), 2),
     ((9, 7, 5, 5), (5, 7, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 1),
+    ((9, 11, 5, 5), (5, 11, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),      # > 80 taps: GEMM
+    ((3, 11, 7, 7), (5, 11, 3, 3), (2, 1), (0, 1, 2, 0), (1, 2), 1),      # weight gradient
+    ((1, 129, 5, 5), (3, 129, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),    # > 1024 taps: GEMM
 ]
-DIRECT_CASES = [c for c in CASES if c[0][1] * c[1][2] * c[1][3] <= 32 and c[5] == 1]
+# NCHW without groups runs the direct kernels (the weight gradient up to 80 taps)
+DIRECT_CASES = [c for c in CASES if c[5] == 1]
 
 
 def case_id(case):
