@@ -38,23 +38,27 @@ tensorcore::ConvGeometry geometry(const char* op, const std::vector<ptrdiff_t>& 
                                dims_string(weight_shape);
     require(x_shape.size() == 4 && weight_shape.size() == 4, op,
             "expected 4-D x (N, C, H, W) and weight (O, C/groups, kh, kw), got " + shapes);
-    for (ptrdiff_t d : x_shape) require(d >= 0 && d <= size_limit, op, "x size out of range: " + shapes);
+    for (ptrdiff_t d : x_shape)
+        require(d >= 0 && d <= size_limit, op, "x size out of range: " + shapes);
     for (ptrdiff_t d : weight_shape)
         require(d >= 1 && d <= size_limit, op, "weight sizes must be positive: got " + shapes);
-    for (int d = 1; d < 4; ++d) require(x_shape[d] >= 1, op, "expected x with C, H, W >= 1, got " + shapes);
+    for (int d = 1; d < 4; ++d)
+        require(x_shape[d] >= 1, op, "expected x with C, H, W >= 1, got " + shapes);
     for (ptrdiff_t s : stride)
         require(s >= 1 && s <= size_limit, op, "expected stride >= 1, got " + std::to_string(s));
     for (ptrdiff_t s : dilation)
         require(s >= 1 && s <= size_limit, op, "expected dilation >= 1, got " + std::to_string(s));
     for (ptrdiff_t p : padding)
         require(p >= 0 && p <= size_limit, op, "expected padding >= 0, got " + std::to_string(p));
-    require(groups >= 1 && groups <= size_limit, op, "expected groups >= 1, got " + std::to_string(groups));
+    require(groups >= 1 && groups <= size_limit, op,
+            "expected groups >= 1, got " + std::to_string(groups));
 
     tensorcore::ConvGeometry g;
     g.N = x_shape[0], g.C = x_shape[1], g.H = x_shape[2], g.W = x_shape[3];
     g.O = weight_shape[0], g.kh = weight_shape[2], g.kw = weight_shape[3];
     g.sh = stride[0], g.sw = stride[1];
-    g.pad_top = padding[0], g.pad_bottom = padding[1], g.pad_left = padding[2], g.pad_right = padding[3];
+    g.pad_top = padding[0], g.pad_bottom = padding[1];
+    g.pad_left = padding[2], g.pad_right = padding[3];
     g.dh = dilation[0], g.dw = dilation[1];
     g.groups = groups;
     g.channels_last = false;

@@ -25,7 +25,9 @@ namespace {
 constexpr ptrdiff_t direct_forward_max_depth = 1024;
 constexpr ptrdiff_t direct_weight_max_depth = 80;
 
-ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t multiple) {
+    return (n + multiple - 1) / multiple * multiple;
+}
 
 // im2col of image n into cols (C*kh*kw rows, pixels_padded apart); the pixel padding of each
 // row stays as the caller zeroed it.

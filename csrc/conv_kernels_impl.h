@@ -12,6 +12,9 @@
 namespace TC_ISA {
 namespace {
 
+// cols elements per pixel block of the forward kernel: 256 KiB of float, a quarter of L2
+constexpr ptrdiff_t forward_block_elements = ptrdiff_t(1) << 16;
+
 template <typename T>
 void image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels, ptrdiff_t pixels_padded,
                    const T* weight, const T* bias, ptrdiff_t out, T* y) {
@@ -19,31 +22,39 @@ void image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels, ptrdiff_t p
     constexpr int L = Simd<T>::lanes, R = TC_CONV_FORWARD_ROWS, VB = 2;
     static_assert(tensorcore::conv_out_block % R == 0, "tiles must not pass the weight padding");
     static_assert(tensorcore::conv_pixel_block<T> % (VB * L) == 0, "nor the pixel padding");
-    for (ptrdiff_t o0 = 0; o0 < out; o0 += R) {
-        const T* w = weight + o0 * depth;
-        const int rows = static_cast<int>(std::min<ptrdiff_t>(R, out - o0));
-        for (ptrdiff_t q0 = 0; q0 < pixels; q0 += VB * L) {
-            V acc[R][VB];
-            for (int r = 0; r < R; ++r)
-                for (int v = 0; v < VB; ++v) acc[r][v] = broadcast(bias[o0 + r]);
-            for (ptrdiff_t k = 0; k < depth; ++k) {
-                V b[VB];
-                for (int v = 0; v < VB; ++v) b[v] = load(cols + k * pixels_padded + q0 + v * L);
-                for (int r = 0; r < R; ++r) {
-                    const V a = broadcast(w[r * depth + k]);
-                    for (int v = 0; v < VB; ++v) acc[r][v] += a * b[v];
+    // Pixels in blocks whose cols (depth x block) stay in L2 while every output channel
+    // passes over them.
+    const ptrdiff_t tile = VB * L;
+    const ptrdiff_t block = std::max<ptrdiff_t>(forward_block_elements / depth / tile, 1) * tile;
+    for (ptrdiff_t p0 = 0; p0 < pixels; p0 += block) {
+        const ptrdiff_t p1 = std::min(pixels, p0 + block);
+        for (ptrdiff_t o0 = 0; o0 < out; o0 += R) {
+            const T* w = weight + o0 * depth;
+            const int rows = static_cast<int>(std::min<ptrdiff_t>(R, out - o0));
+            for (ptrdiff_t q0 = p0; q0 < p1; q0 += tile) {
+                V acc[R][VB];
+                for (int r = 0; r < R; ++r)
+                    for (int v = 0; v < VB; ++v) acc[r][v] = broadcast(bias[o0 + r]);
+                for (ptrdiff_t k = 0; k < depth; ++k) {
+                    V b[VB];
+                    const T* c = cols + k * pixels_padded + q0;
+                    for (int v = 0; v < VB; ++v) b[v] = load(c + v * L);
+                    for (int r = 0; r < R; ++r) {
+                        const V a = broadcast(w[r * depth + k]);
+                        for (int v = 0; v < VB; ++v) acc[r][v] += a * b[v];
+                    }
                 }
-            }
-            for (int v = 0; v < VB; ++v) {
-                const ptrdiff_t q = q0 + v * L;
-                if (q >= pixels) break;
-                const int n = static_cast<int>(std::min<ptrdiff_t>(L, pixels - q));
-                for (int r = 0; r < rows; ++r) {
-                    T* dst = y + (o0 + r) * pixels + q;
-                    if (n == L) {
-                        store(dst, acc[r][v]);
-                    } else {
-                        store_partial(dst, acc[r][v], n);
+                for (int v = 0; v < VB; ++v) {
+                    const ptrdiff_t q = q0 + v * L;
+                    if (q >= pixels) break;
+                    const int n = static_cast<int>(std::min<ptrdiff_t>(L, pixels - q));
+                    for (int r = 0; r < rows; ++r) {
+                        T* dst = y + (o0 + r) * pixels + q;
+                        if (n == L) {
+                            store(dst, acc[r][v]);
+                        } else {
+                            store_partial(dst, acc[r][v], n);
+                        }
                     }
                 }
             }
@@ -98,7 +109,8 @@ void image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,
             V acc[R][KB] = {}, bias_acc[R] = {};
             if (k0 == 0) {
                 weight_gradient_tile<T, R, KB, true>(g, c, pixels, pixels_padded, acc, bias_acc);
-                for (int r = 0; r < rows; ++r) add_lanes(dbias_lanes + (o0 + r) * slot, bias_acc[r]);
+                for (int r = 0; r < rows; ++r)
+                    add_lanes(dbias_lanes + (o0 + r) * slot, bias_acc[r]);
             } else {
                 weight_gradient_tile<T, R, KB, false>(g, c, pixels, pixels_padded, acc, bias_acc);
             }

@@ -16,7 +16,8 @@ template <typename T>
 void im2col_images(const ConvGeometry& g, const T* x, ptrdiff_t n0, ptrdiff_t count, T* cols,
                    ptrdiff_t image_stride, ptrdiff_t row_stride) {
     const ptrdiff_t planes = count * g.C;
-#pragma omp parallel for num_threads(conv_loop_threads(planes * g.taps() * g.pixels())) schedule(static)
+    const int threads = conv_loop_threads(planes * g.taps() * g.pixels());
+#pragma omp parallel for num_threads(threads) schedule(static)
     for (ptrdiff_t q = 0; q < planes; ++q) {
         const ptrdiff_t n = q / g.C, c = q % g.C;
         im2col_plane(g, x + ((n0 + n) * g.C + c) * g.H * g.W,
