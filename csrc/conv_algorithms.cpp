@@ -56,6 +56,8 @@ template <typename T>
 void conv_backward_input(const ConvGeometry& g, const T* grad, const T* weight, T* dx) {
     if (g.channels_last) {
         nhwc_backward_input(g, grad, weight, dx);
+    } else if (conv_direct_input_applies(g)) {
+        conv_direct_backward_input(g, grad, weight, dx);
     } else {
         nchw_backward_input(g, grad, weight, dx);
     }

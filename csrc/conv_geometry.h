@@ -47,11 +47,14 @@ void conv_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* d
                           T* dbias);
 
 // The direct kernels (conv_direct.cpp), for NCHW inputs where conv_direct_*_applies;
-// conv_forward and conv_backward_weight pick them themselves.
+// the conv_* entry points pick them themselves.
 bool conv_direct_forward_applies(const ConvGeometry& g);
+bool conv_direct_input_applies(const ConvGeometry& g);
 bool conv_direct_weight_applies(const ConvGeometry& g);
 template <typename T>
 void conv_direct_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y);
+template <typename T>
+void conv_direct_backward_input(const ConvGeometry& g, const T* grad, const T* weight, T* dx);
 template <typename T>
 void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
                                  T* dbias);

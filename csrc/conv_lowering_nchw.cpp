@@ -25,28 +25,6 @@ void im2col_images(const ConvGeometry& g, const T* x, ptrdiff_t n0, ptrdiff_t co
     }
 }
 
-// The adjoint of im2col_plane: plane (H, W) = the sum of its kh*kw rows' window entries.
-template <typename T>
-void col2im_plane(const ConvGeometry& g, const T* rows, ptrdiff_t row_stride, T* plane) {
-    std::fill(plane, plane + g.H * g.W, T(0));
-    for (ptrdiff_t i = 0; i < g.kh; ++i) {
-        for (ptrdiff_t j = 0; j < g.kw; ++j) {
-            const T* row = rows + (i * g.kw + j) * row_stride;
-            const ptrdiff_t column_offset = j * g.dw - g.pad_left;
-            const Span span = inside(column_offset, g.sw, g.W, g.OW);
-            for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
-                const ptrdiff_t h = oh * g.sh - g.pad_top + i * g.dh;
-                if (h < 0 || h >= g.H) continue;
-                T* out = plane + h * g.W;
-                const T* in = row + oh * g.OW;
-                for (ptrdiff_t ow = span.lo; ow < span.hi; ++ow) {
-                    out[ow * g.sw + column_offset] += in[ow];
-                }
-            }
-        }
-    }
-}
-
 }  // namespace
 
 template <typename T>

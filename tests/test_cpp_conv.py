@@ -96,7 +96,8 @@ CASES = [
     ((3, 11, 7, 7), (5, 11, 3, 3), (2, 1), (0, 1, 2, 0), (1, 2), 1),      # weight gradient
     ((1, 129, 5, 5), (3, 129, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),    # > 1024 taps: GEMM
 ]
-# NCHW without groups runs the direct kernels (the weight gradient up to 80 taps)
+# NCHW without groups runs the direct kernels: forward always, input gradient up to 32 output
+# channels, weight gradient up to 80 taps; the other cases here cover the GEMM lowering
 DIRECT_CASES = [c for c in CASES if c[5] == 1]
 
 
