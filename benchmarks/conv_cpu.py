@@ -7,13 +7,14 @@ For each layer: forward+backward through F.conv2d and .backward() (the first lay
 needs no grad, so its backward is the weight and bias gradient only, as in PyTorch with
 x.requires_grad=False), forward only under no_grad, and the kernels alone on NumPy arrays.
 The libraries take turns for several rounds (so a burst of load from elsewhere on a shared
-machine hits all of them), each turn a median of repeats after a pause, because idle OpenMP
-workers keep spinning and slow the next library on a 2-core machine; the result is the median
-over rounds. Prints ms, GFLOP/s and PyTorch's time over tensorcore's (> 1: tensorcore is
-faster).
+machine hits all of them), each turn the median of single calls after a pause, because idle
+OpenMP workers keep spinning and slow the next library on a 2-core machine; the result is the
+median over rounds (and the fastest round). Prints ms, GFLOP/s and PyTorch's time over
+tensorcore's (> 1: tensorcore is faster).
 """
 import argparse
 import json
+import statistics
 import time
 
 import numpy as np
@@ -21,7 +22,6 @@ import numpy as np
 import tensorcore as tc
 import tensorcore.nn.functional as F
 from tensorcore.bench.machine import describe
-from tensorcore.bench.timing import median_seconds
 from tensorcore.kernels import registry
 
 try:
@@ -47,9 +47,19 @@ def flops(x_shape, w_shape, padding):
     return 2 * N * O * OH * OW * Cg * kh * kw
 
 
-def timed(fn):
+def timed(fn, budget=0.5, least=10):
+    """Median wall time of single fn() calls after a pause and a warm-up call: each call is
+    timed on its own, so a call that another process preempted is an outlier, not part of an
+    average."""
     time.sleep(PAUSE)
-    return median_seconds(fn, repeats=5, min_seconds=0.02)
+    fn()
+    samples, spent = [], 0.0
+    while len(samples) < least or spent < budget:
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+        spent += samples[-1]
+    return statistics.median(samples)
 
 
 def tensorcore_steps(x, w, b, padding, x_grad, variant):
@@ -99,8 +109,8 @@ def torch_steps(x, w, b, padding, x_grad):
 
 
 def time_in_rounds(steps, rounds):
-    """steps: {library: {what: fn}} -> {library: {what: median seconds over rounds}}, the
-    libraries taking turns in every round. tensorcore variants run forced."""
+    """steps: {library: {what: fn}} -> {library: {what: {"median", "min"} seconds over the
+    rounds}}, the libraries taking turns in every round. tensorcore variants run forced."""
     samples = {lib: {what: [] for what in fns} for lib, fns in steps.items()}
     for _ in range(rounds):
         for lib, fns in steps.items():
@@ -110,7 +120,8 @@ def time_in_rounds(steps, rounds):
                         samples[lib][what].append(timed(fn))
                 else:
                     samples[lib][what].append(timed(fn))
-    return {lib: {what: float(np.median(s)) for what, s in whats.items()}
+    return {lib: {what: {"median": float(np.median(s)), "min": float(np.min(s))}
+                  for what, s in whats.items()}
             for lib, whats in samples.items()}
 
 
@@ -143,15 +154,20 @@ def main():
         results["layers"].append(layer)
         print(f"\n{name}: x {x_shape} weight {w_shape} padding {padding}, "
               f"{step_flops / 1e6:.0f} MFLOP forward+backward")
+        print(f"  {'':14s} {'':26s} {'median over rounds':>32s}   {'fastest round':>30s}")
         for library in [v for v in layer if v in VARIANTS or v == "torch"]:
             for what, seconds in layer[library].items():
                 work = forward_flops if what == "forward" else step_flops
-                ratio = ""
-                if torch is not None and library != "torch":
-                    theirs = layer["torch"].get(what.replace("kernels_", ""))
-                    ratio = f"  torch/this {theirs / seconds:5.2f}x"
-                print(f"  {library:14s} {what:26s} {seconds * 1e3:8.3f} ms "
-                      f"{work / seconds / 1e9:7.1f} GFLOP/s{ratio}")
+                line = f"  {library:14s} {what:26s}"
+                for stat in ("median", "min"):
+                    t = seconds[stat]
+                    line += f" {t * 1e3:8.3f} ms {work / t / 1e9:6.1f} GFLOP/s"
+                    if torch is not None and library != "torch":
+                        theirs = layer["torch"][what.replace("kernels_", "")][stat]
+                        line += f" {theirs / t:5.2f}x"
+                    else:
+                        line += " " * 6
+                print(line)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
