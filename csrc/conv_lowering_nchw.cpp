@@ -93,42 +93,49 @@ void nchw_backward_input(const ConvGeometry& g, const T* grad, const T* weight, 
 }
 
 // Per chunk, images side by side so one GEMM sums over all their pixels: cols (C*kh*kw,
-// count*P) and grads (O, count*P), dweight_g += grads_g @ cols_g^T. Each range sums into its
-// own dweight, added up in range order.
+// count*P) and grads (count*P, O), the grad transposed so that both GEMM operands run along
+// their rows; dweight^T_g (Kg, Og) += cols_g @ grads_g. Each range sums into its own
+// dweight^T (C*kh*kw, O) (group g's block at rows g*Kg, columns g*Og), added up in range
+// order and transposed at the end.
 template <typename T>
 void nchw_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight) {
     const ptrdiff_t P = g.pixels(), Kg = g.group_depth(), depth = g.C * g.taps();
-    const ptrdiff_t Og = g.group_out();
+    const ptrdiff_t Og = g.group_out(), size = depth * g.O;
     const ImageRanges ranges(g.N);
     const ptrdiff_t chunk =
         std::min(conv_chunk_images(g, (depth + g.O) * P), ranges.largest(g.N));
     auto cols = conv_buffer<T>(ranges.workers * chunk * depth * P);
-    auto grads = conv_buffer<T>(ranges.workers * chunk * g.O * P);
-    auto partial = conv_buffer<T>((ranges.count - 1) * g.O * Kg);
+    auto grads = conv_buffer<T>(ranges.workers * chunk * P * g.O);
+    auto transposed = conv_buffer<T>(ranges.count * size);
     ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
-        T* target = r == 0 ? dweight : partial.get() + (r - 1) * g.O * Kg;
+        T* target = transposed.get() + r * size;
         T* own_cols = cols.get() + t * chunk * depth * P;
-        T* own_grads = grads.get() + t * chunk * g.O * P;
-        if (n0 == n1) std::fill(target, target + g.O * Kg, T(0));
+        T* own_grads = grads.get() + t * chunk * P * g.O;
+        if (n0 == n1) std::fill(target, target + size, T(0));
         for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
             const ptrdiff_t count = std::min(chunk, n1 - c0), width = count * P;
             im2col_images(g, x, c0, count, own_cols, P, width);
-            const ptrdiff_t planes = count * g.O;
-#pragma omp parallel for num_threads(conv_loop_threads(planes * P)) schedule(static)
-            for (ptrdiff_t q = 0; q < planes; ++q) {
-                const ptrdiff_t n = q / g.O, o = q % g.O;
-                const T* from = grad + ((c0 + n) * g.O + o) * P;
-                std::copy(from, from + P, own_grads + o * width + n * P);
+#pragma omp parallel for num_threads(conv_loop_threads(width * g.O)) schedule(static)
+            for (ptrdiff_t n = 0; n < count; ++n) {
+                const T* from = grad + (c0 + n) * g.O * P;   // (O, P)
+                T* to = own_grads + n * P * g.O;               // (P, O)
+                for (ptrdiff_t o = 0; o < g.O; ++o)
+                    for (ptrdiff_t p = 0; p < P; ++p) to[p * g.O + o] = from[o * P + p];
             }
             for (ptrdiff_t grp = 0; grp < g.groups; ++grp) {
-                gemm(GemmProblem<T>{own_grads + grp * Og * width, 0, width, 1,
-                                    own_cols + grp * Kg * width, 0, 1, width,
-                                    target + grp * Og * Kg, 0, Kg, 1, Og, Kg, width,
-                                    c0 > n0});
+                gemm(GemmProblem<T>{own_cols + grp * Kg * width, 0, width, 1,
+                                    own_grads + grp * Og, 0, g.O, 1,
+                                    target + grp * Kg * g.O + grp * Og, 0, g.O, 1, Kg, Og,
+                                    width, c0 > n0});
             }
         }
     });
-    add_partials(partial.get(), ranges.count, g.O * Kg, dweight);
+    add_partials(transposed.get() + size, ranges.count, size, transposed.get());
+    for (ptrdiff_t grp = 0; grp < g.groups; ++grp)
+        for (ptrdiff_t o = 0; o < Og; ++o)
+            for (ptrdiff_t k = 0; k < Kg; ++k)
+                dweight[(grp * Og + o) * Kg + k] =
+                    transposed[(grp * Kg + k) * g.O + grp * Og + o];
 }
 
 #define TC_INSTANTIATE(T)                                                                  \
