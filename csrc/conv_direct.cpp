@@ -2,8 +2,9 @@
 // build each image's im2col matrix in a buffer that stays in L2, and run the register-blocked
 // kernels of conv_kernels_<isa>.cpp on it, writing the output planes directly: no GEMM
 // packing, no second pass. The forward kernel beats the GEMM lowering at every depth
-// measured (C*kh*kw of 9 to 576); the weight-gradient kernel re-reads its inputs per tile
-// and only wins for few taps (measured with benchmarks/conv_cpu.py, see the limits below).
+// measured (C*kh*kw of 9 to 576) and also serves the input gradient for few output channels;
+// the weight-gradient kernel re-reads its inputs per tile and only wins for few taps
+// (single-thread timings of both paths, see the limits below).
 #include <algorithm>
 #include <memory>
 #include <vector>
