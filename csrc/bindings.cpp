@@ -3,6 +3,7 @@
 
 #include "activations.h"
 #include "bias_act.h"
+#include "conv.h"
 #include "cpu_features.h"
 #include "isa.h"
 #include "lstm.h"
@@ -40,6 +41,16 @@ PYBIND11_MODULE(_C, m) {
 
     m.def("matmul", &tensorcore::matmul, py::arg("a"), py::arg("b"),
           "a (M, K) or (B, M, K) @ b (K, N) or (B, K, N), any strides, float32 or float64.");
+    m.def("conv2d", &tensorcore::conv2d, py::arg("x"), py::arg("weight"), py::arg("bias"),
+          py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"),
+          "x (N, C, H, W) NCHW or channels-last, weight (O, C/groups, kh, kw) -> y (N, O, OH, OW) "
+          "in x's memory format; padding (top, bottom, left, right).");
+    m.def("conv2d_backward_input", &tensorcore::conv2d_backward_input, py::arg("grad"),
+          py::arg("weight"), py::arg("x_shape"), py::arg("stride"), py::arg("padding"),
+          py::arg("dilation"), py::arg("groups"), "-> dx (N, C, H, W) in grad's memory format.");
+    m.def("conv2d_backward_weight", &tensorcore::conv2d_backward_weight, py::arg("grad"),
+          py::arg("x"), py::arg("weight_shape"), py::arg("stride"), py::arg("padding"),
+          py::arg("dilation"), py::arg("groups"), "-> (dweight, dbias).");
     m.def("relu", &tensorcore::relu, py::arg("x"));
     m.def("relu_backward", &tensorcore::relu_backward, py::arg("grad"), py::arg("x"),
           py::arg("y"));

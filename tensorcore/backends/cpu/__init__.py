@@ -8,3 +8,4 @@ from . import softmax  # noqa: F401
 from . import fused  # noqa: F401
 from . import optim  # noqa: F401
 from . import lstm  # noqa: F401
+from . import conv  # noqa: F401

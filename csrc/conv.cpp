@@ -1,0 +1,230 @@
+#include "conv.h"
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "array_checks.h"
+#include "conv_geometry.h"
+
+namespace py = pybind11;
+
+namespace {
+
+// Sizes and geometry parameters up to this bound keep every index product in range.
+constexpr ptrdiff_t size_limit = ptrdiff_t(1) << 30;
+
+std::string dims_string(const std::vector<ptrdiff_t>& dims) {
+    std::string text = "(";
+    for (size_t d = 0; d < dims.size(); ++d) text += (d ? ", " : "") + std::to_string(dims[d]);
+    return text + (dims.size() == 1 ? ",)" : ")");
+}
+
+std::vector<ptrdiff_t> shape_of(const py::array& a) {
+    return std::vector<ptrdiff_t>(a.shape(), a.shape() + a.ndim());
+}
+
+void require(bool condition, const char* op, const std::string& message) {
+    if (!condition) throw std::invalid_argument(std::string(op) + ": " + message);
+}
+
+// Checks the shapes and parameters of one convolution and derives its output size.
+tensorcore::ConvGeometry geometry(const char* op, const std::vector<ptrdiff_t>& x_shape,
+                                  const std::vector<ptrdiff_t>& weight_shape,
+                                  std::array<ptrdiff_t, 2> stride,
+                                  std::array<ptrdiff_t, 4> padding,
+                                  std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups) {
+    const std::string shapes = "x " + dims_string(x_shape) + " and weight " +
+                               dims_string(weight_shape);
+    require(x_shape.size() == 4 && weight_shape.size() == 4, op,
+            "expected 4-D x (N, C, H, W) and weight (O, C/groups, kh, kw), got " + shapes);
+    for (ptrdiff_t d : x_shape)
+        require(d >= 0 && d <= size_limit, op, "x size out of range: " + shapes);
+    for (ptrdiff_t d : weight_shape)
+        require(d >= 1 && d <= size_limit, op, "weight sizes must be positive: got " + shapes);
+    for (int d = 1; d < 4; ++d)
+        require(x_shape[d] >= 1, op, "expected x with C, H, W >= 1, got " + shapes);
+    for (ptrdiff_t s : stride)
+        require(s >= 1 && s <= size_limit, op, "expected stride >= 1, got " + std::to_string(s));
+    for (ptrdiff_t s : dilation)
+        require(s >= 1 && s <= size_limit, op, "expected dilation >= 1, got " + std::to_string(s));
+    for (ptrdiff_t p : padding)
+        require(p >= 0 && p <= size_limit, op, "expected padding >= 0, got " + std::to_string(p));
+    require(groups >= 1 && groups <= size_limit, op,
+            "expected groups >= 1, got " + std::to_string(groups));
+
+    tensorcore::ConvGeometry g;
+    g.N = x_shape[0], g.C = x_shape[1], g.H = x_shape[2], g.W = x_shape[3];
+    g.O = weight_shape[0], g.kh = weight_shape[2], g.kw = weight_shape[3];
+    g.sh = stride[0], g.sw = stride[1];
+    g.pad_top = padding[0], g.pad_bottom = padding[1];
+    g.pad_left = padding[2], g.pad_right = padding[3];
+    g.dh = dilation[0], g.dw = dilation[1];
+    g.groups = groups;
+    g.channels_last = false;
+    require(g.C % groups == 0 && g.O % groups == 0 && weight_shape[1] * groups == g.C, op,
+            "expected weight (O, C/groups, kh, kw) with C and O divisible by groups=" +
+                std::to_string(groups) + ", got " + shapes);
+    const ptrdiff_t extent_h = g.H + g.pad_top + g.pad_bottom - g.dh * (g.kh - 1) - 1;
+    const ptrdiff_t extent_w = g.W + g.pad_left + g.pad_right - g.dw * (g.kw - 1) - 1;
+    require(extent_h >= 0 && extent_w >= 0, op,
+            "the dilated kernel is larger than the padded input: " + shapes + ", padding " +
+                dims_string({padding.begin(), padding.end()}) + ", dilation " +
+                dims_string({dilation.begin(), dilation.end()}));
+    g.OH = extent_h / g.sh + 1;
+    g.OW = extent_w / g.sw + 1;
+    return g;
+}
+
+// Whether `a` is C-contiguous in memory with its axes in the order `order` (NCHW {0, 1, 2, 3},
+// NHWC {0, 2, 3, 1}); axes of size 1 may have any stride.
+bool laid_out(const py::array& a, const std::array<int, 4>& order) {
+    if (a.ndim() != 4) return false;
+    if (a.size() == 0) return true;
+    ptrdiff_t expected = a.itemsize();
+    for (int d = 3; d >= 0; --d) {
+        const int axis = order[d];
+        if (a.shape(axis) != 1 && a.strides(axis) != expected) return false;
+        expected *= a.shape(axis);
+    }
+    return reinterpret_cast<std::uintptr_t>(a.data()) % a.itemsize() == 0;
+}
+
+constexpr std::array<int, 4> nchw{0, 1, 2, 3}, nhwc{0, 2, 3, 1};
+
+// channels_last for images `a` and `b` (named in the message): NCHW when both are NCHW
+// C-contiguous, channels-last when both are NHWC in memory. Images with C == 1 are both; they
+// count as channels-last when a's channel stride is one element, as in the view
+// x_nhwc.transpose(0, 3, 1, 2), so that a channels-last model stays channels-last.
+bool channels_last(const char* op, const char* a_name, const py::array& a, const char* b_name,
+                   const py::array& b) {
+    const bool nchw_memory = laid_out(a, nchw) && laid_out(b, nchw);
+    const bool nhwc_memory = laid_out(a, nhwc) && laid_out(b, nhwc);
+    if (nchw_memory && nhwc_memory) {
+        return a.ndim() == 4 && a.strides(1) == a.itemsize() && a.shape(2) * a.shape(3) > 1;
+    }
+    if (nchw_memory || nhwc_memory) return nhwc_memory;
+    throw std::invalid_argument(std::string(op) + ": expected " + a_name + " " + shape_string(a) +
+                                " and " + b_name + " " + shape_string(b) +
+                                " to be both NCHW C-contiguous or both channels-last (NHWC "
+                                "memory) and aligned (use numpy.ascontiguousarray)");
+}
+
+// A new (N, C, H, W)-shaped array, NHWC in memory when channels_last; *data is its memory.
+template <typename T>
+py::array image_array(bool channels_last, ptrdiff_t N, ptrdiff_t C, ptrdiff_t H, ptrdiff_t W,
+                      T** data) {
+    if (!channels_last) {
+        py::array_t<T> a({N, C, H, W});
+        *data = a.mutable_data();
+        return std::move(a);
+    }
+    py::array_t<T> a({N, H, W, C});
+    *data = a.mutable_data();
+    return a.attr("transpose")(0, 3, 1, 2);
+}
+
+template <typename T>
+const T* data_of(const py::array& a) {
+    return static_cast<const T*>(a.data());
+}
+
+template <typename T>
+py::array forward_typed(const tensorcore::ConvGeometry& g, const py::array& x,
+                        const py::array& weight, const py::object& bias) {
+    T* y;
+    py::array out = image_array<T>(g.channels_last, g.N, g.O, g.OH, g.OW, &y);
+    const T* bias_data = bias.is_none() ? nullptr : data_of<T>(bias.cast<py::array>());
+    py::gil_scoped_release release;
+    tensorcore::conv_forward(g, data_of<T>(x), data_of<T>(weight), bias_data, y);
+    return out;
+}
+
+template <typename T>
+py::array backward_input_typed(const tensorcore::ConvGeometry& g, const py::array& grad,
+                               const py::array& weight) {
+    T* dx;
+    py::array out = image_array<T>(g.channels_last, g.N, g.C, g.H, g.W, &dx);
+    py::gil_scoped_release release;
+    tensorcore::conv_backward_input(g, data_of<T>(grad), data_of<T>(weight), dx);
+    return out;
+}
+
+template <typename T>
+py::tuple backward_weight_typed(const tensorcore::ConvGeometry& g, const py::array& grad,
+                                const py::array& x, const std::vector<ptrdiff_t>& weight_shape) {
+    py::array_t<T> dweight(weight_shape), dbias(std::vector<ptrdiff_t>{g.O});
+    T* dweight_data = dweight.mutable_data();
+    T* dbias_data = dbias.mutable_data();
+    {
+        py::gil_scoped_release release;
+        tensorcore::conv_backward_weight(g, data_of<T>(grad), data_of<T>(x), dweight_data,
+                                         dbias_data);
+    }
+    return py::make_tuple(dweight, dbias);
+}
+
+// grad must be (N, O, OH, OW) for geometry g
+void check_grad_shape(const char* op, const py::array& grad, const tensorcore::ConvGeometry& g) {
+    const std::vector<ptrdiff_t> expected{g.N, g.O, g.OH, g.OW};
+    require(shape_of(grad) == expected, op,
+            "expected grad of shape " + dims_string(expected) + ", got " + shape_string(grad));
+}
+
+}  // namespace
+
+namespace tensorcore {
+
+py::array conv2d(const py::array& x, const py::array& weight, const py::object& bias,
+                 std::array<ptrdiff_t, 2> stride, std::array<ptrdiff_t, 4> padding,
+                 std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups) {
+    const char* op = "conv2d";
+    const FloatType type = float_type(op, "x", x);
+    require_float_type(op, "weight", weight, type);
+    ConvGeometry g = geometry(op, shape_of(x), shape_of(weight), stride, padding, dilation, groups);
+    require_contiguous(op, "weight", weight);
+    if (!bias.is_none()) {
+        if (!py::isinstance<py::array>(bias)) {
+            throw py::type_error("conv2d: expected bias to be a NumPy array or None");
+        }
+        const py::array b = bias.cast<py::array>();
+        require_float_type(op, "bias", b, type);
+        require(b.ndim() == 1 && b.shape(0) == g.O, op,
+                "expected bias of shape (" + std::to_string(g.O) + ",), got " + shape_string(b));
+        require_contiguous(op, "bias", b);
+    }
+    g.channels_last = channels_last(op, "x", x, "x", x);
+    return type == FloatType::float32 ? forward_typed<float>(g, x, weight, bias)
+                                      : forward_typed<double>(g, x, weight, bias);
+}
+
+py::array conv2d_backward_input(const py::array& grad, const py::array& weight,
+                                const std::vector<ptrdiff_t>& x_shape,
+                                std::array<ptrdiff_t, 2> stride, std::array<ptrdiff_t, 4> padding,
+                                std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups) {
+    const char* op = "conv2d_backward_input";
+    const FloatType type = float_type(op, "grad", grad);
+    require_float_type(op, "weight", weight, type);
+    ConvGeometry g = geometry(op, x_shape, shape_of(weight), stride, padding, dilation, groups);
+    require_contiguous(op, "weight", weight);
+    check_grad_shape(op, grad, g);
+    g.channels_last = channels_last(op, "grad", grad, "grad", grad);
+    return type == FloatType::float32 ? backward_input_typed<float>(g, grad, weight)
+                                      : backward_input_typed<double>(g, grad, weight);
+}
+
+py::tuple conv2d_backward_weight(const py::array& grad, const py::array& x,
+                                 const std::vector<ptrdiff_t>& weight_shape,
+                                 std::array<ptrdiff_t, 2> stride, std::array<ptrdiff_t, 4> padding,
+                                 std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups) {
+    const char* op = "conv2d_backward_weight";
+    const FloatType type = float_type(op, "grad", grad);
+    require_float_type(op, "x", x, type);
+    ConvGeometry g = geometry(op, shape_of(x), weight_shape, stride, padding, dilation, groups);
+    check_grad_shape(op, grad, g);
+    g.channels_last = channels_last(op, "grad", grad, "x", x);
+    return type == FloatType::float32 ? backward_weight_typed<float>(g, grad, x, weight_shape)
+                                      : backward_weight_typed<double>(g, grad, x, weight_shape);
+}
+
+}  // namespace tensorcore

@@ -1,0 +1,30 @@
+// conv2d and its two backward passes for NumPy arrays (signatures of the kernel catalog,
+// tensorcore/kernels/catalog.py). Images are NCHW C-contiguous, or channels-last: NCHW-shaped
+// views of NHWC memory, answered in the same memory format. The weight is C-contiguous
+// (O, C/groups, kh, kw); stride and dilation are (h, w), padding (top, bottom, left, right).
+#pragma once
+
+#include <pybind11/numpy.h>
+
+#include <array>
+#include <vector>
+
+namespace tensorcore {
+
+pybind11::array conv2d(const pybind11::array& x, const pybind11::array& weight,
+                       const pybind11::object& bias, std::array<ptrdiff_t, 2> stride,
+                       std::array<ptrdiff_t, 4> padding, std::array<ptrdiff_t, 2> dilation,
+                       ptrdiff_t groups);
+pybind11::array conv2d_backward_input(const pybind11::array& grad, const pybind11::array& weight,
+                                      const std::vector<ptrdiff_t>& x_shape,
+                                      std::array<ptrdiff_t, 2> stride,
+                                      std::array<ptrdiff_t, 4> padding,
+                                      std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups);
+// -> (dweight, dbias)
+pybind11::tuple conv2d_backward_weight(const pybind11::array& grad, const pybind11::array& x,
+                                       const std::vector<ptrdiff_t>& weight_shape,
+                                       std::array<ptrdiff_t, 2> stride,
+                                       std::array<ptrdiff_t, 4> padding,
+                                       std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups);
+
+}  // namespace tensorcore

@@ -1,0 +1,169 @@
+// Direct convolution for NCHW images: threads take ranges of whole images (ImageRanges),
+// build each image's im2col matrix in a buffer that stays in L2, and run the register-blocked
+// kernels of conv_kernels_<isa>.cpp on it, writing the output planes directly: no GEMM
+// packing, no second pass. The forward kernel beats the GEMM lowering at every depth
+// measured (C*kh*kw of 9 to 576) and also serves the input gradient for few output channels;
+// the weight-gradient kernel re-reads its inputs per tile and only wins for few taps
+// (single-thread timings of both paths, see the limits below).
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "conv_geometry.h"
+#include "conv_im2col.h"
+#include "conv_kernels.h"
+#include "conv_lowering.h"
+#include "isa.h"
+#include "threads.h"
+
+namespace tensorcore {
+
+namespace {
+
+// C*kh*kw up to which the direct kernels run: the forward's bound only caps the per-thread
+// im2col buffer (depth x pixels); the weight gradient measured faster than the GEMM lowering
+// at 9, 27 and 72 taps, slower at 108 and 288.
+constexpr ptrdiff_t direct_forward_max_depth = 1024;
+constexpr ptrdiff_t direct_weight_max_depth = 80;
+// Output channels (the GEMM's k in the input gradient) up to which the direct input
+// gradient runs: faster at 32, even at 64 on 14x14 images, slower at 64 on 32x32.
+constexpr ptrdiff_t direct_input_max_out = 32;
+
+ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t multiple) {
+    return (n + multiple - 1) / multiple * multiple;
+}
+
+// im2col of image n into cols (C*kh*kw rows, pixels_padded apart); the pixel padding of each
+// row stays as the caller zeroed it.
+template <typename T>
+void image_columns(const ConvGeometry& g, const T* x, ptrdiff_t n, T* cols,
+                   ptrdiff_t pixels_padded) {
+    for (ptrdiff_t c = 0; c < g.C; ++c) {
+        im2col_plane(g, x + (n * g.C + c) * g.H * g.W, cols + c * g.taps() * pixels_padded,
+                     pixels_padded);
+    }
+}
+
+}  // namespace
+
+bool conv_direct_forward_applies(const ConvGeometry& g) {
+    return !g.channels_last && g.groups == 1 && g.N > 0 &&
+           g.C * g.taps() <= direct_forward_max_depth;
+}
+
+bool conv_direct_input_applies(const ConvGeometry& g) {
+    return !g.channels_last && g.groups == 1 && g.N > 0 && g.O <= direct_input_max_out;
+}
+
+bool conv_direct_weight_applies(const ConvGeometry& g) {
+    return !g.channels_last && g.groups == 1 && g.N > 0 &&
+           g.C * g.taps() <= direct_weight_max_depth;
+}
+
+template <typename T>
+void conv_direct_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias,
+                         T* y) {
+    const ptrdiff_t depth = g.C * g.taps(), P = g.pixels();
+    const ptrdiff_t pixels_padded = round_up(P, conv_pixel_block<T>);
+    const ptrdiff_t out_padded = round_up(g.O, conv_out_block);
+    std::vector<T> weight_padded(out_padded * depth, T(0)), bias_padded(out_padded, T(0));
+    std::copy(weight, weight + g.O * depth, weight_padded.begin());
+    if (bias) std::copy(bias, bias + g.O, bias_padded.begin());
+    const ImageRanges ranges(g.N);
+    std::vector<T> cols(ranges.workers * depth * pixels_padded, T(0));
+    const Isa isa = active_isa();
+    ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
+        T* own = cols.data() + t * depth * pixels_padded;
+        for (ptrdiff_t n = n0; n < n1; ++n) {
+            image_columns(g, x, n, own, pixels_padded);
+            TC_ISA_CALL(isa, conv_image_forward(own, depth, P, pixels_padded,
+                                                weight_padded.data(), bias_padded.data(), g.O,
+                                                y + n * g.O * P));
+        }
+    });
+}
+
+// dx through the forward kernel: per image, dcols (C*kh*kw, pixels) = weight^T (C*kh*kw, O)
+// @ grad (O, pixels), its rows padded like cols, then col2im into dx.
+template <typename T>
+void conv_direct_backward_input(const ConvGeometry& g, const T* grad, const T* weight, T* dx) {
+    const ptrdiff_t depth = g.C * g.taps(), P = g.pixels();
+    const ptrdiff_t pixels_padded = round_up(P, conv_pixel_block<T>);
+    const ptrdiff_t depth_padded = round_up(depth, conv_out_block);
+    std::vector<T> weight_t(depth_padded * g.O, T(0)), zeros(depth_padded, T(0));
+    for (ptrdiff_t o = 0; o < g.O; ++o)
+        for (ptrdiff_t k = 0; k < depth; ++k) weight_t[k * g.O + o] = weight[o * depth + k];
+    const ImageRanges ranges(g.N);
+    std::vector<T> grads(ranges.workers * g.O * pixels_padded, T(0));
+    std::vector<T> dcols(ranges.workers * depth * P);
+    const Isa isa = active_isa();
+    ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
+        T* own_grad = grads.data() + t * g.O * pixels_padded;
+        T* own_dcols = dcols.data() + t * depth * P;
+        for (ptrdiff_t n = n0; n < n1; ++n) {
+            for (ptrdiff_t o = 0; o < g.O; ++o) {
+                const T* from = grad + (n * g.O + o) * P;
+                std::copy(from, from + P, own_grad + o * pixels_padded);
+            }
+            TC_ISA_CALL(isa, conv_image_forward(own_grad, g.O, P, pixels_padded, weight_t.data(),
+                                                zeros.data(), depth, own_dcols));
+            for (ptrdiff_t c = 0; c < g.C; ++c) {
+                col2im_plane(g, own_dcols + c * g.taps() * P, P, dx + (n * g.C + c) * g.H * g.W);
+            }
+        }
+    });
+}
+
+// dweight and dbias; each range of images sums into its own lane sums, added up in double
+// in range order.
+template <typename T>
+void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
+                                 T* dbias) {
+    const ptrdiff_t depth = g.C * g.taps(), P = g.pixels(), lanes = conv_lanes<T>;
+    const ptrdiff_t depth_padded = round_up(depth, conv_depth_block);
+    const ptrdiff_t pixels_padded = round_up(P, conv_pixel_block<T>);
+    const ptrdiff_t out_padded = round_up(g.O, conv_out_block);
+    // per range: dweight lanes (O padded, depth_padded, lanes), then dbias lanes (O padded, lanes)
+    const ptrdiff_t weight_size = out_padded * depth_padded * lanes;
+    const ptrdiff_t partial_size = weight_size + out_padded * lanes;
+    const ImageRanges ranges(g.N);
+    std::vector<T> cols(ranges.workers * depth_padded * pixels_padded, T(0));
+    std::vector<T> partial(ranges.count * partial_size, T(0));
+    const Isa isa = active_isa();
+    ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
+        T* own = cols.data() + t * depth_padded * pixels_padded;
+        T* sums = partial.data() + r * partial_size;
+        for (ptrdiff_t n = n0; n < n1; ++n) {
+            image_columns(g, x, n, own, pixels_padded);
+            TC_ISA_CALL(isa, conv_image_weight_gradient(grad + n * g.O * P, own, depth_padded, P,
+                                                        pixels_padded, g.O, sums,
+                                                        sums + weight_size));
+        }
+    });
+    // entry i of the lane sums of every range, in double
+    auto total = [&](ptrdiff_t i) {
+        double sum = 0;
+        for (int r = 0; r < ranges.count; ++r)
+            for (ptrdiff_t l = 0; l < lanes; ++l) sum += partial[r * partial_size + i * lanes + l];
+        return static_cast<T>(sum);
+    };
+    for (ptrdiff_t o = 0; o < g.O; ++o) {
+        for (ptrdiff_t k = 0; k < depth; ++k) dweight[o * depth + k] = total(o * depth_padded + k);
+        dbias[o] = total(out_padded * depth_padded + o);
+    }
+}
+
+template void conv_direct_forward<float>(const ConvGeometry&, const float*, const float*,
+                                         const float*, float*);
+template void conv_direct_forward<double>(const ConvGeometry&, const double*, const double*,
+                                          const double*, double*);
+template void conv_direct_backward_input<float>(const ConvGeometry&, const float*,
+                                                const float*, float*);
+template void conv_direct_backward_input<double>(const ConvGeometry&, const double*,
+                                                 const double*, double*);
+template void conv_direct_backward_weight<float>(const ConvGeometry&, const float*,
+                                                 const float*, float*, float*);
+template void conv_direct_backward_weight<double>(const ConvGeometry&, const double*,
+                                                  const double*, double*, double*);
+
+}  // namespace tensorcore

@@ -1,0 +1,62 @@
+// The shape of one 2-D convolution and the algorithms that run it on raw pointers: im2col
+// lowering onto tensorcore::gemm (conv_lowering_*.cpp) and direct kernels for NCHW images
+// (conv_direct.cpp, conv_kernels_<isa>.cpp). Callers (conv.cpp) check the arrays and release
+// the GIL.
+#pragma once
+
+#include <cstddef>
+
+namespace tensorcore {
+
+// x (N, C, H, W), weight (O, C/groups, kh, kw), y (N, O, OH, OW). With channels_last, x, y
+// and their gradients are NHWC in memory ((N, H, W, C) and (N, OH, OW, O) C-contiguous);
+// otherwise NCHW C-contiguous. The weight is always (O, C/groups, kh, kw) C-contiguous.
+struct ConvGeometry {
+    ptrdiff_t N, C, H, W;
+    ptrdiff_t O, kh, kw;
+    ptrdiff_t OH, OW;
+    ptrdiff_t sh, sw;                   // stride
+    ptrdiff_t pad_top, pad_bottom, pad_left, pad_right;
+    ptrdiff_t dh, dw;                   // dilation
+    ptrdiff_t groups;
+    bool channels_last;
+
+    ptrdiff_t group_in() const { return C / groups; }
+    ptrdiff_t group_out() const { return O / groups; }
+    ptrdiff_t taps() const { return kh * kw; }
+    ptrdiff_t group_depth() const { return group_in() * kh * kw; }   // GEMM k of one group
+    ptrdiff_t pixels() const { return OH * OW; }                     // output pixels per image
+    // 1x1, stride 1, unpadded: the image itself is the im2col matrix
+    bool pointwise() const {
+        return kh == 1 && kw == 1 && sh == 1 && sw == 1 && pad_top == 0 && pad_bottom == 0 &&
+               pad_left == 0 && pad_right == 0;
+    }
+};
+
+// y = conv(x, weight) + bias (bias may be null).
+template <typename T>
+void conv_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y);
+
+// dx = the gradient of the forward pass's x for output gradient `grad`.
+template <typename T>
+void conv_backward_input(const ConvGeometry& g, const T* grad, const T* weight, T* dx);
+
+// dweight (O, C/groups, kh, kw) and dbias (O,) for output gradient `grad`.
+template <typename T>
+void conv_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
+                          T* dbias);
+
+// The direct kernels (conv_direct.cpp), for NCHW inputs where conv_direct_*_applies;
+// the conv_* entry points pick them themselves.
+bool conv_direct_forward_applies(const ConvGeometry& g);
+bool conv_direct_input_applies(const ConvGeometry& g);
+bool conv_direct_weight_applies(const ConvGeometry& g);
+template <typename T>
+void conv_direct_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y);
+template <typename T>
+void conv_direct_backward_input(const ConvGeometry& g, const T* grad, const T* weight, T* dx);
+template <typename T>
+void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
+                                 T* dbias);
+
+}  // namespace tensorcore

@@ -1,0 +1,48 @@
+// Register-blocked convolution kernels for one NCHW image, compiled once per ISA
+// (conv_kernels_impl.h in conv_kernels_<isa>.cpp). They work on the image's im2col matrix
+// cols (depth, pixels_padded): row k = (c, i, j) holds tap k of every output pixel, and the
+// columns past `pixels` are zero.
+#pragma once
+
+#include <cstddef>
+
+namespace tensorcore {
+
+// Padding the callers apply so that the kernels' register tiles never run past a buffer:
+// weight rows (output channels) to a multiple of conv_out_block, cols rows to a multiple of
+// conv_depth_block (weight gradient only), pixels to a multiple of 128 bytes of elements.
+constexpr ptrdiff_t conv_out_block = 8;
+constexpr ptrdiff_t conv_depth_block = 9;
+template <typename T>
+constexpr ptrdiff_t conv_pixel_block = 128 / sizeof(T);
+// The weight gradient is summed per vector lane, in slots of the widest vector's lanes.
+template <typename T>
+constexpr ptrdiff_t conv_lanes = 64 / sizeof(T);
+
+}  // namespace tensorcore
+
+// conv_image_forward: y (out, pixels) = weight (out padded, depth) @ cols + bias (out padded).
+// conv_image_weight_gradient: dweight (out padded, depth_padded) += grad (out, pixels) @
+// cols (depth_padded, pixels_padded)^T and dbias (out,) += grad's row sums, each entry kept
+// as conv_lanes<T> partial sums (lane i sums the pixels i mod the vector width), so the
+// kernels never reduce across a vector: dweight_lanes (out padded, depth_padded, lanes),
+// dbias_lanes (out padded, lanes).
+#define TC_DECLARE_CONV_KERNELS_FOR(T)                                                       \
+    void conv_image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels,                \
+                            ptrdiff_t pixels_padded, const T* weight, const T* bias,         \
+                            ptrdiff_t out, T* y);                                            \
+    void conv_image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,    \
+                                    ptrdiff_t pixels, ptrdiff_t pixels_padded, ptrdiff_t out, \
+                                    T* dweight_lanes, T* dbias_lanes);
+
+#define TC_DECLARE_CONV_KERNELS(ns)        \
+    namespace ns {                         \
+    TC_DECLARE_CONV_KERNELS_FOR(float)     \
+    TC_DECLARE_CONV_KERNELS_FOR(double)    \
+    }
+
+TC_DECLARE_CONV_KERNELS(isa_generic)
+#ifdef TENSORCORE_X86_ISAS
+TC_DECLARE_CONV_KERNELS(isa_avx2)
+TC_DECLARE_CONV_KERNELS(isa_avx512)
+#endif

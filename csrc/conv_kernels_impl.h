@@ -1,0 +1,142 @@
+// The conv kernels of conv_kernels.h, written once and compiled per ISA. The including unit
+// sets its target pragma and defines
+//   TC_ISA                 namespace of this copy (isa_avx512, isa_avx2, isa_generic)
+//   TC_VECTOR_BYTES        SIMD register width in bytes
+//   TC_CONV_FORWARD_ROWS   output channels per forward tile (2 vectors of pixels each)
+//   TC_CONV_WEIGHT_ROWS    output channels per weight-gradient tile (9 cols rows each)
+// Tiles fill about half the register file (32 zmm on AVX-512, 16 on AVX2 and SSE2), enough
+// independent accumulators to cover the FMA latency on two pipes.
+#include "conv_kernels.h"
+#include "simd.h"
+
+namespace TC_ISA {
+namespace {
+
+// cols elements per pixel block of the forward kernel: 256 KiB of float, a quarter of L2
+constexpr ptrdiff_t forward_block_elements = ptrdiff_t(1) << 16;
+
+template <typename T>
+void image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels, ptrdiff_t pixels_padded,
+                   const T* weight, const T* bias, ptrdiff_t out, T* y) {
+    typedef typename Simd<T>::vec V;
+    constexpr int L = Simd<T>::lanes, R = TC_CONV_FORWARD_ROWS, VB = 2;
+    static_assert(tensorcore::conv_out_block % R == 0, "tiles must not pass the weight padding");
+    static_assert(tensorcore::conv_pixel_block<T> % (VB * L) == 0, "nor the pixel padding");
+    // Pixels in blocks whose cols (depth x block) stay in L2 while every output channel
+    // passes over them.
+    const ptrdiff_t tile = VB * L;
+    const ptrdiff_t block = std::max<ptrdiff_t>(forward_block_elements / depth / tile, 1) * tile;
+    for (ptrdiff_t p0 = 0; p0 < pixels; p0 += block) {
+        const ptrdiff_t p1 = std::min(pixels, p0 + block);
+        for (ptrdiff_t o0 = 0; o0 < out; o0 += R) {
+            const T* w = weight + o0 * depth;
+            const int rows = static_cast<int>(std::min<ptrdiff_t>(R, out - o0));
+            for (ptrdiff_t q0 = p0; q0 < p1; q0 += tile) {
+                V acc[R][VB];
+                for (int r = 0; r < R; ++r)
+                    for (int v = 0; v < VB; ++v) acc[r][v] = broadcast(bias[o0 + r]);
+                for (ptrdiff_t k = 0; k < depth; ++k) {
+                    V b[VB];
+                    const T* c = cols + k * pixels_padded + q0;
+                    for (int v = 0; v < VB; ++v) b[v] = load(c + v * L);
+                    for (int r = 0; r < R; ++r) {
+                        const V a = broadcast(w[r * depth + k]);
+                        for (int v = 0; v < VB; ++v) acc[r][v] += a * b[v];
+                    }
+                }
+                for (int v = 0; v < VB; ++v) {
+                    const ptrdiff_t q = q0 + v * L;
+                    if (q >= pixels) break;
+                    const int n = static_cast<int>(std::min<ptrdiff_t>(L, pixels - q));
+                    for (int r = 0; r < rows; ++r) {
+                        T* dst = y + (o0 + r) * pixels + q;
+                        if (n == L) {
+                            store(dst, acc[r][v]);
+                        } else {
+                            store_partial(dst, acc[r][v], n);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// One tile of the weight gradient: grad rows g[0 .. R) against cols rows c[0 .. KB) summed
+// over the pixels into acc, and with_bias the grad rows themselves into bias_acc.
+template <typename T, int R, int KB, bool with_bias>
+void weight_gradient_tile(const T* const* g, const T* c, ptrdiff_t pixels,
+                          ptrdiff_t pixels_padded, typename Simd<T>::vec (&acc)[R][KB],
+                          typename Simd<T>::vec (&bias_acc)[R]) {
+    typedef typename Simd<T>::vec V;
+    constexpr int L = Simd<T>::lanes;
+    for (ptrdiff_t q = 0; q < pixels; q += L) {
+        // the last partial vector: grad past `pixels` reads as 0 (cols there are 0 too, but
+        // grad could hold inf)
+        const int n = static_cast<int>(std::min<ptrdiff_t>(L, pixels - q));
+        V a[R];
+        for (int r = 0; r < R; ++r) {
+            a[r] = n == L ? load(g[r] + q) : load_partial(g[r] + q, n);
+            if (with_bias) bias_acc[r] += a[r];
+        }
+        const T* b = c + q;   // walked row by row: KB row pointers would not fit in registers
+        for (int j = 0; j < KB; ++j, b += pixels_padded) {
+            for (int r = 0; r < R; ++r) acc[r][j] += a[r] * load(b);
+        }
+    }
+}
+
+// sums[i] (first L lanes) += v
+template <typename T>
+inline void add_lanes(T* sums, typename Simd<T>::vec v) {
+    store(sums, load(sums) + v);
+}
+
+template <typename T>
+void image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,
+                           ptrdiff_t pixels, ptrdiff_t pixels_padded, ptrdiff_t out,
+                           T* dweight_lanes, T* dbias_lanes) {
+    typedef typename Simd<T>::vec V;
+    constexpr int R = TC_CONV_WEIGHT_ROWS, KB = tensorcore::conv_depth_block;
+    constexpr ptrdiff_t slot = tensorcore::conv_lanes<T>;
+    static_assert(Simd<T>::lanes <= slot, "a vector must fit its lane slot");
+    for (ptrdiff_t o0 = 0; o0 < out; o0 += R) {
+        const int rows = static_cast<int>(std::min<ptrdiff_t>(R, out - o0));
+        const T* g[R];   // rows past `out` repeat the last one; their sums are dropped
+        for (int r = 0; r < R; ++r) g[r] = grad + (o0 + std::min(r, rows - 1)) * pixels;
+        for (ptrdiff_t k0 = 0; k0 < depth_padded; k0 += KB) {
+            const T* c = cols + k0 * pixels_padded;
+            V acc[R][KB] = {}, bias_acc[R] = {};
+            if (k0 == 0) {
+                weight_gradient_tile<T, R, KB, true>(g, c, pixels, pixels_padded, acc, bias_acc);
+                for (int r = 0; r < rows; ++r)
+                    add_lanes(dbias_lanes + (o0 + r) * slot, bias_acc[r]);
+            } else {
+                weight_gradient_tile<T, R, KB, false>(g, c, pixels, pixels_padded, acc, bias_acc);
+            }
+            for (int r = 0; r < rows; ++r)
+                for (int j = 0; j < KB; ++j)
+                    add_lanes(dweight_lanes + ((o0 + r) * depth_padded + k0 + j) * slot, acc[r][j]);
+        }
+    }
+}
+
+}  // namespace
+
+#define TC_DEFINE_CONV_KERNELS_FOR(T)                                                          \
+    void conv_image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels,                  \
+                            ptrdiff_t pixels_padded, const T* weight, const T* bias,           \
+                            ptrdiff_t out, T* y) {                                             \
+        image_forward(cols, depth, pixels, pixels_padded, weight, bias, out, y);               \
+    }                                                                                          \
+    void conv_image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,      \
+                                    ptrdiff_t pixels, ptrdiff_t pixels_padded, ptrdiff_t out,   \
+                                    T* dweight_lanes, T* dbias_lanes) {                        \
+        image_weight_gradient(grad, cols, depth_padded, pixels, pixels_padded, out,            \
+                              dweight_lanes, dbias_lanes);                                     \
+    }
+
+TC_DEFINE_CONV_KERNELS_FOR(float)
+TC_DEFINE_CONV_KERNELS_FOR(double)
+
+}  // namespace TC_ISA

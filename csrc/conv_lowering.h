@@ -1,0 +1,94 @@
+// Convolution by lowering onto GEMM, shared parts: im2col gathers each output pixel's input
+// window into a row or column of a matrix, one tensorcore::gemm per group multiplies it with
+// the weight, and col2im sums window gradients back into the image.
+// conv_lowering_nchw.cpp and conv_lowering_nhwc.cpp hold the two memory formats.
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "conv_geometry.h"
+#include "threads.h"
+
+namespace tensorcore {
+
+// Elements of im2col buffer per range of images: a chunk of images is lowered at a time.
+constexpr ptrdiff_t conv_chunk_elements = ptrdiff_t(1) << 20;
+
+template <typename T>
+std::unique_ptr<T[]> conv_buffer(ptrdiff_t elements) {
+    return std::unique_ptr<T[]>(new T[std::max<ptrdiff_t>(elements, 1)]);
+}
+
+// Images per chunk when each image needs `elements_per_image` of buffer.
+inline ptrdiff_t conv_chunk_images(const ConvGeometry& g, ptrdiff_t elements_per_image) {
+    return std::clamp<ptrdiff_t>(conv_chunk_elements / std::max<ptrdiff_t>(elements_per_image, 1),
+                                 1, std::max<ptrdiff_t>(g.N, 1));
+}
+
+// Threads for a loop over `elements`: small loops run on one thread.
+inline int conv_loop_threads(ptrdiff_t elements) {
+    return elements < (ptrdiff_t(1) << 14) ? 1 : num_threads();
+}
+
+// The images split into contiguous ranges (a few per thread, at least two images each) that
+// threads take as they come free: on a busy machine a thread that lost its core holds up the
+// others for one range, not for half the batch. A range runs on one thread, so the OpenMP
+// regions nested inside (the im2col loops, tensorcore::gemm) run single-threaded, as OpenMP
+// does not nest by default, and a call synchronises its threads once. With fewer than two
+// images per thread there is one range, and the loops and GEMMs inside use the threads.
+// Results depend on the ranges (a function of the batch and the thread count), never on
+// which thread ran which range.
+struct ImageRanges {
+    int count;     // ranges
+    int workers;   // threads taking them; buffers per worker, partial sums per range
+
+    explicit ImageRanges(ptrdiff_t images) {
+        const int threads = num_threads();
+        const bool split = threads > 1 && images >= 2 * threads;
+        workers = split ? threads : 1;
+        count = split ? static_cast<int>(std::min<ptrdiff_t>(images / 2, 4 * threads)) : 1;
+    }
+
+    ptrdiff_t largest(ptrdiff_t images) const { return (images + count - 1) / count; }
+
+    // work(range, worker, first image, end image) for every range
+    template <class Work>
+    void run(ptrdiff_t images, const Work& work) const {
+        if (count == 1) {
+            work(0, 0, ptrdiff_t(0), images);
+            return;
+        }
+#pragma omp parallel for num_threads(workers) schedule(dynamic, 1)
+        for (int r = 0; r < count; ++r) {
+            work(r, omp_get_thread_num(), images * r / count, images * (r + 1) / count);
+        }
+    }
+};
+
+template <typename T>
+void nchw_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y);
+template <typename T>
+void nchw_backward_input(const ConvGeometry& g, const T* grad, const T* weight, T* dx);
+template <typename T>
+void nchw_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight);
+template <typename T>
+void nhwc_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y);
+template <typename T>
+void nhwc_backward_input(const ConvGeometry& g, const T* grad, const T* weight, T* dx);
+template <typename T>
+void nhwc_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight);
+// dbias (O,) = grad summed over images and pixels, either memory format
+template <typename T>
+void conv_bias_gradient(const ConvGeometry& g, const T* grad, T* dbias);
+
+// Sums ranges 1.. of partial (ranges - 1, size) into out (size,), in range order.
+template <typename T>
+void add_partials(const T* partial, int ranges, ptrdiff_t size, T* out) {
+    for (int r = 1; r < ranges; ++r)
+        for (ptrdiff_t i = 0; i < size; ++i) out[i] += partial[(r - 1) * size + i];
+}
+
+}  // namespace tensorcore

@@ -1,0 +1,57 @@
+"""conv2d and its backward passes as "cpu.cpp" (csrc/conv*.cpp). Images run NCHW, or
+channels-last when their memory is NHWC (an NCHW-shaped view such as
+``x_nhwc.transpose(0, 3, 1, 2)``, as the Keras face passes them), and come back in that memory
+format; other strides are copied first."""
+import numpy as np
+
+from ...kernels.registry import register
+from .common import PRIORITY, _C, available, require_float
+
+
+def channels_last(a):
+    """Whether the (N, C, H, W) array ``a`` is laid out NHWC in memory. With C == 1 both
+    layouts hold; then a channel stride of one element (as in ``x_nhwc.transpose(0, 3, 1, 2)``)
+    says channels-last, as csrc/conv.cpp decides."""
+    if not a.transpose(0, 2, 3, 1).flags.c_contiguous:
+        return False
+    return not a.flags.c_contiguous or (a.strides[1] == a.itemsize and a.shape[2] * a.shape[3] > 1)
+
+
+def image(a, nhwc):
+    """``a`` as NCHW C-contiguous memory, or with ``nhwc`` as a view of NHWC memory."""
+    if nhwc:
+        return np.require(a.transpose(0, 2, 3, 1), requirements="CA").transpose(0, 3, 1, 2)
+    return np.require(a, requirements="CA")
+
+
+def images_4d(*arrays):
+    """Decline what the reference handles and C++ does not: non-float or mixed dtypes."""
+    require_float(*arrays)
+    if any(a.ndim != 4 for a in arrays):
+        raise NotImplementedError
+
+
+@register("conv2d", "cpu.cpp", priority=PRIORITY, available=available)
+def conv2d(x, weight, bias, stride, padding, dilation, groups):
+    images_4d(x, weight)
+    if bias is not None:
+        require_float(x, bias)
+        bias = np.require(bias, requirements="CA")
+    return _C.conv2d(image(x, channels_last(x)), np.require(weight, requirements="CA"), bias,
+                     stride, padding, dilation, groups)
+
+
+@register("conv2d_backward_input", "cpu.cpp", priority=PRIORITY, available=available)
+def conv2d_backward_input(grad, weight, x_shape, stride, padding, dilation, groups):
+    images_4d(grad, weight)
+    return _C.conv2d_backward_input(image(grad, channels_last(grad)),
+                                    np.require(weight, requirements="CA"), tuple(x_shape),
+                                    stride, padding, dilation, groups)
+
+
+@register("conv2d_backward_weight", "cpu.cpp", priority=PRIORITY, available=available)
+def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, groups):
+    images_4d(grad, x)
+    nhwc = channels_last(x)
+    return _C.conv2d_backward_weight(image(grad, nhwc), image(x, nhwc), tuple(weight_shape),
+                                     stride, padding, dilation, groups)

@@ -1,0 +1,333 @@
+"""The C++ conv2d kernels ("cpu.cpp", csrc/conv*.cpp) against the im2col reference: odd
+sizes, every stride/padding/dilation/groups case, NCHW and channels-last memory, float32 and
+float64, non-contiguous inputs, 1 and 2 threads, every ISA for the direct kernels; gradients
+of F.conv2d through them by finite differences and against PyTorch; bad input raising."""
+import numpy as np
+import pytest
+
+import tensorcore as tc
+import tensorcore.nn.functional as F
+
+from helpers import compare_with_torch, torch
+
+_C = pytest.importorskip("tensorcore._C", reason="the C++ extension is not built")
+
+OPS = ("conv2d", "conv2d_backward_input", "conv2d_backward_weight")
+DTYPES = (np.float32, np.float64)
+# relative to the result's largest magnitude: the sums over taps and pixels round with it
+TOLERANCE = {np.float32: 2e-5, np.float64: 1e-12}
+
+
+def rand(*shape, seed=0):
+    """Uniform in [-1, 1), never all zero."""
+    return np.random.default_rng(seed).uniform(-1, 1, size=shape)
+
+
+def ours(op):
+    return tc.kernels.get(op).variants["cpu.cpp"].fn
+
+
+def reference(op):
+    return tc.kernels.get(op).variants["cpu.reference"].fn
+
+
+def nhwc(a):
+    """The (N, C, H, W) array `a` as a view of NHWC memory, as the Keras face passes images
+    (a fresh copy: its channel stride is one element even when C == 1)."""
+    return np.array(a.transpose(0, 2, 3, 1), order="C").transpose(0, 3, 1, 2)
+
+
+def assert_matches(got, expected, dtype, what):
+    assert got.shape == expected.shape, f"{what}: shape {got.shape} != {expected.shape}"
+    assert got.dtype == np.dtype(dtype), f"{what}: dtype {got.dtype}"
+    tol = TOLERANCE[dtype]
+    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    np.testing.assert_allclose(got, expected, rtol=tol, atol=tol * scale, err_msg=what)
+
+
+@pytest.fixture(params=["avx512", "avx2", "generic"])
+def isa(request):
+    """Each test once per instruction set this CPU runs, forced through _C.set_isa."""
+    previous = _C.isa()
+    try:
+        _C.set_isa(request.param)
+    except ValueError:
+        pytest.skip(f"this CPU does not run {request.param}")
+    yield request.param
+    _C.set_isa(previous)
+
+
+@pytest.fixture
+def threads():
+    """Restores the thread count a test changes."""
+    previous = _C.get_num_threads()
+    yield _C.set_num_threads
+    _C.set_num_threads(previous)
+
+
+# (x shape, weight shape, stride, padding (top, bottom, left, right), dilation, groups)
+CASES = [
+    ((1, 1, 5, 5), (1, 1, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),
+    ((1, 1, 1, 1), (1, 1, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 1),
+    ((3, 1, 33, 33), (33, 1, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),      # direct kernels
+    ((3, 3, 7, 33), (5, 3, 3, 3), (1, 2), (1, 0, 2, 1), (1, 1), 1),        # direct, asymmetric
+    ((3, 3, 7, 7), (5, 3, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
+    ((3, 7, 33, 33), (33, 7, 3, 3), (2, 2), (0, 2, 1, 3), (1, 1), 1),      # GEMM lowering
+    ((1, 7, 7, 5), (5, 7, 3, 2), (1, 1), (0, 0, 0, 0), (1, 1), 1),
+    ((1, 3, 1, 1), (5, 3, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 1),         # pointwise
+    ((3, 7, 5, 7), (33, 7, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 1),
+    ((3, 7, 5, 7), (5, 7, 1, 1), (2, 1), (0, 0, 0, 0), (1, 1), 1),         # 1x1, strided
+    ((1, 3, 5, 5), (5, 3, 5, 5), (1, 1), (0, 0, 0, 0), (1, 1), 1),         # kernel == input
+    ((1, 7, 5, 7), (5, 7, 5, 7), (1, 1), (0, 0, 0, 0), (1, 1), 1),
+    ((3, 3, 5, 7), (5, 3, 3, 3), (1, 1), (4, 5, 4, 6), (1, 1), 1),         # padding > kernel
+    ((3, 7, 1, 1), (5, 7, 3, 3), (1, 1), (2, 2, 3, 1), (1, 1), 1),
+    ((3, 3, 7, 33), (5, 3, 3, 2), (1, 2), (2, 1, 0, 3), (2, 3), 1),        # dilation
+    ((1, 7, 33, 7), (5, 7, 2, 3), (3, 2), (1, 0, 0, 2), (3, 2), 1),
+    ((3, 3, 33, 33), (5, 3, 2, 2), (3, 3), (0, 0, 0, 0), (1, 1), 1),       # stride > kernel
+    ((3, 6, 7, 7), (4, 3, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 2),         # groups
+    ((3, 3, 7, 7), (33, 1, 3, 3), (2, 1), (1, 1, 0, 2), (1, 1), 3),        # depthwise x 11
+    ((1, 7, 5, 5), (7, 1, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 7),         # depthwise
+    ((3, 6, 5, 5), (9, 2, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 3),         # grouped pointwise
+    ((9, 1, 7, 7), (5, 1, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),         # images split per thread
+    ((9, 7, 5, 5), (33, 7, 3, 3), (1, 1), (1, 0, 0, 1), (1, 1), 1),
+    ((9, 6, 5, 5), (4, 3, 3, 3), (2, 1), (1, 1, 1, 1), (2, 1), 2),
+    ((9, 7, 5, 5), (5, 7, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 1),
+    ((9, 11, 5, 5), (5, 11, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),      # > 80 taps: GEMM
+    ((3, 11, 7, 7), (5, 11, 3, 3), (2, 1), (0, 1, 2, 0), (1, 2), 1),      # weight gradient
+    ((1, 129, 5, 5), (3, 129, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),    # > 1024 taps: GEMM
+]
+# NCHW without groups runs the direct kernels: forward always, input gradient up to 32 output
+# channels, weight gradient up to 80 taps; the other cases here cover the GEMM lowering
+DIRECT_CASES = [c for c in CASES if c[5] == 1]
+
+
+def case_id(case):
+    x, w, stride, padding, dilation, groups = case
+    return f"x{x}-w{w}-s{stride}-p{padding}-d{dilation}-g{groups}".replace(" ", "")
+
+
+def geometry(case):
+    _, _, stride, padding, dilation, groups = case
+    return dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+def check_all_ops(case, dtype, layout, with_bias=True, seed=0):
+    """The three C++ kernels on `case` in `layout` ("nchw" or "nhwc") against the reference
+    evaluated in float64 on the same (rounded) inputs; channels-last answers channels-last."""
+    x_shape, w_shape = case[:2]
+    geo = geometry(case)
+    x, w = rand(*x_shape, seed=seed).astype(dtype), rand(*w_shape, seed=seed + 1).astype(dtype)
+    b = rand(w_shape[0], seed=seed + 2).astype(dtype) if with_bias else None
+    as_layout = nhwc if layout == "nhwc" else (lambda a: a)
+    wide = (lambda a: None if a is None else a.astype(np.float64))
+    y_expected = reference("conv2d")(wide(x), wide(w), wide(b), **geo)
+    y = ours("conv2d")(as_layout(x), w, b, **geo)
+    assert_matches(y, y_expected, dtype, "conv2d")
+    grad = rand(*y_expected.shape, seed=seed + 3).astype(dtype)
+    dx = ours("conv2d_backward_input")(as_layout(grad), w, x_shape, **geo)
+    assert_matches(dx, reference("conv2d_backward_input")(wide(grad), wide(w), x_shape, **geo),
+                   dtype, "conv2d_backward_input")
+    dw, db = ours("conv2d_backward_weight")(as_layout(grad), as_layout(x), w_shape, **geo)
+    dw_expected, db_expected = reference("conv2d_backward_weight")(wide(grad), wide(x), w_shape,
+                                                                   **geo)
+    assert_matches(dw, dw_expected, dtype, "conv2d_backward_weight dweight")
+    assert_matches(db, db_expected, dtype, "conv2d_backward_weight dbias")
+    if layout == "nhwc":   # answered in the memory format asked, where 1x1 images leave a doubt
+        for out, source in ((y, x), (dx, grad)):
+            if source.shape[2] * source.shape[3] > 1:
+                assert out.transpose(0, 2, 3, 1).flags.c_contiguous
+    return y, dx, dw, db
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_against_reference(case, dtype, layout):
+    check_all_ops(case, dtype, layout)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", DIRECT_CASES, ids=case_id)
+def test_direct_kernels_every_isa(isa, case, dtype):
+    check_all_ops(case, dtype, "nchw")
+    check_all_ops(case, dtype, "nchw", with_bias=False, seed=5)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", [CASES[4], CASES[17], CASES[23]], ids=case_id)
+def test_gemm_lowering_every_isa(isa, case, dtype):
+    for layout in ("nchw", "nhwc"):
+        check_all_ops(case, dtype, layout, with_bias=False)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", [c for c in CASES if c[0][0] == 9] + [CASES[5]], ids=case_id)
+def test_thread_count_does_not_change_results(threads, case, dtype):
+    for layout in ("nchw", "nhwc"):
+        threads(1)
+        one = check_all_ops(case, dtype, layout)
+        threads(2)
+        two = check_all_ops(case, dtype, layout)
+        for a, b in zip(one, two):   # per-thread partial sums may round differently
+            assert_matches(a, b, dtype, f"1 vs 2 threads ({layout})")
+
+
+def test_non_contiguous_inputs():
+    """Strided views and an NHWC grad for an NCHW x are copied into a layout the kernel takes."""
+    case = ((3, 3, 7, 7), (5, 3, 3, 3), (1, 1), (1, 0, 2, 1), (2, 1), 1)
+    geo = geometry(case)
+    x = rand(3, 6, 7, 14, seed=1)[:, ::2, :, ::2]          # (3, 3, 7, 7), strided
+    w = rand(3, 3, 3, 5, seed=2).transpose(3, 2, 1, 0)      # (5, 3, 3, 3), transposed
+    b = rand(10, seed=3)[::2]
+    y = ours("conv2d")(x, w, b, **geo)
+    np.testing.assert_allclose(y, reference("conv2d")(x, w, b, **geo), rtol=1e-12, atol=1e-12)
+    grad = nhwc(rand(*y.shape, seed=4))[:, :, ::-1]         # flipped rows of NHWC memory
+    dx = ours("conv2d_backward_input")(grad, w, x.shape, **geo)
+    np.testing.assert_allclose(dx, reference("conv2d_backward_input")(grad, w, x.shape, **geo),
+                               rtol=1e-12, atol=1e-12)
+    for g_layout, x_layout in [(grad, x), (nhwc(grad), x), (np.ascontiguousarray(grad), nhwc(x))]:
+        dw, db = ours("conv2d_backward_weight")(g_layout, x_layout, w.shape, **geo)
+        dw_expected, db_expected = reference("conv2d_backward_weight")(grad, x, w.shape, **geo)
+        np.testing.assert_allclose(dw, dw_expected, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(db, db_expected, rtol=1e-12, atol=1e-12)
+
+
+def test_single_channel_images_are_both_layouts():
+    """With C == 1, NCHW and NHWC memory coincide: the kernel answers C-contiguous."""
+    x = rand(3, 1, 7, 7, seed=1)
+    w = rand(5, 1, 3, 3, seed=2)
+    geo = dict(stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1)
+    y = ours("conv2d")(nhwc(x), w, None, **geo)
+    np.testing.assert_allclose(y, reference("conv2d")(x, w, None, **geo), rtol=1e-12, atol=1e-12)
+
+
+def test_empty_batch():
+    geo = dict(stride=(1, 1), padding=(1, 1, 1, 1), dilation=(1, 1), groups=1)
+    x, w = np.ones((0, 3, 5, 5)), np.ones((4, 3, 3, 3))
+    assert ours("conv2d")(x, w, np.ones(4), **geo).shape == (0, 4, 5, 5)
+    assert ours("conv2d_backward_input")(np.ones((0, 4, 5, 5)), w, x.shape, **geo).shape == x.shape
+    dw, db = ours("conv2d_backward_weight")(np.ones((0, 4, 5, 5)), x, w.shape, **geo)
+    np.testing.assert_array_equal(dw, np.zeros(w.shape))
+    np.testing.assert_array_equal(db, np.zeros(4))
+
+
+# --- through F.conv2d and autograd ------------------------------------------------------
+
+GRAD_CASES = [
+    ((2, 1, 6, 5), (3, 1, 3, 3), dict(padding=1)),                          # direct kernels
+    ((2, 3, 6, 5), (4, 3, 3, 2), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2))),
+    ((1, 4, 5, 5), (4, 2, 3, 3), dict(groups=2, padding="same")),
+    ((2, 3, 4, 4), (2, 3, 1, 1), {}),
+]
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", GRAD_CASES)
+def test_gradcheck_through_cpp_kernels(x_shape, w_shape, kwargs, layout):
+    as_layout = nhwc if layout == "nhwc" else (lambda a: a)
+    x = tc.tensor(as_layout(rand(*x_shape, seed=1)), requires_grad=True)
+    w = tc.tensor(rand(*w_shape, seed=2), requires_grad=True)
+    b = tc.tensor(rand(w_shape[0], seed=3), requires_grad=True)
+    with tc.kernels.use(conv2d="cpu.cpp"):
+        assert tc.autograd.gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kwargs), [x, w, b])
+        for op in OPS:
+            assert tc.kernels.get(op).last.name == "cpu.cpp"
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", GRAD_CASES + [
+    ((3, 1, 28, 28), (32, 1, 3, 3), {}), ((3, 7, 14, 14), (33, 7, 3, 3), dict(padding=1))])
+def test_against_torch(x_shape, w_shape, kwargs):
+    inputs = [rand(*x_shape, seed=1), rand(*w_shape, seed=2), rand(w_shape[0], seed=3)]
+    with tc.kernels.use(conv2d="cpu.cpp"):
+        compare_with_torch(lambda x, w, b: F.conv2d(x, w, b, **kwargs),
+                           lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kwargs), inputs)
+        for op in OPS:
+            assert tc.kernels.get(op).last.name == "cpu.cpp"
+
+
+def test_first_layer_without_input_gradient():
+    """A first layer's input needs no grad: backward runs the weight gradient only."""
+    x = tc.tensor(rand(3, 1, 9, 9, seed=1))
+    w = tc.tensor(rand(5, 1, 3, 3, seed=2), requires_grad=True)
+    b = tc.tensor(rand(5, seed=3), requires_grad=True)
+    with tc.kernels.use(conv2d="cpu.cpp"), tc.kernels.profile() as prof:
+        F.conv2d(x, w, b).sum().backward()
+    assert "conv2d_backward_input" not in prof.ops
+    assert prof.ops["conv2d_backward_weight"]["variant"] == "cpu.cpp"
+    dw, db = reference("conv2d_backward_weight")(np.ones((3, 5, 7, 7)), x.numpy(), (5, 1, 3, 3),
+                                                 (1, 1), (0, 0, 0, 0), (1, 1), 1)
+    np.testing.assert_allclose(w.grad.numpy(), dw, rtol=1e-12)
+    np.testing.assert_allclose(b.grad.numpy(), db, rtol=1e-12)
+
+
+# --- declining and bad input --------------------------------------------------------------
+
+def test_declines_other_dtypes():
+    geo = dict(stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1)
+    x, w = np.ones((1, 2, 4, 4), np.float16), np.ones((3, 2, 3, 3), np.float16)
+    with pytest.raises(NotImplementedError):
+        ours("conv2d")(x, w, None, **geo)
+    with pytest.raises(NotImplementedError):
+        ours("conv2d")(x.astype(np.float32), w.astype(np.float64), None, **geo)
+    conv = tc.kernels.get("conv2d")
+    np.testing.assert_allclose(conv(x, w, None, **geo), np.full((1, 3, 2, 2), 18.0))
+    assert conv.last.name == "cpu.reference"
+
+
+def test_bad_input_to_extension_raises():
+    f = np.ones((2, 3, 5, 5), np.float32)
+    w = np.ones((4, 3, 3, 3), np.float32)
+    g = np.ones((2, 4, 3, 3), np.float32)
+    geo = ((1, 1), (0, 0, 0, 0), (1, 1), 1)
+    odd = np.lib.stride_tricks.as_strided(np.ones(1000, np.float32), f.shape, (400, 4, 40, 8))
+    conv, backward_input, backward_weight = (getattr(_C, op) for op in OPS)
+    bad_stride, bad_padding = ((0, 1), (0,) * 4, (1, 1), 1), ((1, 1), (0, -1, 0, 0), (1, 1), 1)
+    cases = [
+        (TypeError, "conv2d: expected x of dtype float32 or float64, got int32",
+         conv, (f.astype(np.int32), w, None, *geo)),
+        (TypeError, "conv2d: expected weight of dtype float32",
+         conv, (f, w.astype(float), None, *geo)),
+        (TypeError, "conv2d: expected bias of dtype float32", conv, (f, w, np.ones(4), *geo)),
+        (TypeError, "conv2d: expected bias to be a NumPy array", conv, (f, w, [1.0], *geo)),
+        (ValueError, r"conv2d: expected 4-D x .* got x \(3, 5, 5\)", conv, (f[0], w, None, *geo)),
+        (ValueError, r"conv2d: expected bias of shape \(4,\), got \(3,\)",
+         conv, (f, w, np.ones(3, np.float32), *geo)),
+        (ValueError, r"divisible by groups=2, got x \(2, 3, 5, 5\)",
+         conv, (f, w, None, (1, 1), (0,) * 4, (1, 1), 2)),
+        (ValueError, r"weight \(4, 2, 3, 3\)", conv, (f, w[:, :2].copy(), None, *geo)),
+        (ValueError, "larger than the padded input",
+         conv, (f, np.ones((4, 3, 7, 1), np.float32), None, *geo)),
+        (ValueError, "larger than the padded input",
+         conv, (f, w, None, (1, 1), (0,) * 4, (3, 1), 1)),
+        (ValueError, "expected stride >= 1, got 0", conv, (f, w, None, *bad_stride)),
+        (ValueError, "expected padding >= 0, got -1", conv, (f, w, None, *bad_padding)),
+        (ValueError, "expected dilation >= 1, got 0",
+         conv, (f, w, None, (1, 1), (0,) * 4, (1, 0), 1)),
+        (ValueError, "expected groups >= 1, got 0",
+         conv, (f, w, None, (1, 1), (0,) * 4, (1, 1), 0)),
+        (ValueError, "conv2d: expected weight to be C-contiguous",
+         conv, (f, np.ones((3, 3, 3, 4), np.float32).T, None, *geo)),
+        (ValueError, "both NCHW C-contiguous or both channels-last", conv, (odd, w, None, *geo)),
+        (ValueError, r"conv2d_backward_input: expected grad of shape \(2, 4, 3, 3\), got "
+                     r"\(2, 4, 3, 4\)",
+         backward_input, (np.ones((2, 4, 3, 4), np.float32), w, f.shape, *geo)),
+        (ValueError, "conv2d_backward_input: expected 4-D x",
+         backward_input, (g, w, (2, 3, 5), *geo)),
+        (ValueError, "conv2d_backward_input: x size out of range",
+         backward_input, (g, w, (2, 3, -5, 5), *geo)),
+        (TypeError, "conv2d_backward_input: expected weight of dtype float32",
+         backward_input, (g, w.astype(float), f.shape, *geo)),
+        (ValueError, r"conv2d_backward_weight: expected grad of shape \(2, 4, 3, 3\)",
+         backward_weight, (g[:1], f, w.shape, *geo)),
+        (ValueError, "conv2d_backward_weight: weight sizes must be positive",
+         backward_weight, (g, f, (4, 3, 0, 3), *geo)),
+        (ValueError, "conv2d_backward_weight: expected grad .* and x .* both NCHW",
+         backward_weight, (g, nhwc(f), w.shape, *geo)),
+        (TypeError, "conv2d_backward_weight: expected x of dtype float32",
+         backward_weight, (g, f.astype(float), w.shape, *geo)),
+    ]
+    for error, message, fn, args in cases:
+        with pytest.raises(error, match=message):
+            fn(*args)
