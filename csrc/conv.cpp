@@ -14,16 +14,6 @@ namespace {
 // Sizes and geometry parameters up to this bound keep every index product in range.
 constexpr ptrdiff_t size_limit = ptrdiff_t(1) << 30;
 
-std::string dims_string(const std::vector<ptrdiff_t>& dims) {
-    std::string text = "(";
-    for (size_t d = 0; d < dims.size(); ++d) text += (d ? ", " : "") + std::to_string(dims[d]);
-    return text + (dims.size() == 1 ? ",)" : ")");
-}
-
-std::vector<ptrdiff_t> shape_of(const py::array& a) {
-    return std::vector<ptrdiff_t>(a.shape(), a.shape() + a.ndim());
-}
-
 void require(bool condition, const char* op, const std::string& message) {
     if (!condition) throw std::invalid_argument(std::string(op) + ": " + message);
 }
@@ -34,8 +24,8 @@ tensorcore::ConvGeometry geometry(const char* op, const std::vector<ptrdiff_t>& 
                                   std::array<ptrdiff_t, 2> stride,
                                   std::array<ptrdiff_t, 4> padding,
                                   std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups) {
-    const std::string shapes = "x " + dims_string(x_shape) + " and weight " +
-                               dims_string(weight_shape);
+    const std::string shapes = "x " + shape_string(x_shape) + " and weight " +
+                               shape_string(weight_shape);
     require(x_shape.size() == 4 && weight_shape.size() == 4, op,
             "expected 4-D x (N, C, H, W) and weight (O, C/groups, kh, kw), got " + shapes);
     for (ptrdiff_t d : x_shape)
@@ -69,8 +59,8 @@ tensorcore::ConvGeometry geometry(const char* op, const std::vector<ptrdiff_t>& 
     const ptrdiff_t extent_w = g.W + g.pad_left + g.pad_right - g.dw * (g.kw - 1) - 1;
     require(extent_h >= 0 && extent_w >= 0, op,
             "the dilated kernel is larger than the padded input: " + shapes + ", padding " +
-                dims_string({padding.begin(), padding.end()}) + ", dilation " +
-                dims_string({dilation.begin(), dilation.end()}));
+                shape_string({padding.begin(), padding.end()}) + ", dilation " +
+                shape_string({dilation.begin(), dilation.end()}));
     g.OH = extent_h / g.sh + 1;
     g.OW = extent_w / g.sw + 1;
     return g;
@@ -168,7 +158,7 @@ py::tuple backward_weight_typed(const tensorcore::ConvGeometry& g, const py::arr
 void check_grad_shape(const char* op, const py::array& grad, const tensorcore::ConvGeometry& g) {
     const std::vector<ptrdiff_t> expected{g.N, g.O, g.OH, g.OW};
     require(shape_of(grad) == expected, op,
-            "expected grad of shape " + dims_string(expected) + ", got " + shape_string(grad));
+            "expected grad of shape " + shape_string(expected) + ", got " + shape_string(grad));
 }
 
 }  // namespace
