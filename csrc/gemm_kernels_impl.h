@@ -95,6 +95,12 @@ void micro_kernel(ptrdiff_t kc, const T* __restrict ap, const T* __restrict bp, 
                   ptrdiff_t ldc, int rows, int cols, bool accumulate) {
     typedef typename Simd<T>::vec V;
     constexpr int MR = Blocking<T>::mr, NV = TC_GEMM_NV, W = Simd<T>::lanes, NR = NV * W;
+    // C's tile is read at the end: start fetching its lines now (a miss to DRAM there would
+    // stall the whole tile)
+    for (int i = 0; i < rows; ++i) {
+        __builtin_prefetch(c + i * ldc, 1, 3);
+        __builtin_prefetch(c + i * ldc + cols - 1, 1, 3);
+    }
     V acc[MR][NV] = {};
     for (ptrdiff_t p = 0; p < kc; ++p) {
         V b[NV];
