@@ -5,6 +5,7 @@
 #include "cpu_features.h"
 #include "isa.h"
 #include "matmul.h"
+#include "peak.h"
 #include "threads.h"
 
 namespace py = pybind11;
@@ -35,6 +36,9 @@ PYBIND11_MODULE(_C, m) {
 
     m.def("matmul", &tensorcore::matmul, py::arg("a"), py::arg("b"),
           "a (M, K) or (B, M, K) @ b (K, N) or (B, K, N), any strides, float32 or float64.");
+    m.def("fma_peak", &tensorcore::fma_peak, py::arg("threads"), py::arg("seconds") = 0.05,
+          py::arg("repeats") = 3,
+          "Measured float32 FMA peak in GFLOP/s of `threads` threads on the active ISA.");
     m.def("relu", &tensorcore::relu, py::arg("x"));
     m.def("relu_backward", &tensorcore::relu_backward, py::arg("grad"), py::arg("x"),
           py::arg("y"));
