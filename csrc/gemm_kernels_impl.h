@@ -86,13 +86,13 @@ void pack_b_panel(const T* b, ptrdiff_t rs, ptrdiff_t cs, int cols, ptrdiff_t kc
         for (int j = cols; j < NR; ++j) dst[p * NR + j] = T(0);
 }
 
-// c (rows, cols) with row stride ldc = [c +] ap (kc, MR panel)^T . bp (kc, NR panel):
-// MR x NV accumulator vectors stay in registers; per step of k, NV loads of B, MR
-// broadcasts of A and MR * NV FMAs. Edge tiles (rows < MR or cols < NR) go through a
-// stack tile.
+// c (rows, cols) with row stride ldc = [c +] ap (kc, MR panel)^T . bp (kc, NR), bp's rows
+// b_stride apart (NR for a packed panel, B's own row stride when read in place): MR x NV
+// accumulator vectors stay in registers; per step of k, NV loads of B, MR broadcasts of A
+// and MR * NV FMAs. Edge tiles (rows < MR or cols < NR) go through a stack tile.
 template <typename T>
-void micro_kernel(ptrdiff_t kc, const T* __restrict ap, const T* __restrict bp, T* c,
-                  ptrdiff_t ldc, int rows, int cols, bool accumulate) {
+void micro_kernel(ptrdiff_t kc, const T* __restrict ap, const T* __restrict bp,
+                  ptrdiff_t b_stride, T* c, ptrdiff_t ldc, int rows, int cols, bool accumulate) {
     typedef typename Simd<T>::vec V;
     constexpr int MR = Blocking<T>::mr, NV = TC_GEMM_NV, W = Simd<T>::lanes, NR = NV * W;
     // C's tile is read at the end: start fetching its lines now (a miss to DRAM there would
@@ -113,7 +113,7 @@ void micro_kernel(ptrdiff_t kc, const T* __restrict ap, const T* __restrict bp, 
             for (int j = 0; j < NV; ++j) acc[i][j] += a * b[j];
         }
         ap += MR;
-        bp += NR;
+        bp += b_stride;
     }
     if (rows == MR && cols == NR) {
 #pragma GCC unroll 16
@@ -146,14 +146,19 @@ void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
                ptrdiff_t b_cs, T* c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
                bool accumulate, T* a_pack, T* b_pack) {
     typedef Blocking<T> B;
+    // Row-major B is read in place when this cell's rows fit one A block: each B element
+    // then meets few A panels, and copying it would cost about as much as using it (+15-30%
+    // at M = 32-64). A partial right-edge panel is still packed (zero-padded to NR columns).
+    const bool b_in_place = b_cs == 1 && m <= B::mc;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += B::nc) {
         const ptrdiff_t cols = smaller(B::nc, n - j0), col_panels = ceil_div(cols, B::nr);
         for (ptrdiff_t p0 = 0; p0 < k; p0 += B::kc) {
             const ptrdiff_t kc = smaller(B::kc, k - p0);
             for (ptrdiff_t jp = 0; jp < col_panels; ++jp) {
                 const ptrdiff_t j = j0 + jp * B::nr;
-                pack_b_panel(b + p0 * b_rs + j * b_cs, b_rs, b_cs,
-                             static_cast<int>(smaller(B::nr, n - j)), kc,
+                const int panel_cols = static_cast<int>(smaller(B::nr, n - j));
+                if (b_in_place && panel_cols == B::nr) continue;
+                pack_b_panel(b + p0 * b_rs + j * b_cs, b_rs, b_cs, panel_cols, kc,
                              b_pack + jp * B::nr * kc);
             }
             for (ptrdiff_t i0 = 0; i0 < m; i0 += B::mc) {
@@ -166,9 +171,13 @@ void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
                 }
                 for (ptrdiff_t jp = 0; jp < col_panels; ++jp) {
                     const int tile_cols = static_cast<int>(smaller(B::nr, cols - jp * B::nr));
+                    const bool packed = !b_in_place || tile_cols < B::nr;
+                    const T* bp = packed ? b_pack + jp * B::nr * kc
+                                         : b + p0 * b_rs + j0 + jp * B::nr;
+                    const ptrdiff_t b_stride = packed ? B::nr : b_rs;
                     for (ptrdiff_t ip = 0; ip < row_panels; ++ip) {
                         const int tile_rows = static_cast<int>(smaller(B::mr, rows - ip * B::mr));
-                        micro_kernel(kc, a_pack + ip * B::mr * kc, b_pack + jp * B::nr * kc,
+                        micro_kernel(kc, a_pack + ip * B::mr * kc, bp, b_stride,
                                      c + (i0 + ip * B::mr) * ldc + j0 + jp * B::nr, ldc,
                                      tile_rows, tile_cols, accumulate || p0 > 0);
                     }
