@@ -1,5 +1,6 @@
 // GEMM for AVX-512: 14 x 32 fp32 / 14 x 16 fp64 register tile, 28 of the 32 zmm registers
-// accumulating.
+// accumulating; 8 x 32 / 8 x 16 for short problems (16 accumulators: still twice the FMA
+// latency x pipes).
 // System headers come before the target pragma so that only the kernels are compiled for it.
 #include <omp.h>
 
@@ -10,5 +11,6 @@
 #define TC_ISA isa_avx512
 #define TC_VECTOR_BYTES 64
 #define TC_GEMM_MR 14
+#define TC_GEMM_MR_SHORT 8
 #define TC_GEMM_NV 2
 #include "gemm_kernels_impl.h"

@@ -3,6 +3,8 @@
 //   TC_ISA           namespace of this copy (isa_avx512, isa_avx2, isa_generic)
 //   TC_VECTOR_BYTES  SIMD register width in bytes
 //   TC_GEMM_MR       rows of the register tile (broadcast A elements)
+//   TC_GEMM_MR_SHORT optional: rows of a shorter tile for short problems (M = 8, 16, 32,
+//                    where MR-row panels would be mostly padding)
 //   TC_GEMM_NV       vectors per tile row; the tile is MR x NR with NR = NV * lanes
 //
 // Per matrix of the batch, C is cut into one cell per thread (or, for batches of many
@@ -22,9 +24,13 @@
 namespace TC_ISA {
 namespace {
 
-template <typename T>
+#ifndef TC_GEMM_MR_SHORT
+#define TC_GEMM_MR_SHORT TC_GEMM_MR
+#endif
+
+template <typename T, int MR = TC_GEMM_MR>
 struct Blocking {
-    static constexpr int mr = TC_GEMM_MR;
+    static constexpr int mr = MR;
     static constexpr int nr = TC_GEMM_NV * Simd<T>::lanes;
     // (KC, NR) B micro-panel: 32 KiB for AVX-512, in L1 while the MR panels of A stream by
     static constexpr ptrdiff_t kc = 256;
@@ -46,9 +52,8 @@ inline ptrdiff_t whole_lines(ptrdiff_t elements) {
 
 // dst (kc, MR) panel: dst[p * MR + i] = a[i * rs + p * cs] for i < rows, zero for the rows
 // past `rows` (the bottom edge), so the micro-kernel always runs a full tile.
-template <typename T>
+template <typename T, int MR>
 void pack_a_panel(const T* a, ptrdiff_t rs, ptrdiff_t cs, int rows, ptrdiff_t kc, T* dst) {
-    constexpr int MR = Blocking<T>::mr;
     if (rows == MR && rs == 1) {                     // column-major A: MR contiguous per p
         for (ptrdiff_t p = 0; p < kc; ++p)
             for (int i = 0; i < MR; ++i) dst[p * MR + i] = a[p * cs + i];
@@ -90,11 +95,11 @@ void pack_b_panel(const T* b, ptrdiff_t rs, ptrdiff_t cs, int cols, ptrdiff_t kc
 // b_stride apart (NR for a packed panel, B's own row stride when read in place): MR x NV
 // accumulator vectors stay in registers; per step of k, NV loads of B, MR broadcasts of A
 // and MR * NV FMAs. Edge tiles (rows < MR or cols < NR) go through a stack tile.
-template <typename T>
+template <typename T, int MR>
 void micro_kernel(ptrdiff_t kc, const T* __restrict ap, const T* __restrict bp,
                   ptrdiff_t b_stride, T* c, ptrdiff_t ldc, int rows, int cols, bool accumulate) {
     typedef typename Simd<T>::vec V;
-    constexpr int MR = Blocking<T>::mr, NV = TC_GEMM_NV, W = Simd<T>::lanes, NR = NV * W;
+    constexpr int NV = TC_GEMM_NV, W = Simd<T>::lanes, NR = NV * W;
     // C's tile is read at the end: start fetching its lines now (a miss to DRAM there would
     // stall the whole tile)
     for (int i = 0; i < rows; ++i) {
@@ -141,11 +146,11 @@ void micro_kernel(ptrdiff_t kc, const T* __restrict ap, const T* __restrict bp,
 
 // c (m, n), row stride ldc, (=|+=) a (m, k) . b (k, n): one thread's BLIS loop nest over
 // strided views; a_pack holds MC x KC and b_pack KC x NC elements (rounded up to whole panels).
-template <typename T>
+template <typename T, int MR>
 void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t b_rs,
                ptrdiff_t b_cs, T* c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
                bool accumulate, T* a_pack, T* b_pack) {
-    typedef Blocking<T> B;
+    typedef Blocking<T, MR> B;
     // Row-major B is read in place when this cell's rows fit one A block: each B element
     // then meets few A panels, and copying it would cost about as much as using it (+15-30%
     // at M = 32-64). A partial right-edge panel is still packed (zero-padded to NR columns).
@@ -165,7 +170,7 @@ void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
                 const ptrdiff_t rows = smaller(B::mc, m - i0), row_panels = ceil_div(rows, B::mr);
                 for (ptrdiff_t ip = 0; ip < row_panels; ++ip) {
                     const ptrdiff_t i = i0 + ip * B::mr;
-                    pack_a_panel(a + i * a_rs + p0 * a_cs, a_rs, a_cs,
+                    pack_a_panel<T, MR>(a + i * a_rs + p0 * a_cs, a_rs, a_cs,
                                  static_cast<int>(smaller(B::mr, m - i)), kc,
                                  a_pack + ip * B::mr * kc);
                 }
@@ -177,7 +182,7 @@ void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
                     const ptrdiff_t b_stride = packed ? B::nr : b_rs;
                     for (ptrdiff_t ip = 0; ip < row_panels; ++ip) {
                         const int tile_rows = static_cast<int>(smaller(B::mr, rows - ip * B::mr));
-                        micro_kernel(kc, a_pack + ip * B::mr * kc, bp, b_stride,
+                        micro_kernel<T, MR>(kc, a_pack + ip * B::mr * kc, bp, b_stride,
                                      c + (i0 + ip * B::mr) * ldc + j0 + jp * B::nr, ldc,
                                      tile_rows, tile_cols, accumulate || p0 > 0);
                     }
@@ -189,20 +194,26 @@ void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
 
 // How a problem is split: `threads` threads take tasks t, t + threads, ... of
 // batch x grid_rows x grid_cols tasks, a task being one (cell_m, cell_n) cell of C in one
-// matrix; each thread packs into its own a_pack + b_pack elements of the workspace.
+// matrix, computed with `mr`-row register tiles; each thread packs into its own
+// a_pack + b_pack elements of the workspace.
 struct Plan {
-    int threads;
+    int threads, mr;
     ptrdiff_t grid_rows, grid_cols, cell_m, cell_n;
     ptrdiff_t a_pack, b_pack;
 };
 
-template <typename T>
-Plan make_plan(const GemmProblem<T>& p, int threads) {
-    typedef Blocking<T> B;
-    Plan plan;
-    // about 2^17 multiply-adds per thread at least, or the fork/join costs more than it saves
-    const double useful = static_cast<double>(p.batch) * p.m * p.n * p.k / (1 << 17);
-    plan.threads = useful < threads ? (useful < 1 ? 1 : static_cast<int>(useful)) : threads;
+// The tile height for m rows: the short tile where the full one would pad a fifth or more
+// of the rows (M = 32: 42 rows in 14-row panels, 32 in 8-row ones); the full tile, with
+// fewer broadcasts per FMA, otherwise.
+inline int tile_rows_for(ptrdiff_t m) {
+    const ptrdiff_t full = ceil_div(m, TC_GEMM_MR) * TC_GEMM_MR;
+    const ptrdiff_t short_tiles = ceil_div(m, TC_GEMM_MR_SHORT) * TC_GEMM_MR_SHORT;
+    return 5 * short_tiles <= 4 * full ? TC_GEMM_MR_SHORT : TC_GEMM_MR;
+}
+
+template <typename T, int MR>
+void plan_cells(const GemmProblem<T>& p, Plan& plan) {
+    typedef Blocking<T, MR> B;
     plan.grid_rows = plan.grid_cols = 1;
     plan.cell_m = p.m;
     plan.cell_n = p.n;
@@ -229,6 +240,19 @@ Plan make_plan(const GemmProblem<T>& p, int threads) {
     const ptrdiff_t kc = smaller(B::kc, p.k);
     plan.a_pack = whole_lines<T>(ceil_div(smaller(B::mc, plan.cell_m), B::mr) * B::mr * kc);
     plan.b_pack = whole_lines<T>(kc * ceil_div(smaller(B::nc, plan.cell_n), B::nr) * B::nr);
+}
+
+template <typename T>
+Plan make_plan(const GemmProblem<T>& p, int threads) {
+    Plan plan;
+    // about 2^17 multiply-adds per thread at least, or the fork/join costs more than it saves
+    const double useful = static_cast<double>(p.batch) * p.m * p.n * p.k / (1 << 17);
+    plan.threads = useful < threads ? (useful < 1 ? 1 : static_cast<int>(useful)) : threads;
+    plan.mr = tile_rows_for(p.m);
+    if (plan.mr == TC_GEMM_MR)
+        plan_cells<T, TC_GEMM_MR>(p, plan);
+    else
+        plan_cells<T, TC_GEMM_MR_SHORT>(p, plan);
     return plan;
 }
 
@@ -249,12 +273,19 @@ void run_tasks(const GemmProblem<T>& p, const Plan& plan, T* workspace, int thre
         const ptrdiff_t i0 = cell / plan.grid_cols * plan.cell_m;
         const ptrdiff_t j0 = cell % plan.grid_cols * plan.cell_n;
         if (i0 >= p.m || j0 >= p.n) continue;
-        gemm_cell(p.a + index * p.a_batch_stride + i0 * p.a_row_stride, p.a_row_stride,
-                  p.a_col_stride,
-                  p.b + index * p.b_batch_stride + j0 * p.b_col_stride, p.b_row_stride,
-                  p.b_col_stride, p.c + index * p.c_batch_stride + i0 * p.c_row_stride + j0,
-                  p.c_row_stride, smaller(plan.cell_m, p.m - i0), smaller(plan.cell_n, p.n - j0),
-                  p.k, p.accumulate, a_pack, b_pack);
+        const T* a = p.a + index * p.a_batch_stride + i0 * p.a_row_stride;
+        const T* b = p.b + index * p.b_batch_stride + j0 * p.b_col_stride;
+        T* c = p.c + index * p.c_batch_stride + i0 * p.c_row_stride + j0;
+        const ptrdiff_t m = smaller(plan.cell_m, p.m - i0), n = smaller(plan.cell_n, p.n - j0);
+        if (plan.mr == TC_GEMM_MR) {
+            gemm_cell<T, TC_GEMM_MR>(a, p.a_row_stride, p.a_col_stride, b, p.b_row_stride,
+                                     p.b_col_stride, c, p.c_row_stride, m, n, p.k,
+                                     p.accumulate, a_pack, b_pack);
+        } else {
+            gemm_cell<T, TC_GEMM_MR_SHORT>(a, p.a_row_stride, p.a_col_stride, b,
+                                           p.b_row_stride, p.b_col_stride, c, p.c_row_stride,
+                                           m, n, p.k, p.accumulate, a_pack, b_pack);
+        }
     }
 }
 

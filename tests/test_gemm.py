@@ -12,8 +12,11 @@ from tests.helpers import assert_close, rand
 
 _C = pytest.importorskip("tensorcore._C")
 
-SIZES = [(1, 1, 1), (1, 7, 3), (3, 1, 7), (7, 33, 1), (33, 127, 7), (127, 3, 33),
-         (127, 1000, 33), (1000, 7, 127), (33, 1000, 1000), (300, 300, 300)]
+# (M, K, N); M = 16 and 32 take the short register tile, M = 33 and up the full one; K = 1000
+# spans several depth blocks; N = 1000 ends in a partial column panel
+SIZES = [(1, 1, 1), (1, 7, 3), (3, 1, 7), (7, 33, 1), (16, 1000, 127), (32, 127, 33),
+         (33, 127, 7), (127, 3, 33), (127, 1000, 33), (1000, 7, 127), (33, 1000, 1000),
+         (32, 300, 1000), (300, 300, 300)]
 
 
 def reference(a, b):
@@ -72,14 +75,14 @@ def test_one_and_two_threads_give_identical_bits():
     before = _C.get_num_threads()
     a = rand(1000, 300, seed=7).astype(np.float32)
     b = rand(300, 127, seed=8).astype(np.float32)
-    a3 = rand(3, 33, 1000, seed=9).astype(np.float32)
+    a3 = rand(3, 32, 1000, seed=9).astype(np.float32)
     b3 = rand(1000, 127, seed=10).astype(np.float32)
     try:
         results = []
         for threads in (1, 2, 3):
             _C.set_num_threads(threads)
             results.append((_C.matmul(a, b), _C.matmul(a.T.copy().T, b[:, ::-1]),
-                            _C.matmul(a3, b3)))
+                            _C.matmul(a3, b3), _C.matmul(a3[0], b3[::-1])))
     finally:
         _C.set_num_threads(before)
     for other in results[1:]:
