@@ -101,7 +101,8 @@ def conv2d(x_shape, out_channels, padding, backward):
 
     def setup(device):
         rng = np.random.default_rng(0)
-        x, wt, b = _random(rng, *x_shape), _random(rng, out_channels, c, 3, 3) * 0.1, _random(rng, out_channels)
+        x, b = _random(rng, *x_shape), _random(rng, out_channels)
+        wt = _random(rng, out_channels, c, 3, 3) * 0.1
         g = _random(rng, n, out_channels, oh, ow)
         grad_x = backward and not first_layer
         tx = tc.tensor(x, device=device, requires_grad=grad_x)

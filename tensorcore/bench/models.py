@@ -11,7 +11,8 @@ from .cases import Case, _random, _step, _torch_device, missing_modules, shapes,
 
 def lstm():
     s = shapes()["lstm"]
-    steps, batch, inputs, hidden, layers = s["steps"], s["batch"], s["input"], s["hidden"], s["layers"]
+    steps, batch, layers = s["steps"], s["batch"], s["layers"]
+    inputs, hidden = s["input"], s["hidden"]
     per_step = sum(2.0 * batch * ((inputs if layer == 0 else hidden) + hidden) * 4 * hidden
                    for layer in range(layers))
     flops = 3 * per_step * steps    # forward GEMMs, then twice that backward

@@ -29,7 +29,8 @@ def main(argv):
     import numpy as np
 
     from .timing import median_seconds
-    shapes, repeats, min_seconds, pause = json.loads(argv[0]), int(argv[1]), float(argv[2]), float(argv[3])
+    shapes, repeats = json.loads(argv[0]), int(argv[1])
+    min_seconds, pause = float(argv[2]), float(argv[3])
     results = {}
     for m, k, n in shapes:
         rng = np.random.default_rng(0)

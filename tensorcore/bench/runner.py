@@ -89,16 +89,17 @@ def add_rates(results, peak):
     """GFLOP/s (and % of the all-threads FMA peak), GB/s for memory-bound cases (and % of the
     measured copy bandwidth), and tensorcore's speedup over each baseline."""
     peak = peak or {}
+    flop_limit, byte_limit = peak.get("gflops_all_threads"), peak.get("copy_gbytes_per_s")
     for r in results:
         for entry in r["times"].values():
             if r["flops"]:
                 entry["gflops"] = r["flops"] / entry["seconds"] / 1e9
-                if peak.get("gflops_all_threads"):
-                    entry["percent_of_peak"] = 100.0 * entry["gflops"] / peak["gflops_all_threads"]
+                if flop_limit:
+                    entry["percent_of_peak"] = 100.0 * entry["gflops"] / flop_limit
             if r.get("bytes"):
                 entry["gbytes_per_s"] = r["bytes"] / entry["seconds"] / 1e9
-                if peak.get("copy_gbytes_per_s"):
-                    entry["percent_of_peak"] = 100.0 * entry["gbytes_per_s"] / peak["copy_gbytes_per_s"]
+                if byte_limit:
+                    entry["percent_of_peak"] = 100.0 * entry["gbytes_per_s"] / byte_limit
         ours = r["times"].get("tensorcore")
         r["speedup"] = {library: r["times"][library]["seconds"] / ours["seconds"]
                         for library in BASELINES if ours and library in r["times"]}
