@@ -218,18 +218,23 @@ void plan_cells(const GemmProblem<T>& p, Plan& plan) {
     plan.cell_m = p.m;
     plan.cell_n = p.n;
     // Whole matrices per thread when that balances (within a quarter); else one cell per
-    // thread in each matrix, the grid whose cells have the smallest half-perimeter (the
-    // least packing per thread), cut at whole MR / NR panels.
+    // thread in each matrix, cut at whole MR / NR panels: the grid whose cell costs least,
+    // counting per unit of k its multiply-adds (2 FMA pipes x lanes per cycle) and the
+    // elements it packs (about one per cycle): A's cell_m rows, B's cell_n columns unless
+    // B is read in place (see gemm_cell).
     const bool whole_matrices = p.batch % plan.threads == 0 || p.batch >= 4 * plan.threads;
     if (plan.threads > 1 && !whole_matrices) {
-        ptrdiff_t best = -1;
+        double best = -1;
         for (ptrdiff_t rows = 1; rows <= plan.threads; ++rows) {
             if (plan.threads % rows != 0) continue;
             const ptrdiff_t cols = plan.threads / rows;
             const ptrdiff_t cell_m = ceil_div(ceil_div(p.m, rows), B::mr) * B::mr;
             const ptrdiff_t cell_n = ceil_div(ceil_div(p.n, cols), B::nr) * B::nr;
-            if (best < 0 || cell_m + cell_n < best) {
-                best = cell_m + cell_n;
+            const bool b_in_place = p.b_col_stride == 1 && cell_m <= B::mc;
+            const double cost = static_cast<double>(cell_m) * cell_n / (2 * Simd<T>::lanes) +
+                                cell_m + (b_in_place ? 0 : cell_n);
+            if (best < 0 || cost < best) {
+                best = cost;
                 plan.grid_rows = rows;
                 plan.grid_cols = cols;
                 plan.cell_m = cell_m;
