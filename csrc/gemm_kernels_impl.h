@@ -50,6 +50,54 @@ inline ptrdiff_t whole_lines(ptrdiff_t elements) {
     return ceil_div(elements, per_line) * per_line;
 }
 
+// dst[p * MR + i0 + i] = a[i * rs + p] for i < 4, p < kc & ~3: 4 x 4 blocks of row-major
+// float A transposed in registers (4 loads, 8 shuffles and 4 stores per 16 elements, where
+// element-by-element packing is store-bound at one element per store). Returns the columns
+// done.
+template <int MR>
+ptrdiff_t pack_4_rows(const float* a, ptrdiff_t rs, ptrdiff_t kc, int i0, float* dst) {
+    typedef float v4 __attribute__((vector_size(16), aligned(4)));
+    typedef int lanes __attribute__((vector_size(16)));
+    const ptrdiff_t done = kc & ~ptrdiff_t(3);
+    for (ptrdiff_t p = 0; p < done; p += 4) {
+        const v4 r0 = *reinterpret_cast<const v4*>(a + p);
+        const v4 r1 = *reinterpret_cast<const v4*>(a + rs + p);
+        const v4 r2 = *reinterpret_cast<const v4*>(a + 2 * rs + p);
+        const v4 r3 = *reinterpret_cast<const v4*>(a + 3 * rs + p);
+        const v4 lo01 = __builtin_shuffle(r0, r1, lanes{0, 4, 1, 5});   // r0[0] r1[0] r0[1] r1[1]
+        const v4 lo23 = __builtin_shuffle(r2, r3, lanes{0, 4, 1, 5});
+        const v4 hi01 = __builtin_shuffle(r0, r1, lanes{2, 6, 3, 7});   // r0[2] r1[2] r0[3] r1[3]
+        const v4 hi23 = __builtin_shuffle(r2, r3, lanes{2, 6, 3, 7});
+        float* out = dst + p * MR + i0;
+        *reinterpret_cast<v4*>(out) = __builtin_shuffle(lo01, lo23, lanes{0, 1, 4, 5});
+        *reinterpret_cast<v4*>(out + MR) = __builtin_shuffle(lo01, lo23, lanes{2, 3, 6, 7});
+        *reinterpret_cast<v4*>(out + 2 * MR) = __builtin_shuffle(hi01, hi23, lanes{0, 1, 4, 5});
+        *reinterpret_cast<v4*>(out + 3 * MR) = __builtin_shuffle(hi01, hi23, lanes{2, 3, 6, 7});
+    }
+    return done;
+}
+
+// dst[p * MR + i] = a[i * rs + p] for i < rows: row-major float A by 4 x 4 blocks, the rows
+// past the last multiple of 4 one by one. Returns true; the overload below, for other types,
+// does nothing and returns false.
+template <int MR>
+bool pack_row_major_blocks(const float* a, ptrdiff_t rs, int rows, ptrdiff_t kc, float* dst) {
+    int i = 0;
+    for (; i + 4 <= rows; i += 4) {
+        const ptrdiff_t done = pack_4_rows<MR>(a + i * rs, rs, kc, i, dst);
+        for (int r = i; r < i + 4; ++r)
+            for (ptrdiff_t p = done; p < kc; ++p) dst[p * MR + r] = a[r * rs + p];
+    }
+    for (; i < rows; ++i)
+        for (ptrdiff_t p = 0; p < kc; ++p) dst[p * MR + i] = a[i * rs + p];
+    return true;
+}
+
+template <int MR, typename T>
+bool pack_row_major_blocks(const T*, ptrdiff_t, int, ptrdiff_t, T*) {
+    return false;
+}
+
 // dst (kc, MR) panel: dst[p * MR + i] = a[i * rs + p * cs] for i < rows, zero for the rows
 // past `rows` (the bottom edge), so the micro-kernel always runs a full tile.
 template <typename T, int MR>
@@ -59,12 +107,14 @@ void pack_a_panel(const T* a, ptrdiff_t rs, ptrdiff_t cs, int rows, ptrdiff_t kc
             for (int i = 0; i < MR; ++i) dst[p * MR + i] = a[p * cs + i];
         return;
     }
-    if (magnitude(cs) <= magnitude(rs)) {            // row-major-like: walk along each row
-        for (int i = 0; i < rows; ++i)
-            for (ptrdiff_t p = 0; p < kc; ++p) dst[p * MR + i] = a[i * rs + p * cs];
-    } else {
-        for (ptrdiff_t p = 0; p < kc; ++p)
-            for (int i = 0; i < rows; ++i) dst[p * MR + i] = a[i * rs + p * cs];
+    if (cs != 1 || !pack_row_major_blocks<MR>(a, rs, rows, kc, dst)) {
+        if (magnitude(cs) <= magnitude(rs)) {        // row-major-like: walk along each row
+            for (int i = 0; i < rows; ++i)
+                for (ptrdiff_t p = 0; p < kc; ++p) dst[p * MR + i] = a[i * rs + p * cs];
+        } else {
+            for (ptrdiff_t p = 0; p < kc; ++p)
+                for (int i = 0; i < rows; ++i) dst[p * MR + i] = a[i * rs + p * cs];
+        }
     }
     for (ptrdiff_t p = 0; p < kc; ++p)
         for (int i = rows; i < MR; ++i) dst[p * MR + i] = T(0);
