@@ -30,7 +30,10 @@ def describe():
                    "machine": platform.machine(),
                    "system": f"{platform.system()} {platform.release()}",
                    "python": platform.python_version(), "numpy": np.__version__,
-                   "numpy_blas": numpy_blas()}
+                   "numpy_blas": numpy_blas(),
+                   # other work on the machine while it ran: timings on a busy machine are noisy
+                   "load_average_1_5_15_min": list(os.getloadavg()) if hasattr(os, "getloadavg")
+                   else None}
     try:
         from .. import _C
     except ImportError:
