@@ -11,7 +11,8 @@
 // matrices, each thread takes whole matrices); each cell runs the BLIS loop nest on its own,
 // with packing buffers of its own, so threads never wait on each other (no barriers: under
 // an oversubscribed CPU a descheduled team member stalls a lock-step team for a time slice):
-//   columns j0 += NC   B (KC, NC) block packed into NR-column panels    (b_pack, from L3)
+//   columns j0 += NC   B (KC, NC) block packed into NR-column panels    (b_pack, from L3;
+//                      row-major B is read in place instead when M fits one MC block)
 //   depth   p0 += KC
 //   rows    i0 += MC   A (MC, KC) block packed into MR-row panels       (a_pack, from L2)
 //   tiles   for each NR panel, for each MR panel: the MR x NR register-blocked micro-kernel
