@@ -3,9 +3,11 @@
 //   TC_ISA           namespace of this copy (isa_avx512, isa_avx2, isa_generic)
 //   TC_VECTOR_BYTES  SIMD register width in bytes
 //   TC_GEMM_MR       rows of the register tile (broadcast A elements)
-//   TC_GEMM_MR_SHORT optional: rows of a shorter tile for short problems (M = 8, 16, 32,
-//                    where MR-row panels would be mostly padding)
 //   TC_GEMM_NV       vectors per tile row; the tile is MR x NR with NR = NV * lanes
+//   TC_GEMM_MR_SHORT optional: rows of a shorter MR_SHORT x NR tile for short problems (M =
+//                    8, 16, 32, where MR-row panels would be mostly padding)
+//   TC_GEMM_MR_WIDE, TC_GEMM_NV_WIDE  optional: a wider tile for large problems (fewer
+//                    loads per FMA; its wider panels pad small N more)
 //
 // Per matrix of the batch, C is cut into one cell per thread (or, for batches of many
 // matrices, each thread takes whole matrices); each cell runs the BLIS loop nest on its own,
@@ -28,13 +30,21 @@ namespace {
 #ifndef TC_GEMM_MR_SHORT
 #define TC_GEMM_MR_SHORT TC_GEMM_MR
 #endif
+#ifndef TC_GEMM_MR_WIDE
+#define TC_GEMM_MR_WIDE TC_GEMM_MR
+#define TC_GEMM_NV_WIDE TC_GEMM_NV
+#endif
 
-template <typename T, int MR = TC_GEMM_MR>
+// The register tile kinds a plan chooses from (see choose_tile).
+enum class Tile { main, short_rows, wide };
+
+template <typename T, int MR, int NV>
 struct Blocking {
-    static constexpr int mr = MR;
-    static constexpr int nr = TC_GEMM_NV * Simd<T>::lanes;
-    // (KC, NR) B micro-panel: 32 KiB for AVX-512, in L1 while the MR panels of A stream by
-    static constexpr ptrdiff_t kc = 256;
+    static constexpr int mr = MR, nv = NV;
+    static constexpr int nr = NV * Simd<T>::lanes;
+    // (KC, NR) B micro-panel, in L1 while the MR panels of A stream by: at most 32 KiB, so
+    // KC = 256 for rows of up to 128 bytes (32 floats), 160 for the wide tile's 192
+    static constexpr ptrdiff_t kc = nr * sizeof(T) <= 128 ? 256 : 160;
     // (MC, KC) A block: about 192 KiB, in L2 while every NR panel of B passes over it
     static constexpr ptrdiff_t mc = (192 * 1024) / (kc * sizeof(T)) / mr * mr;
     // (KC, NC) B block: 2 MiB, in L3
@@ -123,9 +133,8 @@ void pack_a_panel(const T* a, ptrdiff_t rs, ptrdiff_t cs, int rows, ptrdiff_t kc
 
 // dst (kc, NR) panel: dst[p * NR + j] = b[p * rs + j * cs] for j < cols, zero for the
 // columns past `cols` (the right edge).
-template <typename T>
+template <typename T, int NR>
 void pack_b_panel(const T* b, ptrdiff_t rs, ptrdiff_t cs, int cols, ptrdiff_t kc, T* dst) {
-    constexpr int NR = Blocking<T>::nr;
     if (cols == NR && cs == 1) {                     // row-major B: NR contiguous per p
         for (ptrdiff_t p = 0; p < kc; ++p)
             for (int j = 0; j < NR; ++j) dst[p * NR + j] = b[p * rs + j];
@@ -146,11 +155,11 @@ void pack_b_panel(const T* b, ptrdiff_t rs, ptrdiff_t cs, int cols, ptrdiff_t kc
 // b_stride apart (NR for a packed panel, B's own row stride when read in place): MR x NV
 // accumulator vectors stay in registers; per step of k, NV loads of B, MR broadcasts of A
 // and MR * NV FMAs. Edge tiles (rows < MR or cols < NR) go through a stack tile.
-template <typename T, int MR>
+template <typename T, int MR, int NV>
 void micro_kernel(ptrdiff_t kc, const T* __restrict ap, const T* __restrict bp,
                   ptrdiff_t b_stride, T* c, ptrdiff_t ldc, int rows, int cols, bool accumulate) {
     typedef typename Simd<T>::vec V;
-    constexpr int NV = TC_GEMM_NV, W = Simd<T>::lanes, NR = NV * W;
+    constexpr int W = Simd<T>::lanes, NR = NV * W;
     // C's tile is read at the end: start fetching its lines now (a miss to DRAM there would
     // stall the whole tile)
     for (int i = 0; i < rows; ++i) {
@@ -197,11 +206,11 @@ void micro_kernel(ptrdiff_t kc, const T* __restrict ap, const T* __restrict bp,
 
 // c (m, n), row stride ldc, (=|+=) a (m, k) . b (k, n): one thread's BLIS loop nest over
 // strided views; a_pack holds MC x KC and b_pack KC x NC elements (rounded up to whole panels).
-template <typename T, int MR>
+template <typename T, int MR, int NV>
 void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t b_rs,
                ptrdiff_t b_cs, T* c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
                bool accumulate, T* a_pack, T* b_pack) {
-    typedef Blocking<T, MR> B;
+    typedef Blocking<T, MR, NV> B;
     // Row-major B is read in place when this cell's rows fit one A block: each B element
     // then meets few A panels, and copying it would cost about as much as using it (+15-30%
     // at M = 32-64). A partial right-edge panel is still packed (zero-padded to NR columns).
@@ -214,7 +223,7 @@ void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
                 const ptrdiff_t j = j0 + jp * B::nr;
                 const int panel_cols = static_cast<int>(smaller(B::nr, n - j));
                 if (b_in_place && panel_cols == B::nr) continue;
-                pack_b_panel(b + p0 * b_rs + j * b_cs, b_rs, b_cs, panel_cols, kc,
+                pack_b_panel<T, B::nr>(b + p0 * b_rs + j * b_cs, b_rs, b_cs, panel_cols, kc,
                              b_pack + jp * B::nr * kc);
             }
             for (ptrdiff_t i0 = 0; i0 < m; i0 += B::mc) {
@@ -233,7 +242,7 @@ void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
                     const ptrdiff_t b_stride = packed ? B::nr : b_rs;
                     for (ptrdiff_t ip = 0; ip < row_panels; ++ip) {
                         const int tile_rows = static_cast<int>(smaller(B::mr, rows - ip * B::mr));
-                        micro_kernel<T, MR>(kc, a_pack + ip * B::mr * kc, bp, b_stride,
+                        micro_kernel<T, MR, NV>(kc, a_pack + ip * B::mr * kc, bp, b_stride,
                                      c + (i0 + ip * B::mr) * ldc + j0 + jp * B::nr, ldc,
                                      tile_rows, tile_cols, accumulate || p0 > 0);
                     }
@@ -245,26 +254,48 @@ void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
 
 // How a problem is split: `threads` threads take tasks t, t + threads, ... of
 // batch x grid_rows x grid_cols tasks, a task being one (cell_m, cell_n) cell of C in one
-// matrix, computed with `mr`-row register tiles; each thread packs into its own
+// matrix, computed with `tile`'s register tile; each thread packs into its own
 // a_pack + b_pack elements of the workspace.
 struct Plan {
-    int threads, mr;
+    int threads;
+    Tile tile;
     ptrdiff_t grid_rows, grid_cols, cell_m, cell_n;
     ptrdiff_t a_pack, b_pack;
 };
 
-// The tile height for m rows: the short tile where the full one would pad a fifth or more
-// of the rows (M = 32: 42 rows in 14-row panels, 32 in 8-row ones); the full tile, with
-// fewer broadcasts per FMA, otherwise.
-inline int tile_rows_for(ptrdiff_t m) {
-    const ptrdiff_t full = ceil_div(m, TC_GEMM_MR) * TC_GEMM_MR;
-    const ptrdiff_t short_tiles = ceil_div(m, TC_GEMM_MR_SHORT) * TC_GEMM_MR_SHORT;
-    return 5 * short_tiles <= 4 * full ? TC_GEMM_MR_SHORT : TC_GEMM_MR;
+template <int MR, int NV>
+struct TileShape {
+    static constexpr int mr = MR, nv = NV;
+};
+
+// Calls f(TileShape<MR, NV>{}) with the shape of the tile kind.
+template <typename F>
+void with_tile(Tile tile, F&& f) {
+    if (tile == Tile::wide)
+        f(TileShape<TC_GEMM_MR_WIDE, TC_GEMM_NV_WIDE>{});
+    else if (tile == Tile::short_rows)
+        f(TileShape<TC_GEMM_MR_SHORT, TC_GEMM_NV>{});
+    else
+        f(TileShape<TC_GEMM_MR, TC_GEMM_NV>{});
 }
 
-template <typename T, int MR>
+// The tile for an m x n product: the wide one where N >= 1024 (its wider panels then pad
+// little) and it pads no more rows than the main one (on Zen 5 its 8 x 48 tile ran 3-15%
+// faster than 14 x 32 from 64 x 512 x 2048 and 1024^3 up, and 5-30% slower at N = 128-512);
+// else the short one where the main one would pad a fifth or more of the rows (M = 32: 42
+// rows in 14-row panels, 32 in 8-row ones); else the main one.
+inline Tile choose_tile(ptrdiff_t m, ptrdiff_t n) {
+    const ptrdiff_t main_rows = ceil_div(m, TC_GEMM_MR) * TC_GEMM_MR;
+    const ptrdiff_t wide_rows = ceil_div(m, TC_GEMM_MR_WIDE) * TC_GEMM_MR_WIDE;
+    const ptrdiff_t short_rows = ceil_div(m, TC_GEMM_MR_SHORT) * TC_GEMM_MR_SHORT;
+    if (n >= 1024 && wide_rows <= main_rows) return Tile::wide;
+    if (5 * short_rows <= 4 * main_rows) return Tile::short_rows;
+    return Tile::main;
+}
+
+template <typename T, int MR, int NV>
 void plan_cells(const GemmProblem<T>& p, Plan& plan) {
-    typedef Blocking<T, MR> B;
+    typedef Blocking<T, MR, NV> B;
     plan.grid_rows = plan.grid_cols = 1;
     plan.cell_m = p.m;
     plan.cell_n = p.n;
@@ -304,11 +335,10 @@ Plan make_plan(const GemmProblem<T>& p, int threads) {
     // about 2^17 multiply-adds per thread at least, or the fork/join costs more than it saves
     const double useful = static_cast<double>(p.batch) * p.m * p.n * p.k / (1 << 17);
     plan.threads = useful < threads ? (useful < 1 ? 1 : static_cast<int>(useful)) : threads;
-    plan.mr = tile_rows_for(p.m);
-    if (plan.mr == TC_GEMM_MR)
-        plan_cells<T, TC_GEMM_MR>(p, plan);
-    else
-        plan_cells<T, TC_GEMM_MR_SHORT>(p, plan);
+    plan.tile = choose_tile(p.m, p.n);
+    with_tile(plan.tile, [&](auto shape) {
+        plan_cells<T, decltype(shape)::mr, decltype(shape)::nv>(p, plan);
+    });
     return plan;
 }
 
@@ -333,15 +363,11 @@ void run_tasks(const GemmProblem<T>& p, const Plan& plan, T* workspace, int thre
         const T* b = p.b + index * p.b_batch_stride + j0 * p.b_col_stride;
         T* c = p.c + index * p.c_batch_stride + i0 * p.c_row_stride + j0;
         const ptrdiff_t m = smaller(plan.cell_m, p.m - i0), n = smaller(plan.cell_n, p.n - j0);
-        if (plan.mr == TC_GEMM_MR) {
-            gemm_cell<T, TC_GEMM_MR>(a, p.a_row_stride, p.a_col_stride, b, p.b_row_stride,
-                                     p.b_col_stride, c, p.c_row_stride, m, n, p.k,
-                                     p.accumulate, a_pack, b_pack);
-        } else {
-            gemm_cell<T, TC_GEMM_MR_SHORT>(a, p.a_row_stride, p.a_col_stride, b,
-                                           p.b_row_stride, p.b_col_stride, c, p.c_row_stride,
-                                           m, n, p.k, p.accumulate, a_pack, b_pack);
-        }
+        with_tile(plan.tile, [&](auto shape) {
+            gemm_cell<T, decltype(shape)::mr, decltype(shape)::nv>(
+                a, p.a_row_stride, p.a_col_stride, b, p.b_row_stride, p.b_col_stride, c,
+                p.c_row_stride, m, n, p.k, p.accumulate, a_pack, b_pack);
+        });
     }
 }
 

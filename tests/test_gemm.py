@@ -12,11 +12,12 @@ from tests.helpers import assert_close, rand
 
 _C = pytest.importorskip("tensorcore._C")
 
-# (M, K, N); M = 16 and 32 take the short register tile, M = 33 and up the full one; K = 1000
-# spans several depth blocks; N = 1000 ends in a partial column panel
+# (M, K, N); on AVX-512, M = 16 and 32 take the short register tile, N >= 1024 the wide one,
+# the rest the main one; K = 257 and 1000 span several depth blocks; N = 1000 and 1031 end
+# in partial column panels
 SIZES = [(1, 1, 1), (1, 7, 3), (3, 1, 7), (7, 33, 1), (16, 1000, 127), (32, 127, 33),
          (33, 127, 7), (127, 3, 33), (127, 1000, 33), (1000, 7, 127), (33, 1000, 1000),
-         (32, 300, 1000), (300, 300, 300)]
+         (32, 300, 1000), (300, 300, 300), (7, 257, 1031), (130, 257, 1100)]
 
 
 def reference(a, b):
@@ -75,6 +76,7 @@ def test_one_and_two_threads_give_identical_bits():
     before = _C.get_num_threads()
     a = rand(1000, 300, seed=7).astype(np.float32)
     b = rand(300, 127, seed=8).astype(np.float32)
+    wide = rand(64, 300, seed=16).astype(np.float32), rand(300, 1040, seed=17).astype(np.float32)
     a3 = rand(3, 32, 1000, seed=9).astype(np.float32)
     b3 = rand(1000, 127, seed=10).astype(np.float32)
     try:
@@ -82,7 +84,7 @@ def test_one_and_two_threads_give_identical_bits():
         for threads in (1, 2, 3):
             _C.set_num_threads(threads)
             results.append((_C.matmul(a, b), _C.matmul(a.T.copy().T, b[:, ::-1]),
-                            _C.matmul(a3, b3), _C.matmul(a3[0], b3[::-1])))
+                            _C.matmul(a3, b3), _C.matmul(a3[0], b3[::-1]), _C.matmul(*wide)))
     finally:
         _C.set_num_threads(before)
     for other in results[1:]:
