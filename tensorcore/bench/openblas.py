@@ -15,7 +15,10 @@ CORETYPE = "SkylakeX"
 
 def time_in_child(shapes, repeats, min_seconds, pause):
     """{(m, k, n): seconds} from a child process, or raises RuntimeError saying why not."""
-    env = dict(os.environ, OPENBLAS_CORETYPE=CORETYPE)
+    # the child imports this package from wherever this process found it
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, OPENBLAS_CORETYPE=CORETYPE, PYTHONPATH=path)
     command = [sys.executable, "-m", "tensorcore.bench.openblas", json.dumps(shapes),
                str(repeats), str(min_seconds), str(pause)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
