@@ -23,6 +23,12 @@ def format_report(report):
         lines.append(f"FMA peak (measured, float32, {peak['isa']}): "
                      f"{peak['gflops_1_thread']:.0f} GFLOP/s on 1 thread, "
                      f"{peak['gflops_all_threads']:.0f} on {peak['threads']}")
+        scaling = peak["gflops_all_threads"] / (peak["threads"] * peak["gflops_1_thread"])
+        if scaling < 0.8:
+            load = report["machine"].get("load_average_1_5_15_min")
+            lines.append(f"WARNING: all threads reach only {100 * scaling:.0f}% of "
+                         f"{peak['threads']} x the one-thread peak: other work is running "
+                         f"(load average {load}), so these timings are noisy")
     if "copy_gbytes_per_s" in peak:
         lines.append(f"device-to-device copy: {peak['copy_gbytes_per_s']:.0f} GB/s")
     lines.append("GFLOP/s (ms where no FLOP count applies); speedup = baseline time / "
