@@ -4,6 +4,8 @@ Kernel families are compiled once per ISA: csrc/*_avx512.cpp and csrc/*_avx2.cpp
 their own `#pragma GCC target`, so no global -m flags (and no -march=native) are needed and
 the extension runs on any x86-64 CPU, picking the best ISA at import. On other architectures
 only the generic kernels are built.
+
+TENSORCORE_SANITIZE=address builds with AddressSanitizer (`make asan` does, into build/asan).
 """
 import glob
 import os
@@ -29,14 +31,19 @@ def needs_recompile(obj, src):
 
 ParallelCompile("NPY_NUM_BUILD_JOBS", needs_recompile=needs_recompile).install()
 
+SANITIZE = os.environ.get("TENSORCORE_SANITIZE", "")
+# (instrumentation makes GCC's may-be-uninitialized analysis report false positives)
+sanitize_flags = ([f"-fsanitize={SANITIZE}", "-fno-omit-frame-pointer",
+                   "-Wno-maybe-uninitialized"] if SANITIZE else [])
+
 extension = Pybind11Extension(
     "tensorcore._C",
     sources,
     depends=headers,
     cxx_std=17,
     define_macros=[("TENSORCORE_X86_ISAS", "1")] if X86 else [],
-    extra_compile_args=["-O3", "-Wall", "-ffp-contract=fast", "-fopenmp"],
-    extra_link_args=["-fopenmp"],
+    extra_compile_args=["-O3", "-Wall", "-ffp-contract=fast", "-fopenmp"] + sanitize_flags,
+    extra_link_args=["-fopenmp"] + sanitize_flags,
 )
 
 setup(ext_modules=[extension])

@@ -9,6 +9,7 @@
 #include "lstm.h"
 #include "matmul.h"
 #include "optim.h"
+#include "peak.h"
 #include "pooling.h"
 #include "softmax.h"
 #include "threads.h"
@@ -51,6 +52,9 @@ PYBIND11_MODULE(_C, m) {
     m.def("conv2d_backward_weight", &tensorcore::conv2d_backward_weight, py::arg("grad"),
           py::arg("x"), py::arg("weight_shape"), py::arg("stride"), py::arg("padding"),
           py::arg("dilation"), py::arg("groups"), "-> (dweight, dbias).");
+    m.def("fma_peak", &tensorcore::fma_peak, py::arg("threads"), py::arg("seconds") = 0.05,
+          py::arg("repeats") = 3,
+          "Measured float32 FMA peak in GFLOP/s of `threads` threads on the active ISA.");
     m.def("relu", &tensorcore::relu, py::arg("x"));
     m.def("relu_backward", &tensorcore::relu_backward, py::arg("grad"), py::arg("x"),
           py::arg("y"));

@@ -11,22 +11,32 @@ namespace tensorcore {
 
 namespace {
 
-template <typename T>
-class AlignedBuffer {
+// The packing workspace, kept per calling thread and grown on demand: a fresh allocation per
+// call would cost a malloc and, for the large blocks (served by mmap), page faults on every
+// call. 64-byte aligned; it only grows, to the largest problem this thread has run.
+class Workspace {
   public:
-    explicit AlignedBuffer(size_t elements) {
+    template <typename T>
+    T* get(size_t elements) {
         const size_t bytes = (elements * sizeof(T) + 63) / 64 * 64;
-        data_.reset(static_cast<T*>(std::aligned_alloc(64, bytes ? bytes : 64)));
-        if (!data_) throw std::bad_alloc();
+        if (bytes > capacity_) {
+            void* fresh = std::aligned_alloc(64, bytes);
+            if (fresh == nullptr) throw std::bad_alloc();
+            data_.reset(fresh);
+            capacity_ = bytes;
+        }
+        return static_cast<T*>(data_.get());
     }
-    T* data() { return data_.get(); }
 
   private:
     struct Free {
-        void operator()(T* p) const { std::free(p); }
+        void operator()(void* p) const { std::free(p); }
     };
-    std::unique_ptr<T, Free> data_;
+    std::unique_ptr<void, Free> data_;
+    size_t capacity_ = 0;
 };
+
+thread_local Workspace workspace;
 
 }  // namespace
 
@@ -44,8 +54,8 @@ void gemm(const GemmProblem<T>& p) {
     }
     const Isa isa = active_isa();
     const int threads = num_threads();
-    AlignedBuffer<T> workspace(TC_ISA_CALL(isa, gemm_workspace_size(p, threads)));
-    TC_ISA_CALL(isa, gemm(p, workspace.data(), threads));
+    T* packing = workspace.get<T>(TC_ISA_CALL(isa, gemm_workspace_size(p, threads)));
+    TC_ISA_CALL(isa, gemm(p, packing, threads));
 }
 
 template void gemm<float>(const GemmProblem<float>&);

@@ -4,12 +4,17 @@
 //   TC_VECTOR_BYTES  SIMD register width in bytes
 //   TC_GEMM_MR       rows of the register tile (broadcast A elements)
 //   TC_GEMM_NV       vectors per tile row; the tile is MR x NR with NR = NV * lanes
+//   TC_GEMM_MR_SHORT optional: rows of a shorter MR_SHORT x NR tile for short problems (M =
+//                    8, 16, 32, where MR-row panels would be mostly padding)
+//   TC_GEMM_MR_WIDE, TC_GEMM_NV_WIDE  optional: a wider tile for large problems (fewer
+//                    loads per FMA; its wider panels pad small N more)
 //
 // Per matrix of the batch, C is cut into one cell per thread (or, for batches of many
 // matrices, each thread takes whole matrices); each cell runs the BLIS loop nest on its own,
 // with packing buffers of its own, so threads never wait on each other (no barriers: under
 // an oversubscribed CPU a descheduled team member stalls a lock-step team for a time slice):
-//   columns j0 += NC   B (KC, NC) block packed into NR-column panels    (b_pack, from L3)
+//   columns j0 += NC   B (KC, NC) block packed into NR-column panels    (b_pack, from L3;
+//                      row-major B is read in place instead when M fits one MC block)
 //   depth   p0 += KC
 //   rows    i0 += MC   A (MC, KC) block packed into MR-row panels       (a_pack, from L2)
 //   tiles   for each NR panel, for each MR panel: the MR x NR register-blocked micro-kernel
@@ -22,12 +27,24 @@
 namespace TC_ISA {
 namespace {
 
-template <typename T>
+#ifndef TC_GEMM_MR_SHORT
+#define TC_GEMM_MR_SHORT TC_GEMM_MR
+#endif
+#ifndef TC_GEMM_MR_WIDE
+#define TC_GEMM_MR_WIDE TC_GEMM_MR
+#define TC_GEMM_NV_WIDE TC_GEMM_NV
+#endif
+
+// The register tile kinds a plan chooses from (see choose_tile).
+enum class Tile { main, short_rows, wide };
+
+template <typename T, int MR, int NV>
 struct Blocking {
-    static constexpr int mr = TC_GEMM_MR;
-    static constexpr int nr = TC_GEMM_NV * Simd<T>::lanes;
-    // (KC, NR) B micro-panel: 32 KiB for AVX-512, in L1 while the MR panels of A stream by
-    static constexpr ptrdiff_t kc = 256;
+    static constexpr int mr = MR, nv = NV;
+    static constexpr int nr = NV * Simd<T>::lanes;
+    // (KC, NR) B micro-panel, in L1 while the MR panels of A stream by: at most 32 KiB, so
+    // KC = 256 for rows of up to 128 bytes (32 floats), 160 for the wide tile's 192
+    static constexpr ptrdiff_t kc = nr * sizeof(T) <= 128 ? 256 : 160;
     // (MC, KC) A block: about 192 KiB, in L2 while every NR panel of B passes over it
     static constexpr ptrdiff_t mc = (192 * 1024) / (kc * sizeof(T)) / mr * mr;
     // (KC, NC) B block: 2 MiB, in L3
@@ -44,22 +61,71 @@ inline ptrdiff_t whole_lines(ptrdiff_t elements) {
     return ceil_div(elements, per_line) * per_line;
 }
 
+// dst[p * MR + i0 + i] = a[i * rs + p] for i < 4, p < kc & ~3: 4 x 4 blocks of row-major
+// float A transposed in registers (4 loads, 8 shuffles and 4 stores per 16 elements, where
+// element-by-element packing is store-bound at one element per store). Returns the columns
+// done.
+template <int MR>
+ptrdiff_t pack_4_rows(const float* a, ptrdiff_t rs, ptrdiff_t kc, int i0, float* dst) {
+    typedef float v4 __attribute__((vector_size(16), aligned(4)));
+    typedef int lanes __attribute__((vector_size(16)));
+    const ptrdiff_t done = kc & ~ptrdiff_t(3);
+    for (ptrdiff_t p = 0; p < done; p += 4) {
+        const v4 r0 = *reinterpret_cast<const v4*>(a + p);
+        const v4 r1 = *reinterpret_cast<const v4*>(a + rs + p);
+        const v4 r2 = *reinterpret_cast<const v4*>(a + 2 * rs + p);
+        const v4 r3 = *reinterpret_cast<const v4*>(a + 3 * rs + p);
+        const v4 lo01 = __builtin_shuffle(r0, r1, lanes{0, 4, 1, 5});   // r0[0] r1[0] r0[1] r1[1]
+        const v4 lo23 = __builtin_shuffle(r2, r3, lanes{0, 4, 1, 5});
+        const v4 hi01 = __builtin_shuffle(r0, r1, lanes{2, 6, 3, 7});   // r0[2] r1[2] r0[3] r1[3]
+        const v4 hi23 = __builtin_shuffle(r2, r3, lanes{2, 6, 3, 7});
+        float* out = dst + p * MR + i0;
+        *reinterpret_cast<v4*>(out) = __builtin_shuffle(lo01, lo23, lanes{0, 1, 4, 5});
+        *reinterpret_cast<v4*>(out + MR) = __builtin_shuffle(lo01, lo23, lanes{2, 3, 6, 7});
+        *reinterpret_cast<v4*>(out + 2 * MR) = __builtin_shuffle(hi01, hi23, lanes{0, 1, 4, 5});
+        *reinterpret_cast<v4*>(out + 3 * MR) = __builtin_shuffle(hi01, hi23, lanes{2, 3, 6, 7});
+    }
+    return done;
+}
+
+// dst[p * MR + i] = a[i * rs + p] for i < rows: row-major float A by 4 x 4 blocks, the rows
+// past the last multiple of 4 one by one. Returns true; the overload below, for other types,
+// does nothing and returns false.
+template <int MR>
+bool pack_row_major_blocks(const float* a, ptrdiff_t rs, int rows, ptrdiff_t kc, float* dst) {
+    int i = 0;
+    for (; i + 4 <= rows; i += 4) {
+        const ptrdiff_t done = pack_4_rows<MR>(a + i * rs, rs, kc, i, dst);
+        for (int r = i; r < i + 4; ++r)
+            for (ptrdiff_t p = done; p < kc; ++p) dst[p * MR + r] = a[r * rs + p];
+    }
+    for (; i < rows; ++i)
+        for (ptrdiff_t p = 0; p < kc; ++p) dst[p * MR + i] = a[i * rs + p];
+    return true;
+}
+
+template <int MR, typename T>
+bool pack_row_major_blocks(const T*, ptrdiff_t, int, ptrdiff_t, T*) {
+    return false;
+}
+
 // dst (kc, MR) panel: dst[p * MR + i] = a[i * rs + p * cs] for i < rows, zero for the rows
 // past `rows` (the bottom edge), so the micro-kernel always runs a full tile.
-template <typename T>
+template <typename T, int MR>
 void pack_a_panel(const T* a, ptrdiff_t rs, ptrdiff_t cs, int rows, ptrdiff_t kc, T* dst) {
-    constexpr int MR = Blocking<T>::mr;
     if (rows == MR && rs == 1) {                     // column-major A: MR contiguous per p
         for (ptrdiff_t p = 0; p < kc; ++p)
             for (int i = 0; i < MR; ++i) dst[p * MR + i] = a[p * cs + i];
         return;
     }
-    if (magnitude(cs) <= magnitude(rs)) {            // row-major-like: walk along each row
-        for (int i = 0; i < rows; ++i)
-            for (ptrdiff_t p = 0; p < kc; ++p) dst[p * MR + i] = a[i * rs + p * cs];
-    } else {
-        for (ptrdiff_t p = 0; p < kc; ++p)
-            for (int i = 0; i < rows; ++i) dst[p * MR + i] = a[i * rs + p * cs];
+    if (cs != 1 || !pack_row_major_blocks<MR>(a, rs, rows, kc, dst)) {
+        if (magnitude(cs) <= magnitude(rs)) {        // row-major-like: walk along each row
+            for (int i = 0; i < rows; ++i)
+                for (ptrdiff_t p = 0; p < kc; ++p) dst[p * MR + i] = a[i * rs + p * cs];
+        } else {
+            for (ptrdiff_t p = 0; p < kc; ++p)
+                for (int i = 0; i < rows; ++i) dst[p * MR + i] = a[i * rs + p * cs];
+        }
     }
     for (ptrdiff_t p = 0; p < kc; ++p)
         for (int i = rows; i < MR; ++i) dst[p * MR + i] = T(0);
@@ -67,9 +133,8 @@ void pack_a_panel(const T* a, ptrdiff_t rs, ptrdiff_t cs, int rows, ptrdiff_t kc
 
 // dst (kc, NR) panel: dst[p * NR + j] = b[p * rs + j * cs] for j < cols, zero for the
 // columns past `cols` (the right edge).
-template <typename T>
+template <typename T, int NR>
 void pack_b_panel(const T* b, ptrdiff_t rs, ptrdiff_t cs, int cols, ptrdiff_t kc, T* dst) {
-    constexpr int NR = Blocking<T>::nr;
     if (cols == NR && cs == 1) {                     // row-major B: NR contiguous per p
         for (ptrdiff_t p = 0; p < kc; ++p)
             for (int j = 0; j < NR; ++j) dst[p * NR + j] = b[p * rs + j];
@@ -86,15 +151,21 @@ void pack_b_panel(const T* b, ptrdiff_t rs, ptrdiff_t cs, int cols, ptrdiff_t kc
         for (int j = cols; j < NR; ++j) dst[p * NR + j] = T(0);
 }
 
-// c (rows, cols) with row stride ldc = [c +] ap (kc, MR panel)^T . bp (kc, NR panel):
-// MR x NV accumulator vectors stay in registers; per step of k, NV loads of B, MR
-// broadcasts of A and MR * NV FMAs. Edge tiles (rows < MR or cols < NR) go through a
-// stack tile.
-template <typename T>
-void micro_kernel(ptrdiff_t kc, const T* __restrict ap, const T* __restrict bp, T* c,
-                  ptrdiff_t ldc, int rows, int cols, bool accumulate) {
+// c (rows, cols) with row stride ldc = [c +] ap (kc, MR panel)^T . bp (kc, NR), bp's rows
+// b_stride apart (NR for a packed panel, B's own row stride when read in place): MR x NV
+// accumulator vectors stay in registers; per step of k, NV loads of B, MR broadcasts of A
+// and MR * NV FMAs. Edge tiles (rows < MR or cols < NR) go through a stack tile.
+template <typename T, int MR, int NV>
+void micro_kernel(ptrdiff_t kc, const T* __restrict ap, const T* __restrict bp,
+                  ptrdiff_t b_stride, T* c, ptrdiff_t ldc, int rows, int cols, bool accumulate) {
     typedef typename Simd<T>::vec V;
-    constexpr int MR = Blocking<T>::mr, NV = TC_GEMM_NV, W = Simd<T>::lanes, NR = NV * W;
+    constexpr int W = Simd<T>::lanes, NR = NV * W;
+    // C's tile is read at the end: start fetching its lines now (a miss to DRAM there would
+    // stall the whole tile)
+    for (int i = 0; i < rows; ++i) {
+        __builtin_prefetch(c + i * ldc, 1, 3);
+        __builtin_prefetch(c + i * ldc + cols - 1, 1, 3);
+    }
     V acc[MR][NV] = {};
     for (ptrdiff_t p = 0; p < kc; ++p) {
         V b[NV];
@@ -107,7 +178,7 @@ void micro_kernel(ptrdiff_t kc, const T* __restrict ap, const T* __restrict bp, 
             for (int j = 0; j < NV; ++j) acc[i][j] += a * b[j];
         }
         ap += MR;
-        bp += NR;
+        bp += b_stride;
     }
     if (rows == MR && cols == NR) {
 #pragma GCC unroll 16
@@ -135,34 +206,43 @@ void micro_kernel(ptrdiff_t kc, const T* __restrict ap, const T* __restrict bp, 
 
 // c (m, n), row stride ldc, (=|+=) a (m, k) . b (k, n): one thread's BLIS loop nest over
 // strided views; a_pack holds MC x KC and b_pack KC x NC elements (rounded up to whole panels).
-template <typename T>
+template <typename T, int MR, int NV>
 void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t b_rs,
                ptrdiff_t b_cs, T* c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
                bool accumulate, T* a_pack, T* b_pack) {
-    typedef Blocking<T> B;
+    typedef Blocking<T, MR, NV> B;
+    // Row-major B is read in place when this cell's rows fit one A block: each B element
+    // then meets few A panels, and copying it would cost about as much as using it (+15-30%
+    // at M = 32-64). A partial right-edge panel is still packed (zero-padded to NR columns).
+    const bool b_in_place = b_cs == 1 && m <= B::mc;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += B::nc) {
         const ptrdiff_t cols = smaller(B::nc, n - j0), col_panels = ceil_div(cols, B::nr);
         for (ptrdiff_t p0 = 0; p0 < k; p0 += B::kc) {
             const ptrdiff_t kc = smaller(B::kc, k - p0);
             for (ptrdiff_t jp = 0; jp < col_panels; ++jp) {
                 const ptrdiff_t j = j0 + jp * B::nr;
-                pack_b_panel(b + p0 * b_rs + j * b_cs, b_rs, b_cs,
-                             static_cast<int>(smaller(B::nr, n - j)), kc,
+                const int panel_cols = static_cast<int>(smaller(B::nr, n - j));
+                if (b_in_place && panel_cols == B::nr) continue;
+                pack_b_panel<T, B::nr>(b + p0 * b_rs + j * b_cs, b_rs, b_cs, panel_cols, kc,
                              b_pack + jp * B::nr * kc);
             }
             for (ptrdiff_t i0 = 0; i0 < m; i0 += B::mc) {
                 const ptrdiff_t rows = smaller(B::mc, m - i0), row_panels = ceil_div(rows, B::mr);
                 for (ptrdiff_t ip = 0; ip < row_panels; ++ip) {
                     const ptrdiff_t i = i0 + ip * B::mr;
-                    pack_a_panel(a + i * a_rs + p0 * a_cs, a_rs, a_cs,
+                    pack_a_panel<T, MR>(a + i * a_rs + p0 * a_cs, a_rs, a_cs,
                                  static_cast<int>(smaller(B::mr, m - i)), kc,
                                  a_pack + ip * B::mr * kc);
                 }
                 for (ptrdiff_t jp = 0; jp < col_panels; ++jp) {
                     const int tile_cols = static_cast<int>(smaller(B::nr, cols - jp * B::nr));
+                    const bool packed = !b_in_place || tile_cols < B::nr;
+                    const T* bp = packed ? b_pack + jp * B::nr * kc
+                                         : b + p0 * b_rs + j0 + jp * B::nr;
+                    const ptrdiff_t b_stride = packed ? B::nr : b_rs;
                     for (ptrdiff_t ip = 0; ip < row_panels; ++ip) {
                         const int tile_rows = static_cast<int>(smaller(B::mr, rows - ip * B::mr));
-                        micro_kernel(kc, a_pack + ip * B::mr * kc, b_pack + jp * B::nr * kc,
+                        micro_kernel<T, MR, NV>(kc, a_pack + ip * B::mr * kc, bp, b_stride,
                                      c + (i0 + ip * B::mr) * ldc + j0 + jp * B::nr, ldc,
                                      tile_rows, tile_cols, accumulate || p0 > 0);
                     }
@@ -174,36 +254,69 @@ void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
 
 // How a problem is split: `threads` threads take tasks t, t + threads, ... of
 // batch x grid_rows x grid_cols tasks, a task being one (cell_m, cell_n) cell of C in one
-// matrix; each thread packs into its own a_pack + b_pack elements of the workspace.
+// matrix, computed with `tile`'s register tile; each thread packs into its own
+// a_pack + b_pack elements of the workspace.
 struct Plan {
     int threads;
+    Tile tile;
     ptrdiff_t grid_rows, grid_cols, cell_m, cell_n;
     ptrdiff_t a_pack, b_pack;
 };
 
-template <typename T>
-Plan make_plan(const GemmProblem<T>& p, int threads) {
-    typedef Blocking<T> B;
-    Plan plan;
-    // about 2^17 multiply-adds per thread at least, or the fork/join costs more than it saves
-    const double useful = static_cast<double>(p.batch) * p.m * p.n * p.k / (1 << 17);
-    plan.threads = useful < threads ? (useful < 1 ? 1 : static_cast<int>(useful)) : threads;
+template <int MR, int NV>
+struct TileShape {
+    static constexpr int mr = MR, nv = NV;
+};
+
+// Calls f(TileShape<MR, NV>{}) with the shape of the tile kind.
+template <typename F>
+void with_tile(Tile tile, F&& f) {
+    if (tile == Tile::wide)
+        f(TileShape<TC_GEMM_MR_WIDE, TC_GEMM_NV_WIDE>{});
+    else if (tile == Tile::short_rows)
+        f(TileShape<TC_GEMM_MR_SHORT, TC_GEMM_NV>{});
+    else
+        f(TileShape<TC_GEMM_MR, TC_GEMM_NV>{});
+}
+
+// The tile for an m x n product: the wide one where N >= 1024 (its wider panels then pad
+// little) and it pads no more rows than the main one (on Zen 5 its 8 x 48 tile ran 3-15%
+// faster than 14 x 32 from 64 x 512 x 2048 and 1024^3 up, and 5-30% slower at N = 128-512);
+// else the short one where the main one would pad a fifth or more of the rows (M = 32: 42
+// rows in 14-row panels, 32 in 8-row ones); else the main one.
+inline Tile choose_tile(ptrdiff_t m, ptrdiff_t n) {
+    const ptrdiff_t main_rows = ceil_div(m, TC_GEMM_MR) * TC_GEMM_MR;
+    const ptrdiff_t wide_rows = ceil_div(m, TC_GEMM_MR_WIDE) * TC_GEMM_MR_WIDE;
+    const ptrdiff_t short_rows = ceil_div(m, TC_GEMM_MR_SHORT) * TC_GEMM_MR_SHORT;
+    if (n >= 1024 && wide_rows <= main_rows) return Tile::wide;
+    if (5 * short_rows <= 4 * main_rows) return Tile::short_rows;
+    return Tile::main;
+}
+
+template <typename T, int MR, int NV>
+void plan_cells(const GemmProblem<T>& p, Plan& plan) {
+    typedef Blocking<T, MR, NV> B;
     plan.grid_rows = plan.grid_cols = 1;
     plan.cell_m = p.m;
     plan.cell_n = p.n;
     // Whole matrices per thread when that balances (within a quarter); else one cell per
-    // thread in each matrix, the grid whose cells have the smallest half-perimeter (the
-    // least packing per thread), cut at whole MR / NR panels.
+    // thread in each matrix, cut at whole MR / NR panels: the grid whose cell costs least,
+    // counting per unit of k its multiply-adds (2 FMA pipes x lanes per cycle) and the
+    // elements it packs (about one per cycle): A's cell_m rows, B's cell_n columns unless
+    // B is read in place (see gemm_cell).
     const bool whole_matrices = p.batch % plan.threads == 0 || p.batch >= 4 * plan.threads;
     if (plan.threads > 1 && !whole_matrices) {
-        ptrdiff_t best = -1;
+        double best = -1;
         for (ptrdiff_t rows = 1; rows <= plan.threads; ++rows) {
             if (plan.threads % rows != 0) continue;
             const ptrdiff_t cols = plan.threads / rows;
             const ptrdiff_t cell_m = ceil_div(ceil_div(p.m, rows), B::mr) * B::mr;
             const ptrdiff_t cell_n = ceil_div(ceil_div(p.n, cols), B::nr) * B::nr;
-            if (best < 0 || cell_m + cell_n < best) {
-                best = cell_m + cell_n;
+            const bool b_in_place = p.b_col_stride == 1 && cell_m <= B::mc;
+            const double cost = static_cast<double>(cell_m) * cell_n / (2 * Simd<T>::lanes) +
+                                cell_m + (b_in_place ? 0 : cell_n);
+            if (best < 0 || cost < best) {
+                best = cost;
                 plan.grid_rows = rows;
                 plan.grid_cols = cols;
                 plan.cell_m = cell_m;
@@ -214,6 +327,18 @@ Plan make_plan(const GemmProblem<T>& p, int threads) {
     const ptrdiff_t kc = smaller(B::kc, p.k);
     plan.a_pack = whole_lines<T>(ceil_div(smaller(B::mc, plan.cell_m), B::mr) * B::mr * kc);
     plan.b_pack = whole_lines<T>(kc * ceil_div(smaller(B::nc, plan.cell_n), B::nr) * B::nr);
+}
+
+template <typename T>
+Plan make_plan(const GemmProblem<T>& p, int threads) {
+    Plan plan;
+    // about 2^17 multiply-adds per thread at least, or the fork/join costs more than it saves
+    const double useful = static_cast<double>(p.batch) * p.m * p.n * p.k / (1 << 17);
+    plan.threads = useful < threads ? (useful < 1 ? 1 : static_cast<int>(useful)) : threads;
+    plan.tile = choose_tile(p.m, p.n);
+    with_tile(plan.tile, [&](auto shape) {
+        plan_cells<T, decltype(shape)::mr, decltype(shape)::nv>(p, plan);
+    });
     return plan;
 }
 
@@ -234,12 +359,15 @@ void run_tasks(const GemmProblem<T>& p, const Plan& plan, T* workspace, int thre
         const ptrdiff_t i0 = cell / plan.grid_cols * plan.cell_m;
         const ptrdiff_t j0 = cell % plan.grid_cols * plan.cell_n;
         if (i0 >= p.m || j0 >= p.n) continue;
-        gemm_cell(p.a + index * p.a_batch_stride + i0 * p.a_row_stride, p.a_row_stride,
-                  p.a_col_stride,
-                  p.b + index * p.b_batch_stride + j0 * p.b_col_stride, p.b_row_stride,
-                  p.b_col_stride, p.c + index * p.c_batch_stride + i0 * p.c_row_stride + j0,
-                  p.c_row_stride, smaller(plan.cell_m, p.m - i0), smaller(plan.cell_n, p.n - j0),
-                  p.k, p.accumulate, a_pack, b_pack);
+        const T* a = p.a + index * p.a_batch_stride + i0 * p.a_row_stride;
+        const T* b = p.b + index * p.b_batch_stride + j0 * p.b_col_stride;
+        T* c = p.c + index * p.c_batch_stride + i0 * p.c_row_stride + j0;
+        const ptrdiff_t m = smaller(plan.cell_m, p.m - i0), n = smaller(plan.cell_n, p.n - j0);
+        with_tile(plan.tile, [&](auto shape) {
+            gemm_cell<T, decltype(shape)::mr, decltype(shape)::nv>(
+                a, p.a_row_stride, p.a_col_stride, b, p.b_row_stride, p.b_col_stride, c,
+                p.c_row_stride, m, n, p.k, p.accumulate, a_pack, b_pack);
+        });
     }
 }
 

@@ -2,6 +2,8 @@
 import os
 import platform
 
+import numpy as np
+
 
 def cpu_model():
     try:
@@ -14,7 +16,28 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+def numpy_blas():
+    """NumPy's BLAS, e.g. "scipy-openblas 0.3.29", or None when NumPy does not say."""
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas.get('name')} {blas.get('version')}"
+    except Exception:  # noqa: BLE001  (older NumPy: no dict mode)
+        return None
+
+
 def describe():
-    return {"cpu": cpu_model(), "logical_cpus": os.cpu_count(), "machine": platform.machine(),
-            "system": f"{platform.system()} {platform.release()}",
-            "python": platform.python_version()}
+    description = {"cpu": cpu_model(), "logical_cpus": os.cpu_count(),
+                   "machine": platform.machine(),
+                   "system": f"{platform.system()} {platform.release()}",
+                   "python": platform.python_version(), "numpy": np.__version__,
+                   "numpy_blas": numpy_blas(),
+                   # other work on the machine while it ran: timings on a busy machine are noisy
+                   "load_average_1_5_15_min": list(os.getloadavg()) if hasattr(os, "getloadavg")
+                   else None}
+    try:
+        from .. import _C
+    except ImportError:
+        return description
+    description.update(cpu_isa=_C.isa(), cpu_features=_C.cpu_features(),
+                       tensorcore_threads=_C.get_num_threads())
+    return description

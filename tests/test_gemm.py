@@ -1,0 +1,141 @@
+"""The C++ GEMM (tensorcore._C.matmul, variant "cpu.gemm") against a float64 NumPy reference:
+odd sizes that leave partial register tiles and cache blocks, all four transpose cases and
+other strided views read in place, batches and broadcast batches, thread-count independence,
+and bad input."""
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import tensorcore as tc
+from tests.helpers import assert_close, rand
+
+_C = pytest.importorskip("tensorcore._C")
+
+# (M, K, N); on AVX-512, M = 16 and 32 take the short register tile, N >= 1024 the wide one,
+# the rest the main one; K = 257 and 1000 span several depth blocks; N = 1000 and 1031 end
+# in partial column panels
+SIZES = [(1, 1, 1), (1, 7, 3), (3, 1, 7), (7, 33, 1), (16, 1000, 127), (32, 127, 33),
+         (33, 127, 7), (127, 3, 33), (127, 1000, 33), (1000, 7, 127), (33, 1000, 1000),
+         (32, 300, 1000), (300, 300, 300), (7, 257, 1031), (130, 257, 1100)]
+
+
+def reference(a, b):
+    return np.matmul(a.astype(np.float64), b.astype(np.float64))
+
+
+def check(a, b):
+    got = _C.matmul(a, b)
+    assert got.dtype == a.dtype and got.flags.c_contiguous
+    assert_close(got, reference(a, b), a.dtype, what=f"matmul {a.shape} @ {b.shape}")
+    return got
+
+
+def operand(rows, cols, dtype, transposed, seed):
+    """A (rows, cols) operand, stored transposed (a column-major view) when asked."""
+    if transposed:
+        return rand(cols, rows, seed=seed).astype(dtype).T
+    return rand(rows, cols, seed=seed).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k,n", SIZES)
+@pytest.mark.parametrize("a_t,b_t", [(False, False), (True, False), (False, True), (True, True)])
+def test_sizes_and_transposes(m, k, n, a_t, b_t, dtype):
+    check(operand(m, k, dtype, a_t, 1), operand(k, n, dtype, b_t, 2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sliced_and_negative_stride_views(dtype):
+    big = rand(90, 260, seed=3).astype(dtype)
+    other = rand(300, 140, seed=4).astype(dtype)
+    views = [
+        (big[::3, ::2], other[:130, ::-1]),                  # step slices, reversed columns
+        (big[::-1, 5:38], other[::-2][:33, 7:40]),           # reversed rows, both
+        (big[10:17, 3:36], other[::-1, ::-1][:33, :127]),    # row slice, both reversed
+        (big[::-2, ::-3][:, :33], other.T[::-1][:33, ::5][:, :29]),
+    ]
+    for a, b in views:
+        assert not (a.flags.c_contiguous and b.flags.c_contiguous)
+        check(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batches_and_broadcast_batches(dtype):
+    a3 = rand(5, 33, 127, seed=5).astype(dtype)
+    b3 = rand(5, 127, 7, seed=6).astype(dtype)
+    a2, b2 = a3[0], b3[0]
+    for a, b in [(a3, b3), (a3, b2), (a2, b3), (a3[:1], b3), (a3, b3[:1]),
+                 (a3.transpose(0, 2, 1)[:, :7, :33].transpose(0, 2, 1), b3[:, :7, :]),
+                 (a3[::-2], b3[::2]), (np.ascontiguousarray(a3[:, :, :127]), b3[:, ::-1, :])]:
+        got = check(a, b)
+        assert got.ndim == 3
+
+
+def test_one_and_two_threads_give_identical_bits():
+    before = _C.get_num_threads()
+    a = rand(1000, 300, seed=7).astype(np.float32)
+    b = rand(300, 127, seed=8).astype(np.float32)
+    wide = rand(64, 300, seed=16).astype(np.float32), rand(300, 1040, seed=17).astype(np.float32)
+    a3 = rand(3, 32, 1000, seed=9).astype(np.float32)
+    b3 = rand(1000, 127, seed=10).astype(np.float32)
+    try:
+        results = []
+        for threads in (1, 2, 3):
+            _C.set_num_threads(threads)
+            results.append((_C.matmul(a, b), _C.matmul(a.T.copy().T, b[:, ::-1]),
+                            _C.matmul(a3, b3), _C.matmul(a3[0], b3[::-1]), _C.matmul(*wide)))
+    finally:
+        _C.set_num_threads(before)
+    for other in results[1:]:
+        for x, y in zip(results[0], other):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_strided_operands_are_read_in_place():
+    """No copy of a transposed or sliced operand: the only NumPy allocation is the output."""
+    a = rand(1000, 1000, seed=11).astype(np.float32)
+    b = rand(1000, 8, seed=12).astype(np.float32)
+    gemm = tc.kernels.get("matmul").variants["cpu.gemm"].fn
+    for fn in (_C.matmul, gemm):
+        for left, right in [(a.T, b), (a[::-1, ::2].T, b[::-1]), (b.T, a[:, ::-3])]:
+            tracemalloc.start()
+            out = fn(left, right)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            assert peak < out.nbytes + (64 << 10), f"{peak} bytes allocated for {out.nbytes}"
+            assert_close(out, reference(left, right), np.float32)
+
+
+def test_through_the_registry_with_tensors():
+    x = tc.tensor(rand(33, 127, seed=13).astype(np.float32))
+    w = tc.tensor(rand(7, 127, seed=14).astype(np.float32))
+    with tc.kernels.use(matmul="cpu.gemm"):
+        y = tc.matmul(x, w.T)
+        assert tc.kernels.get("matmul").last.name == "cpu.gemm"
+        assert_close(y.numpy(), reference(x.numpy(), w.numpy().T), np.float32)
+        xt = tc.tensor(rand(127, 33, seed=15).astype(np.float32))
+        z = tc.matmul(xt.T, w.T)
+        assert tc.kernels.get("matmul").last.name == "cpu.gemm"
+        assert_close(z.numpy(), reference(xt.numpy().T, w.numpy().T), np.float32)
+
+
+def test_empty_dimensions():
+    for m, k, n in [(0, 3, 4), (3, 0, 4), (3, 4, 0)]:
+        a, b = np.ones((m, k), np.float32), np.ones((k, n), np.float32)
+        np.testing.assert_array_equal(_C.matmul(a, b), np.zeros((m, n), np.float32))
+
+
+@pytest.mark.parametrize("a,b,error,words", [
+    (np.ones((2, 3), np.int64), np.ones((3, 2)), TypeError, ["matmul", "int64"]),
+    (np.ones((2, 3), np.float32), np.ones((3, 2)), TypeError, ["matmul", "float32", "float64"]),
+    (np.ones(3), np.ones((3, 2)), ValueError, ["matmul", "(3,)"]),
+    (np.ones((2, 3)), np.ones((4, 2)), ValueError, ["matmul", "(2, 3)", "(4, 2)"]),
+    (np.ones((2, 2, 3)), np.ones((3, 3, 2)), ValueError, ["matmul", "(2, 2, 3)", "(3, 3, 2)"]),
+    (np.ones((1, 2, 2, 3)), np.ones((3, 2)), ValueError, ["matmul", "(1, 2, 2, 3)"]),
+])
+def test_bad_input_names_the_op_and_the_values(a, b, error, words):
+    with pytest.raises(error) as raised:
+        _C.matmul(a, b)
+    for word in words:
+        assert word in str(raised.value)
