@@ -6,6 +6,8 @@ import statistics
 import time
 
 from tensorcore import keras
+from tensorcore.bench.report import format_report
+from tensorcore.bench.runner import run as run_benchmark
 from tensorcore.data.datasets import load_digits
 from tensorcore.keras import layers
 
@@ -61,6 +63,8 @@ def main():
           f"{1e3 * statistics.median(timer.seconds):.0f} ms per epoch (median)")
     save_curves(history, CURVES)
     print(f"training curves saved to {CURVES}\n")
+    print("CPU kernels against NumPy and PyTorch (quick run; `make bench` for the full one):")
+    print(format_report(run_benchmark(device="cpu", quick=True)))
 
 
 if __name__ == "__main__":

@@ -98,11 +98,12 @@ def backward(root, grad):
     """Accumulate d(root)/d(leaf) · grad into every leaf's ``.grad``."""
     node = root._node
     if node is None:
-        _accumulate(root, grad)
+        _accumulate({root: grad}, grad)
         return
     order = _topological_order(node)
     node._grads = [None] * node.n_outputs
     node._grads[root._index] = grad
+    leaf_grads = {}                     # leaf -> its summed gradient from this pass
     for node in reversed(order):
         grads, node._grads = node._grads, None
         if grads is None:
@@ -115,12 +116,14 @@ def backward(root, grad):
                 continue
             parent = inp._node
             if parent is None:
-                _accumulate(inp, g)
+                _check_leaf_shape(inp, g)
+                leaf_grads[inp] = g if inp not in leaf_grads else leaf_grads[inp] + g
                 continue
             if parent._grads is None:
                 parent._grads = [None] * parent.n_outputs
             slot = parent._grads
             slot[inp._index] = g if slot[inp._index] is None else slot[inp._index] + g
+    _accumulate(leaf_grads, grad)
 
 
 def _topological_order(root):
@@ -143,16 +146,29 @@ def _topological_order(root):
     return order
 
 
-def _accumulate(leaf, g):
+def _check_leaf_shape(leaf, g):
     if g.shape != leaf._data.shape:
         raise ShapeError(f"backward: gradient of shape {g.shape} for a tensor of shape "
                          f"{leaf._data.shape}")
-    if leaf.grad is None:
-        # Own the array: functions may hand the same gradient array to several inputs.
-        leaf.grad = _make(g.astype(leaf._data.dtype, copy=True))
-    else:
-        data = leaf.grad._data
-        data += g
+
+
+def _accumulate(leaf_grads, root_grad):
+    """Add each leaf's gradient into its ``.grad``, once the whole pass is done (no array
+    handed around in the pass is written to). A leaf without a grad takes the array itself
+    when nothing else can see it: it owns its memory, is not the caller's root gradient and
+    was not given to another leaf; otherwise it gets a copy (functions may hand one gradient
+    array to several inputs)."""
+    claimed = {id(root_grad)}
+    for leaf, g in leaf_grads.items():
+        _check_leaf_shape(leaf, g)
+        if leaf.grad is not None:
+            data = leaf.grad._data
+            data += g
+            continue
+        private = (g.flags.owndata and g.flags.writeable and id(g) not in claimed
+                   and g.dtype == leaf._data.dtype)
+        leaf.grad = _make(g if private else g.astype(leaf._data.dtype, copy=True))
+        claimed.add(id(g))
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):
