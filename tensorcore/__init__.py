@@ -25,5 +25,7 @@ from .ops.softmax import log_softmax, softmax  # noqa: E402,F401
 from . import nn, optim  # noqa: E402,F401
 from .device import cuda_available  # noqa: E402,F401
 from . import cuda  # noqa: E402,F401  (tc.cuda: CUDA graphs, synchronize)
+from .legacy import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor,  # noqa: E402,F401
+                     IntTensor, LongTensor)
 
 kernels.registry._force_from_env()

@@ -171,6 +171,11 @@ def _accumulate(leaf_grads, root_grad):
         claimed.add(id(g))
 
 
+def Variable(data, requires_grad=False, volatile=False):
+    """torch.autograd.Variable, for old scripts: since PyTorch 0.4 a Variable is its tensor."""
+    return data.requires_grad_() if requires_grad else data
+
+
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):
     """Check ``fn``'s analytic gradients against central finite differences.
 

@@ -191,7 +191,21 @@ class Tensor:
         return self.to(dtypes.int32)
 
     def type(self, dtype=None):
-        return str(self.dtype) if dtype is None else self.to(dtype)
+        """The dtype's name, or this tensor converted to ``dtype`` (a dtype or a legacy tensor
+        type such as tc.FloatTensor, which also names a device)."""
+        if dtype is None:
+            return str(self.dtype)
+        device = getattr(dtype, "device", None)
+        dtype = getattr(dtype, "dtype", dtype)
+        return self.to(dtype) if device is None else self.to(device, dtype)
+
+    def fill_(self, value):
+        """Set every element to ``value`` in place; returns self."""
+        self._data[...] = value
+        return self
+
+    def zero_(self):
+        return self.fill_(0)
 
     def detach(self):
         return _make(self._data)

@@ -243,3 +243,29 @@ def test_embedding_and_uint8_inputs():
     assert_close(out, table[indices].reshape(2, -1) @ dense_kernel + dense_bias, np.float32)
     images = keras.models.Sequential([layers.Flatten(input_shape=(2, 2)), layers.Dense(1)])
     assert images.predict(np.full((3, 2, 2), 255, dtype=np.uint8)).dtype == np.float32
+
+
+def test_lstm_dropout_masks_and_classic_script_helpers():
+    """imdb_lstm's LSTM(128, dropout=0.2, recurrent_dropout=0.2) trains; in inference the
+    dropouts are off and the fused path gives the same as the step-by-step one."""
+    tc.manual_seed(5)
+    lstm = layers.LSTM(4, dropout=0.3, recurrent_dropout=0.3, return_sequences=True,
+                       dtype="float64")
+    x = rand(3, 5, 2, seed=3)
+    lstm.eval()
+    fused = lstm(x).numpy()
+    lstm.recurrent_dropout = 1e-12                 # the step-by-step path, masks all ~1
+    lstm.train()
+    lstm.dropout = 0.0
+    assert_close(lstm(x).numpy(), fused, np.float64)
+    model = keras.models.Sequential([layers.Embedding(20, 8, input_shape=(6,)),
+                                     layers.LSTM(5, dropout=0.2, recurrent_dropout=0.2),
+                                     layers.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adadelta(1.0),
+                  metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    history = model.fit(rng.integers(0, 20, (32, 6)), rng.integers(0, 2, 32), epochs=2,
+                        verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert keras.backend.image_data_format() == "channels_last"
+    assert keras.utils.np_utils.to_categorical([1, 0]).tolist() == [[0, 1], [1, 0]]

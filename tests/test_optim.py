@@ -55,6 +55,11 @@ CASES = [
     ("RMSprop", dict(lr=0.01, momentum=0.9, weight_decay=0.01), None),
     ("RMSprop", dict(lr=0.01, centered=True, alpha=0.9), None),
     ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5), [dict(lr=0.001), {}, {}]),
+    ("Adadelta", dict(), None),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1), [dict(lr=1.0), {}, {}]),
+    ("Adagrad", dict(), None),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.1),
+     None),
 ]
 
 

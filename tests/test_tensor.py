@@ -161,3 +161,19 @@ def test_setitem_in_place_and_guarded():
     with tc.no_grad():
         w[0] = 1.0
     assert w.numpy()[0] == 1.0
+
+
+def test_legacy_tensor_types_and_variable():
+    """The classic PyTorch GAN's spellings: Tensor = torch.FloatTensor, Tensor(n, 1).fill_(1.0),
+    Variable(...), imgs.type(Tensor), Tensor(numpy_array)."""
+    Tensor = tc.cuda.FloatTensor if tc.cuda.is_available() else tc.FloatTensor
+    valid = tc.autograd.Variable(Tensor(4, 1).fill_(1.0), requires_grad=False)
+    assert valid.dtype == np.float32 and valid.shape == (4, 1) and valid.numpy().tolist() == [[1.0]] * 4
+    noise = np.random.default_rng(0).normal(0, 1, (3, 2))
+    z = tc.autograd.Variable(Tensor(noise))
+    assert z.dtype == np.float32 and np.allclose(z.numpy(), noise.astype(np.float32))
+    images = tc.tensor(np.arange(6, dtype=np.uint8).reshape(2, 3))
+    assert images.type(tc.FloatTensor).dtype == np.float32
+    assert images.type(tc.LongTensor).numpy().tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert tc.autograd.Variable(tc.zeros(2), requires_grad=True).requires_grad
+    assert tc.ones(3).zero_().numpy().tolist() == [0, 0, 0]

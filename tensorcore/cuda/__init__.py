@@ -18,6 +18,11 @@ captured and why)::
         loss = step(x, y)       # copies x, y into the static inputs, replays the whole step
 """
 from ..device import cuda_available as is_available
+from ..legacy import tensor_types
+
+# torch.cuda.FloatTensor and friends: tensors of that type made on the GPU
+(FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, ByteTensor,
+ BoolTensor) = tensor_types("cuda", "tc.cuda.")
 from .graphs import (CUDAGraph, GraphedStep, _require_cuda, is_current_stream_capturing,
                      make_graphed_step)
 

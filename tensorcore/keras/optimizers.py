@@ -106,7 +106,33 @@ class RMSprop(Optimizer):
                 "centered": a["centered"]}
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+class Adadelta(Optimizer):
+    optim_class = optim.Adadelta
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.keras_arguments = {"rho": rho, "epsilon": epsilon}
+
+    def optim_arguments(self):
+        return {"rho": self.keras_arguments["rho"], "eps": self.keras_arguments["epsilon"]}
+
+
+class Adagrad(Optimizer):
+    optim_class = optim.Adagrad
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
+                 **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.keras_arguments = {"initial_accumulator_value": initial_accumulator_value,
+                                "epsilon": epsilon}
+
+    def optim_arguments(self):
+        a = self.keras_arguments
+        return {"initial_accumulator_value": a["initial_accumulator_value"], "eps": a["epsilon"]}
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adadelta": Adadelta,
+              "adagrad": Adagrad}
 
 
 def get(identifier):

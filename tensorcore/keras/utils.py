@@ -1,5 +1,6 @@
-"""keras.utils: to_categorical, set_random_seed."""
+"""keras.utils: to_categorical, set_random_seed (and the legacy np_utils namespace)."""
 import random
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -31,3 +32,6 @@ def set_random_seed(seed):
     random.seed(seed)
     np.random.seed(seed)
     rng.manual_seed(seed)
+
+
+np_utils = SimpleNamespace(to_categorical=to_categorical)     # `from keras.utils import np_utils`
