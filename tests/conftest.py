@@ -33,3 +33,31 @@ def _seeded():
     """Each test starts from the same random state."""
     tc.manual_seed(0)
     np.random.seed(0)
+
+
+# The C++ kernel tests' fixtures (the extension may be absent: those tests skip then).
+_C = tc.backends.cpp_extension()
+
+
+@pytest.fixture(params=["avx512", "avx2", "generic"])
+def isa(request):
+    """Each test once per instruction set this CPU runs, forced through _C.set_isa."""
+    if _C is None:
+        pytest.skip("the C++ extension is not built")
+    previous = _C.isa()
+    try:
+        _C.set_isa(request.param)
+    except ValueError:
+        pytest.skip(f"this CPU does not run {request.param}")
+    yield request.param
+    _C.set_isa(previous)
+
+
+@pytest.fixture
+def threads():
+    """Restores the thread count a test changes."""
+    if _C is None:
+        pytest.skip("the C++ extension is not built")
+    previous = _C.get_num_threads()
+    yield _C.set_num_threads
+    _C.set_num_threads(previous)

@@ -10,7 +10,7 @@ import tensorcore.nn.functional as F
 from tensorcore.ops.activations import bias_activation
 
 from helpers import check, torch
-from test_cpp_kernels import DTYPES, assert_matches, isa, rand, threads, variant  # noqa: F401
+from test_cpp_kernels import DTYPES, assert_matches, rand, variant
 from test_fused_ops import NP_ACTIVATIONS, OPTIMIZER_CASES, np_optimizer_steps, optimizer_steps
 
 _C = pytest.importorskip("tensorcore._C", reason="the C++ extension is not built")

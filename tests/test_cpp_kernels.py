@@ -33,26 +33,6 @@ def assert_matches(got, expected, dtype):
     np.testing.assert_allclose(got, expected, rtol=tol, atol=tol * scale, equal_nan=True)
 
 
-@pytest.fixture(params=["avx512", "avx2", "generic"])
-def isa(request):
-    """Each test once per instruction set this CPU runs, forced through _C.set_isa."""
-    previous = _C.isa()
-    try:
-        _C.set_isa(request.param)
-    except ValueError:
-        pytest.skip(f"this CPU does not run {request.param}")
-    yield request.param
-    _C.set_isa(previous)
-
-
-@pytest.fixture
-def threads():
-    """Restores the thread count a test changes."""
-    previous = _C.get_num_threads()
-    yield _C.set_num_threads
-    _C.set_num_threads(previous)
-
-
 # --- GEMM -------------------------------------------------------------------------------
 
 gemm = variant("matmul", "cpu.gemm")

@@ -11,7 +11,6 @@ from tensorcore.kernels import registry
 from tensorcore.ops.lstm import lstm_sequence
 
 from helpers import assert_close, check, rand, torch
-from test_cpp_kernels import isa, threads  # noqa: F401  (fixtures)
 from test_fused_ops import np_lstm_sequence
 from test_lstm import lstm_inputs, np_lstm_cell
 

@@ -9,7 +9,7 @@ import tensorcore as tc
 import tensorcore.nn.functional as F
 
 from helpers import check, torch
-from test_cpp_kernels import DTYPES, assert_matches, isa, rand, threads, variant  # noqa: F401
+from test_cpp_kernels import DTYPES, assert_matches, rand, variant
 from test_pooling import AVG_CASES, MAX_CASES, as_pair, pool_loops
 
 _C = pytest.importorskip("tensorcore._C", reason="the C++ extension is not built")

@@ -149,7 +149,7 @@ def _tiles():
 def conv2d(x, weight, bias, stride, padding, dilation, groups):
     cupy = _cupy()
     _require(("float32", "float64"), x, weight, *([] if bias is None else [bias]))
-    (N, C, H, W), (O, _, KH, KW) = x.shape, weight.shape
+    (N, _, H, W), (O, _, KH, KW) = x.shape, weight.shape
     (sh, sw), (dh, dw), (top, bottom, left, right) = stride, dilation, padding
     OH = (H + top + bottom - dh * (KH - 1) - 1) // sh + 1
     OW = (W + left + right - dw * (KW - 1) - 1) // sw + 1

@@ -19,7 +19,7 @@ cuda = None     # numba.cuda once a kernel is built: a module global, which the 
 
 def geometry(x_shape, weight_shape, out_hw, stride, padding, dilation, groups):
     """The tuple every conv load and store reads (passed by value to the kernels)."""
-    (N, C, H, W), (O, _, kh, kw), (OH, OW) = x_shape, weight_shape, out_hw
+    (_, C, H, W), (O, _, kh, kw), (OH, OW) = x_shape, weight_shape, out_hw
     top, _, left, _ = padding
     return (H, W, OH, OW, kh, kw, stride[0], stride[1], top, left, dilation[0], dilation[1],
             C // groups, O // groups)
