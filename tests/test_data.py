@@ -129,8 +129,10 @@ def assert_same(got, expected):
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
-    """TENSORCORE_HOME in tmp_path, and any network access an error."""
+    """TENSORCORE_HOME in tmp_path, Keras' own cache there too, and any network access an
+    error."""
     monkeypatch.setenv("TENSORCORE_HOME", str(tmp_path))
+    monkeypatch.setattr(datasets, "KERAS_CACHE", tmp_path / "keras" / "mnist.npz")
 
     def no_network(url, timeout):
         raise AssertionError(f"the test tried to download {url}")
@@ -149,6 +151,15 @@ def test_mnist_from_idx_files(home, compress):
     data = fake_mnist()
     write_idx_files(home, data, compress)
     assert_same(datasets.load_mnist(), data)
+
+
+def test_mnist_from_the_keras_cache_when_ours_is_empty(home):
+    data = fake_mnist(seed=3)
+    datasets.KERAS_CACHE.parent.mkdir(parents=True)
+    datasets.KERAS_CACHE.write_bytes(npz_bytes(data))
+    assert_same(datasets.load_mnist(), data)
+    write_idx_files(home, fake_mnist(seed=4))                  # our cache, once there, wins
+    assert_same(datasets.load_mnist(), fake_mnist(seed=4))
 
 
 def test_mnist_from_npz_is_preferred(home):

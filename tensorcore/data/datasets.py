@@ -24,21 +24,31 @@ MNIST_IDX = {   # file -> SHA-256 of the .gz
 }
 
 
+KERAS_CACHE = Path("~/.keras/datasets").expanduser() / MNIST_NPZ
+
+
 def load_mnist(directory=None):
     """MNIST: x_train uint8 (60000, 28, 28), y_train uint8 (60000,), x_test (10000, 28, 28),
     y_test (10000,).
 
     Read from ``directory`` (default ``$TENSORCORE_HOME/datasets/mnist``): Keras' ``mnist.npz``
-    if present, else the four IDX files (``.gz`` or uncompressed). Missing files are downloaded
-    there once, checked against known SHA-256 sums."""
+    if present, else the four IDX files (``.gz`` or uncompressed). Without a directory given,
+    a ``mnist.npz`` that Keras itself cached (``~/.keras/datasets``) also serves. Missing files
+    are downloaded once, checked against known SHA-256 sums."""
+    if directory is None and not _has_mnist(download.cache_dir("mnist")) and KERAS_CACHE.exists():
+        return _check_mnist(_read_npz(KERAS_CACHE), KERAS_CACHE)
     directory = Path(directory) if directory is not None else download.cache_dir("mnist")
-    if not (directory / MNIST_NPZ).exists() and _missing_idx(directory):
+    if not _has_mnist(directory):
         _download_mnist(directory)
     if (directory / MNIST_NPZ).exists():
         return _check_mnist(_read_npz(directory / MNIST_NPZ), directory / MNIST_NPZ)
     paths = [_idx_path(directory, name) for name in MNIST_IDX]
     x_train, y_train, x_test, y_test = (read_idx(p) for p in paths)
     return _check_mnist(((x_train, y_train), (x_test, y_test)), directory)
+
+
+def _has_mnist(directory):
+    return (directory / MNIST_NPZ).exists() or not _missing_idx(directory)
 
 
 def _idx_path(directory, name):
