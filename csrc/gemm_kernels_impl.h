@@ -140,12 +140,16 @@ void pack_b_panel(const T* b, ptrdiff_t rs, ptrdiff_t cs, int cols, ptrdiff_t kc
             for (int j = 0; j < NR; ++j) dst[p * NR + j] = b[p * rs + j];
         return;
     }
-    if (magnitude(rs) <= magnitude(cs)) {            // column-major-like: walk down each column
-        for (int j = 0; j < cols; ++j)
-            for (ptrdiff_t p = 0; p < kc; ++p) dst[p * NR + j] = b[p * rs + j * cs];
-    } else {
-        for (ptrdiff_t p = 0; p < kc; ++p)
-            for (int j = 0; j < cols; ++j) dst[p * NR + j] = b[p * rs + j * cs];
+    // column-major float B (a transposed weight, x @ w.T) is row-major A's layout with the
+    // roles of rows and columns swapped: the same 4 x 4 register transposes pack it
+    if (rs != 1 || !pack_row_major_blocks<NR>(b, cs, cols, kc, dst)) {
+        if (magnitude(rs) <= magnitude(cs)) {        // column-major-like: walk down each column
+            for (int j = 0; j < cols; ++j)
+                for (ptrdiff_t p = 0; p < kc; ++p) dst[p * NR + j] = b[p * rs + j * cs];
+        } else {
+            for (ptrdiff_t p = 0; p < kc; ++p)
+                for (int j = 0; j < cols; ++j) dst[p * NR + j] = b[p * rs + j * cs];
+        }
     }
     for (ptrdiff_t p = 0; p < kc; ++p)
         for (int j = cols; j < NR; ++j) dst[p * NR + j] = T(0);
