@@ -7,7 +7,7 @@ from .dtypes import (bool_ as bool, float16, float32, float64, int8, int16, int3
                      int64, uint8)
 from .dtypes import float16 as half, float32 as float, float64 as double  # noqa: E402,F401
 from .dtypes import int32 as int, int64 as long  # noqa: E402,F401
-from .tensor import SizeInt, Tensor, from_dlpack, from_numpy, tensor  # noqa: E402,F401
+from .tensor import SizeInt, Tensor, from_dlpack, from_numpy, is_tensor, tensor  # noqa: E402,F401
 from . import kernels  # noqa: E402
 from . import backends  # noqa: E402,F401
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402,F401

@@ -4,6 +4,8 @@ CuPy is imported only when a CUDA device is asked for, so the CPU path never pay
 """
 import contextlib
 import functools
+import sys
+import types
 
 import numpy as np
 
@@ -88,3 +90,18 @@ def on(device):
     if device == "cpu":
         return contextlib.nullcontext()
     return cupy_or_none().cuda.Device(int(device[5:]))
+
+
+class _CallableModule(types.ModuleType):
+    """``tc.device`` is this module and, like ``torch.device``, callable: ``tc.device("cuda")``
+    or ``tc.device("cuda", 1)`` gives the device's name, which every ``.to()`` takes. (Asking
+    for a GPU is checked when a tensor moves there, as in PyTorch.)"""
+
+    def __call__(self, type, index=None):
+        name = str(type) if index is None else f"{type}:{index}"
+        if name != "cpu" and name != "cuda" and not (name.startswith("cuda:") and name[5:].isdigit()):
+            raise DeviceError(f"device: unknown device {name!r}; expected 'cpu', 'cuda' or 'cuda:N'")
+        return name
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -309,6 +309,25 @@ class Tensor:
         return Abs.apply(self)
 
     # Comparisons give boolean tensors outside the graph.
+    # torch's method names for the comparisons below
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
     def __eq__(self, other):
         return _make(self._data == _raw(other))
 
@@ -512,6 +531,10 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     if requires_grad:
         out.requires_grad_(True)
     return out
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
 
 
 def from_numpy(array):

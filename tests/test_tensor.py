@@ -177,3 +177,18 @@ def test_legacy_tensor_types_and_variable():
     assert images.type(tc.LongTensor).numpy().tolist() == [[0, 1, 2], [3, 4, 5]]
     assert tc.autograd.Variable(tc.zeros(2), requires_grad=True).requires_grad
     assert tc.ones(3).zero_().numpy().tolist() == [0, 0, 0]
+
+
+def test_torch_spellings_of_classic_scripts():
+    """pytorch/examples' MNIST loop: torch.device, .to(device), argmax(dim, keepdim),
+    pred.eq(target.view_as(pred)), is_tensor."""
+    device = tc.device("cuda" if tc.cuda.is_available() else "cpu")
+    assert device in ("cpu", "cuda") and tc.device("cuda", 1) == "cuda:1"
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        tc.device("tpu")
+    output = tc.tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]).to(tc.device("cpu"))
+    target = tc.tensor([1, 1, 1])
+    pred = output.argmax(dim=1, keepdim=True)
+    assert pred.shape == (3, 1) and pred.eq(target.view_as(pred)).sum().item() == 2
+    assert output.gt(0.5).numpy().tolist() == (output.numpy() > 0.5).tolist()
+    assert tc.is_tensor(output) and not tc.is_tensor(output.numpy())
