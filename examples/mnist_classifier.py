@@ -46,7 +46,7 @@ def main(epochs=5, limit=None, prefer_mnist=True, seed=0):
     train = DataLoader(TensorDataset(x_train[:, None], y_train), batch_size=64, shuffle=True)
     test = DataLoader(TensorDataset(x_test[:, None], y_test), batch_size=1000)
     model = Net(x_train.shape[-1])
-    optimizer = optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = optim.Adadelta(model.parameters(), lr=1.0)
     scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.7)
     accuracy = 0.0
     for epoch in range(1, epochs + 1):
