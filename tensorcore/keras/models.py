@@ -36,7 +36,7 @@ class Model(Layer):
     def call(self, x):
         return self.outputs.evaluate({id(self.inputs): x})
 
-    # ---- trainability: captured by compile(), as Keras does (the GAN idiom relies on it)
+    # ---- trainability (which weights a compiled model updates: see _make_trainer)
     @property
     def trainable_weights(self):
         return trainable_weights(self)
