@@ -21,7 +21,7 @@ import numpy as np
 
 import tensorcore as tc
 import tensorcore.nn.functional as F
-from tensorcore.bench.machine import describe
+from tensorcore.bench.machine import describe, set_threads
 from tensorcore.kernels import registry
 
 try:
@@ -133,9 +133,7 @@ def main():
                         help="tensorcore conv variants to time, comma-separated")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
-    tc._C.set_num_threads(args.threads)
-    if torch is not None:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads, torch)
     results = {"machine": describe(), "threads": args.threads, "layers": []}
     rng = np.random.default_rng(0)
     for name, x_shape, w_shape, padding, x_grad in LAYERS:

@@ -15,13 +15,12 @@ import argparse
 import datetime
 import json
 import os
-import time
 
 import numpy as np
 
 import tensorcore as tc
-from tensorcore.bench.machine import describe
-from tensorcore.bench.timing import median_seconds
+from tensorcore.bench.machine import describe, set_threads
+from tensorcore.bench.timing import paused_median_seconds
 from tensorcore.kernels import registry
 
 try:
@@ -33,8 +32,7 @@ PAUSE = 1.0
 
 
 def timed(fn):
-    time.sleep(PAUSE)
-    return median_seconds(fn, repeats=5, min_seconds=0.05)
+    return paused_median_seconds(fn, PAUSE, repeats=5, min_seconds=0.05)
 
 
 def kernels(op):
@@ -174,9 +172,7 @@ def main():
     args = parser.parse_args()
     from tensorcore import _C
     if args.threads:
-        _C.set_num_threads(args.threads)
-        if torch is not None:
-            torch.set_num_threads(args.threads)
+        set_threads(args.threads, torch)
     rows = [max_pool(), max_pool(channels_last=True), cross_entropy(128, 10),
             cross_entropy(256, 1000), bias_act(128, 128, False), bias_act(128, 128, True),
             bias_act(1024, 4096, False), bias_act(1024, 4096, True), adam(700_000),

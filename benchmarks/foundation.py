@@ -9,13 +9,12 @@ OpenBLAS workers keep spinning and slow the next library on a 2-core machine.
 import argparse
 import datetime
 import json
-import time
 
 import numpy as np
 
 import tensorcore as tc
 from tensorcore.bench.machine import describe
-from tensorcore.bench.timing import median_seconds
+from tensorcore.bench.timing import paused_median_seconds
 from tensorcore.kernels import registry
 
 try:
@@ -30,8 +29,7 @@ ACTIVATION_SIZE = 1 << 20
 
 
 def timed(fn, **kwargs):
-    time.sleep(PAUSE)
-    return median_seconds(fn, **kwargs)
+    return paused_median_seconds(fn, PAUSE, **kwargs)
 
 
 def chain_timings(a, b, no_grad, chain=20):

@@ -19,14 +19,13 @@ import argparse
 import datetime
 import json
 import os
-import time
 
 import numpy as np
 
 import tensorcore as tc
 import tensorcore.nn.functional as F
-from tensorcore.bench.machine import describe
-from tensorcore.bench.timing import median_seconds
+from tensorcore.bench.machine import describe, set_threads
+from tensorcore.bench.timing import paused_median_seconds
 from tensorcore.kernels import registry
 from tensorcore.ops.lstm import lstm_sequence
 
@@ -43,8 +42,7 @@ LSTM_OPS = ("lstm_cell", "lstm_cell_backward", "lstm_sequence", "lstm_sequence_b
 
 
 def timed(fn):
-    time.sleep(PAUSE)
-    return median_seconds(fn, repeats=5, min_seconds=0.05)
+    return paused_median_seconds(fn, PAUSE, repeats=5, min_seconds=0.05)
 
 
 def step_flops(batch, inputs, hidden):
@@ -164,9 +162,7 @@ def main():
     args = parser.parse_args()
     from tensorcore import _C
     if args.threads:
-        _C.set_num_threads(args.threads)
-        if torch is not None:
-            torch.set_num_threads(args.threads)
+        set_threads(args.threads, torch)
     check_variants_agree()
     report = {"date": datetime.date.today().isoformat(), "machine": describe(),
               "tensorcore": tc.__version__, "numpy": np.__version__,

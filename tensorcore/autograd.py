@@ -98,6 +98,7 @@ def backward(root, grad):
     """Accumulate d(root)/d(leaf) · grad into every leaf's ``.grad``."""
     node = root._node
     if node is None:
+        _check_leaf_shape(root, grad)
         _accumulate({root: grad}, grad)
         return
     order = _topological_order(node)
@@ -159,8 +160,7 @@ def _accumulate(leaf_grads, root_grad):
     was not given to another leaf; otherwise it gets a copy (functions may hand one gradient
     array to several inputs)."""
     claimed = {id(root_grad)}
-    for leaf, g in leaf_grads.items():
-        _check_leaf_shape(leaf, g)
+    for leaf, g in leaf_grads.items():             # shapes were checked as each arrived
         if leaf.grad is not None:
             data = leaf.grad._data
             data += g

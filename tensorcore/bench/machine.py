@@ -41,3 +41,12 @@ def describe():
     description.update(cpu_isa=_C.isa(), cpu_features=_C.cpu_features(),
                        tensorcore_threads=_C.get_num_threads())
     return description
+
+
+def set_threads(threads, torch=None):
+    """``threads`` for tensorcore's C++ kernels and, when given, PyTorch, so that the two are
+    compared on equal terms."""
+    from .. import _C
+    _C.set_num_threads(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)

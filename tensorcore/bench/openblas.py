@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 CORETYPE = "SkylakeX"
 
@@ -31,7 +30,7 @@ def time_in_child(shapes, repeats, min_seconds, pause):
 def main(argv):
     import numpy as np
 
-    from .timing import median_seconds
+    from .timing import paused_median_seconds
     shapes, repeats = json.loads(argv[0]), int(argv[1])
     min_seconds, pause = float(argv[2]), float(argv[3])
     results = {}
@@ -39,9 +38,8 @@ def main(argv):
         rng = np.random.default_rng(0)
         a = rng.standard_normal((m, k), dtype=np.float32)
         b = rng.standard_normal((k, n), dtype=np.float32)
-        time.sleep(pause)
-        results[f"{m},{k},{n}"] = median_seconds(lambda: a @ b, repeats=repeats,
-                                                 min_seconds=min_seconds)
+        results[f"{m},{k},{n}"] = paused_median_seconds(lambda: a @ b, pause, repeats=repeats,
+                                                        min_seconds=min_seconds)
     print(json.dumps(results))
 
 

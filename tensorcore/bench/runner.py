@@ -10,7 +10,7 @@ import json
 
 from .. import __version__
 from . import cases, machine, openblas, suite
-from .timing import median_seconds
+from .timing import paused_median_seconds
 from .validation import validate_case
 
 BASELINES = ("numpy", "cupy", "torch", "openblas-skylakex")
@@ -62,9 +62,8 @@ def time_case(case, device, settings, timer, log):
 
 
 def cpu_timer(fn, settings):
-    import time
-    time.sleep(settings.pause)
-    return median_seconds(fn, repeats=settings.repeats, min_seconds=settings.min_seconds)
+    return paused_median_seconds(fn, settings.pause, repeats=settings.repeats,
+                                 min_seconds=settings.min_seconds)
 
 
 def add_openblas_skylakex(results, settings, log):

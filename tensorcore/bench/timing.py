@@ -19,3 +19,10 @@ def median_seconds(fn, repeats=7, min_seconds=0.02, warmup=1):
             fn()
         samples.append((time.perf_counter() - start) / calls)
     return statistics.median(samples)
+
+
+def paused_median_seconds(fn, pause, **kwargs):
+    """median_seconds after ``pause`` seconds idle: the OpenMP/OpenBLAS workers of whatever
+    ran before keep spinning for a while and, on a 2-core machine, slow what runs next."""
+    time.sleep(pause)
+    return median_seconds(fn, **kwargs)

@@ -91,7 +91,7 @@ class Model(Layer):
         loss, loss_name = self.loss, losses.name_of(self.loss)
         output_shape = self.compute_output_shape()
         metrics = [resolve_metric(m, loss_name, output_shape) for m in self.metrics_names_requested]
-        weights = [w for w in self.parameters()]
+        weights = list(self.parameters())
         compiled = {id(w) for w in self.trainable_weights}
 
         def drop_frozen_gradients():
@@ -100,10 +100,11 @@ class Model(Layer):
                 if id(w) not in trainable:
                     w.grad = None                   # tc.optim skips weights without a grad
 
+        everything_trainable = len(compiled) == len(weights)   # nothing can be frozen later
         self.trainer = Trainer(
             model=self, loss=None if loss is None else (lambda y_pred, y_true: loss(y_true, y_pred)),
             optimizer=self.optimizer.bind(weights), metrics=metrics, callback_model=self,
-            before_step=drop_frozen_gradients)
+            before_step=None if everything_trainable else drop_frozen_gradients)
         return self.trainer
 
     @property
