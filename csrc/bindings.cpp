@@ -44,14 +44,18 @@ PYBIND11_MODULE(_C, m) {
           "a (M, K) or (B, M, K) @ b (K, N) or (B, K, N), any strides, float32 or float64.");
     m.def("conv2d", &tensorcore::conv2d, py::arg("x"), py::arg("weight"), py::arg("bias"),
           py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"),
+          py::arg("algorithm") = "auto",
           "x (N, C, H, W) NCHW or channels-last, weight (O, C/groups, kh, kw) -> y (N, O, OH, OW) "
-          "in x's memory format; padding (top, bottom, left, right).");
+          "in x's memory format; padding (top, bottom, left, right); algorithm 'auto' or "
+          "'winograd'.");
     m.def("conv2d_backward_input", &tensorcore::conv2d_backward_input, py::arg("grad"),
           py::arg("weight"), py::arg("x_shape"), py::arg("stride"), py::arg("padding"),
-          py::arg("dilation"), py::arg("groups"), "-> dx (N, C, H, W) in grad's memory format.");
+          py::arg("dilation"), py::arg("groups"), py::arg("algorithm") = "auto",
+          "-> dx (N, C, H, W) in grad's memory format.");
     m.def("conv2d_backward_weight", &tensorcore::conv2d_backward_weight, py::arg("grad"),
           py::arg("x"), py::arg("weight_shape"), py::arg("stride"), py::arg("padding"),
-          py::arg("dilation"), py::arg("groups"), "-> (dweight, dbias).");
+          py::arg("dilation"), py::arg("groups"), py::arg("algorithm") = "auto",
+          "-> (dweight, dbias).");
     m.def("fma_peak", &tensorcore::fma_peak, py::arg("threads"), py::arg("seconds") = 0.05,
           py::arg("repeats") = 3,
           "Measured float32 FMA peak in GFLOP/s of `threads` threads on the active ISA.");

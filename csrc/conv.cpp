@@ -121,35 +121,39 @@ const T* data_of(const py::array& a) {
 
 template <typename T>
 py::array forward_typed(const tensorcore::ConvGeometry& g, const py::array& x,
-                        const py::array& weight, const py::object& bias) {
+                        const py::array& weight, const py::object& bias, bool winograd) {
     T* y;
     py::array out = image_array<T>(g.channels_last, g.N, g.O, g.OH, g.OW, &y);
     const T* bias_data = bias.is_none() ? nullptr : data_of<T>(bias.cast<py::array>());
     py::gil_scoped_release release;
-    tensorcore::conv_forward(g, data_of<T>(x), data_of<T>(weight), bias_data, y);
+    (winograd ? tensorcore::conv_winograd_forward<T> : tensorcore::conv_forward<T>)(
+        g, data_of<T>(x), data_of<T>(weight), bias_data, y);
     return out;
 }
 
 template <typename T>
 py::array backward_input_typed(const tensorcore::ConvGeometry& g, const py::array& grad,
-                               const py::array& weight) {
+                               const py::array& weight, bool winograd) {
     T* dx;
     py::array out = image_array<T>(g.channels_last, g.N, g.C, g.H, g.W, &dx);
     py::gil_scoped_release release;
-    tensorcore::conv_backward_input(g, data_of<T>(grad), data_of<T>(weight), dx);
+    (winograd ? tensorcore::conv_winograd_backward_input<T>
+              : tensorcore::conv_backward_input<T>)(g, data_of<T>(grad), data_of<T>(weight), dx);
     return out;
 }
 
 template <typename T>
 py::tuple backward_weight_typed(const tensorcore::ConvGeometry& g, const py::array& grad,
-                                const py::array& x, const std::vector<ptrdiff_t>& weight_shape) {
+                                const py::array& x, const std::vector<ptrdiff_t>& weight_shape,
+                                bool winograd) {
     py::array_t<T> dweight(weight_shape), dbias(std::vector<ptrdiff_t>{g.O});
     T* dweight_data = dweight.mutable_data();
     T* dbias_data = dbias.mutable_data();
     {
         py::gil_scoped_release release;
-        tensorcore::conv_backward_weight(g, data_of<T>(grad), data_of<T>(x), dweight_data,
-                                         dbias_data);
+        (winograd ? tensorcore::conv_winograd_backward_weight<T>
+                  : tensorcore::conv_backward_weight<T>)(g, data_of<T>(grad), data_of<T>(x),
+                                                         dweight_data, dbias_data);
     }
     return py::make_tuple(dweight, dbias);
 }
@@ -161,13 +165,30 @@ void check_grad_shape(const char* op, const py::array& grad, const tensorcore::C
             "expected grad of shape " + shape_string(expected) + ", got " + shape_string(grad));
 }
 
+// Whether `algorithm` forces Winograd: "auto" leaves the choice to conv_algorithms.cpp;
+// "winograd" must apply to g.
+bool forced_winograd(const char* op, const std::string& algorithm,
+                     const tensorcore::ConvGeometry& g) {
+    if (algorithm == "auto") return false;
+    require(algorithm == "winograd", op,
+            "expected algorithm 'auto' or 'winograd', got '" + algorithm + "'");
+    require(tensorcore::conv_winograd_applies(g), op,
+            "algorithm 'winograd' needs a 3x3 kernel, stride 1, dilation 1, groups 1 and "
+            "padding <= 2, got kernel " + shape_string({g.kh, g.kw}) + ", stride " +
+                shape_string({g.sh, g.sw}) + ", dilation " + shape_string({g.dh, g.dw}) +
+                ", groups " + std::to_string(g.groups) + ", padding " +
+                shape_string({g.pad_top, g.pad_bottom, g.pad_left, g.pad_right}));
+    return true;
+}
+
 }  // namespace
 
 namespace tensorcore {
 
 py::array conv2d(const py::array& x, const py::array& weight, const py::object& bias,
                  std::array<ptrdiff_t, 2> stride, std::array<ptrdiff_t, 4> padding,
-                 std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups) {
+                 std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups,
+                 const std::string& algorithm) {
     const char* op = "conv2d";
     const FloatType type = float_type(op, "x", x);
     require_float_type(op, "weight", weight, type);
@@ -184,14 +205,16 @@ py::array conv2d(const py::array& x, const py::array& weight, const py::object& 
         require_contiguous(op, "bias", b);
     }
     g.channels_last = channels_last(op, "x", x, "x", x);
-    return type == FloatType::float32 ? forward_typed<float>(g, x, weight, bias)
-                                      : forward_typed<double>(g, x, weight, bias);
+    const bool winograd = forced_winograd(op, algorithm, g);
+    return type == FloatType::float32 ? forward_typed<float>(g, x, weight, bias, winograd)
+                                      : forward_typed<double>(g, x, weight, bias, winograd);
 }
 
 py::array conv2d_backward_input(const py::array& grad, const py::array& weight,
                                 const std::vector<ptrdiff_t>& x_shape,
                                 std::array<ptrdiff_t, 2> stride, std::array<ptrdiff_t, 4> padding,
-                                std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups) {
+                                std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups,
+                                const std::string& algorithm) {
     const char* op = "conv2d_backward_input";
     const FloatType type = float_type(op, "grad", grad);
     require_float_type(op, "weight", weight, type);
@@ -199,22 +222,26 @@ py::array conv2d_backward_input(const py::array& grad, const py::array& weight,
     require_contiguous(op, "weight", weight);
     check_grad_shape(op, grad, g);
     g.channels_last = channels_last(op, "grad", grad, "grad", grad);
-    return type == FloatType::float32 ? backward_input_typed<float>(g, grad, weight)
-                                      : backward_input_typed<double>(g, grad, weight);
+    const bool winograd = forced_winograd(op, algorithm, g);
+    return type == FloatType::float32 ? backward_input_typed<float>(g, grad, weight, winograd)
+                                      : backward_input_typed<double>(g, grad, weight, winograd);
 }
 
 py::tuple conv2d_backward_weight(const py::array& grad, const py::array& x,
                                  const std::vector<ptrdiff_t>& weight_shape,
                                  std::array<ptrdiff_t, 2> stride, std::array<ptrdiff_t, 4> padding,
-                                 std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups) {
+                                 std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups,
+                                 const std::string& algorithm) {
     const char* op = "conv2d_backward_weight";
     const FloatType type = float_type(op, "grad", grad);
     require_float_type(op, "x", x, type);
     ConvGeometry g = geometry(op, shape_of(x), weight_shape, stride, padding, dilation, groups);
     check_grad_shape(op, grad, g);
     g.channels_last = channels_last(op, "grad", grad, "x", x);
-    return type == FloatType::float32 ? backward_weight_typed<float>(g, grad, x, weight_shape)
-                                      : backward_weight_typed<double>(g, grad, x, weight_shape);
+    const bool winograd = forced_winograd(op, algorithm, g);
+    return type == FloatType::float32
+               ? backward_weight_typed<float>(g, grad, x, weight_shape, winograd)
+               : backward_weight_typed<double>(g, grad, x, weight_shape, winograd);
 }
 
 }  // namespace tensorcore

@@ -2,11 +2,14 @@
 // tensorcore/kernels/catalog.py). Images are NCHW C-contiguous, or channels-last: NCHW-shaped
 // views of NHWC memory, answered in the same memory format. The weight is C-contiguous
 // (O, C/groups, kh, kw); stride and dilation are (h, w), padding (top, bottom, left, right).
+// algorithm "auto" picks the kernels per shape; "winograd" forces Winograd F(2x2, 3x3) and
+// raises ValueError where it does not apply.
 #pragma once
 
 #include <pybind11/numpy.h>
 
 #include <array>
+#include <string>
 #include <vector>
 
 namespace tensorcore {
@@ -14,17 +17,19 @@ namespace tensorcore {
 pybind11::array conv2d(const pybind11::array& x, const pybind11::array& weight,
                        const pybind11::object& bias, std::array<ptrdiff_t, 2> stride,
                        std::array<ptrdiff_t, 4> padding, std::array<ptrdiff_t, 2> dilation,
-                       ptrdiff_t groups);
+                       ptrdiff_t groups, const std::string& algorithm);
 pybind11::array conv2d_backward_input(const pybind11::array& grad, const pybind11::array& weight,
                                       const std::vector<ptrdiff_t>& x_shape,
                                       std::array<ptrdiff_t, 2> stride,
                                       std::array<ptrdiff_t, 4> padding,
-                                      std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups);
+                                      std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups,
+                                      const std::string& algorithm);
 // -> (dweight, dbias)
 pybind11::tuple conv2d_backward_weight(const pybind11::array& grad, const pybind11::array& x,
                                        const std::vector<ptrdiff_t>& weight_shape,
                                        std::array<ptrdiff_t, 2> stride,
                                        std::array<ptrdiff_t, 4> padding,
-                                       std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups);
+                                       std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups,
+                                      const std::string& algorithm);
 
 }  // namespace tensorcore

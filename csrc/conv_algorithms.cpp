@@ -1,5 +1,5 @@
-// The convolution entry points of conv_geometry.h: each picks the direct kernels or the
-// GEMM lowering for its memory format.
+// The convolution entry points of conv_geometry.h: each picks Winograd where it pays, else
+// the direct kernels or the GEMM lowering for its memory format.
 #include <vector>
 
 #include "conv_lowering.h"
@@ -43,7 +43,9 @@ void conv_bias_gradient(const ConvGeometry& g, const T* grad, T* dbias) {
 
 template <typename T>
 void conv_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y) {
-    if (g.channels_last) {
+    if (conv_winograd_pays(g)) {
+        conv_winograd_forward(g, x, weight, bias, y);
+    } else if (g.channels_last) {
         nhwc_forward(g, x, weight, bias, y);
     } else if (conv_direct_forward_applies(g)) {
         conv_direct_forward(g, x, weight, bias, y);
@@ -54,7 +56,9 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* weight, const T* b
 
 template <typename T>
 void conv_backward_input(const ConvGeometry& g, const T* grad, const T* weight, T* dx) {
-    if (g.channels_last) {
+    if (conv_winograd_pays(g)) {
+        conv_winograd_backward_input(g, grad, weight, dx);
+    } else if (g.channels_last) {
         nhwc_backward_input(g, grad, weight, dx);
     } else if (conv_direct_input_applies(g)) {
         conv_direct_backward_input(g, grad, weight, dx);
@@ -66,6 +70,10 @@ void conv_backward_input(const ConvGeometry& g, const T* grad, const T* weight, 
 template <typename T>
 void conv_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
                           T* dbias) {
+    if (conv_winograd_pays(g)) {   // dbias included
+        conv_winograd_backward_weight(g, grad, x, dweight, dbias);
+        return;
+    }
     if (conv_direct_weight_applies(g)) {   // dbias included
         conv_direct_backward_weight(g, grad, x, dweight, dbias);
         return;

@@ -1,6 +1,6 @@
 // The shape of one 2-D convolution and the algorithms that run it on raw pointers: im2col
-// lowering onto tensorcore::gemm (conv_lowering_*.cpp) and direct kernels for NCHW images
-// (conv_direct.cpp, conv_kernels_<isa>.cpp). Callers (conv.cpp) check the arrays and release
+// lowering onto tensorcore::gemm (conv_lowering_*.cpp), direct kernels for NCHW images
+// (conv_direct.cpp, conv_kernels_<isa>.cpp) and Winograd F(2x2, 3x3) (conv_winograd.cpp). Callers (conv.cpp) check the arrays and release
 // the GIL.
 #pragma once
 
@@ -58,5 +58,19 @@ void conv_direct_backward_input(const ConvGeometry& g, const T* grad, const T* w
 template <typename T>
 void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
                                  T* dbias);
+
+// Winograd F(2x2, 3x3) (conv_winograd.cpp), NCHW or channels-last: it applies to 3x3 kernels at
+// stride 1 and dilation 1 without groups and with padding up to 2; the conv_* entry points
+// pick it where it pays (enough input and output channels for the products to dominate).
+bool conv_winograd_applies(const ConvGeometry& g);
+bool conv_winograd_pays(const ConvGeometry& g);
+template <typename T>
+void conv_winograd_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias,
+                           T* y);
+template <typename T>
+void conv_winograd_backward_input(const ConvGeometry& g, const T* grad, const T* weight, T* dx);
+template <typename T>
+void conv_winograd_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
+                                   T* dbias);
 
 }  // namespace tensorcore

@@ -23,8 +23,8 @@ def rand(*shape, seed=0):
     return np.random.default_rng(seed).uniform(-1, 1, size=shape)
 
 
-def ours(op):
-    return tc.kernels.get(op).variants["cpu.cpp"].fn
+def ours(op, variant="cpu.cpp"):
+    return tc.kernels.get(op).variants[variant].fn
 
 
 def reference(op):
@@ -91,9 +91,10 @@ def geometry(case):
     return dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
-def check_all_ops(case, dtype, layout, with_bias=True, seed=0):
-    """The three C++ kernels on `case` in `layout` ("nchw" or "nhwc") against the reference
-    evaluated in float64 on the same (rounded) inputs; channels-last answers channels-last."""
+def check_all_ops(case, dtype, layout, with_bias=True, seed=0, variant="cpu.cpp"):
+    """The three C++ kernels of `variant` on `case` in `layout` ("nchw" or "nhwc") against the
+    reference evaluated in float64 on the same (rounded) inputs; channels-last answers
+    channels-last."""
     x_shape, w_shape = case[:2]
     geo = geometry(case)
     x, w = rand(*x_shape, seed=seed).astype(dtype), rand(*w_shape, seed=seed + 1).astype(dtype)
@@ -101,13 +102,14 @@ def check_all_ops(case, dtype, layout, with_bias=True, seed=0):
     as_layout = nhwc if layout == "nhwc" else (lambda a: a)
     wide = (lambda a: None if a is None else a.astype(np.float64))
     y_expected = reference("conv2d")(wide(x), wide(w), wide(b), **geo)
-    y = ours("conv2d")(as_layout(x), w, b, **geo)
+    y = ours("conv2d", variant)(as_layout(x), w, b, **geo)
     assert_matches(y, y_expected, dtype, "conv2d")
     grad = rand(*y_expected.shape, seed=seed + 3).astype(dtype)
-    dx = ours("conv2d_backward_input")(as_layout(grad), w, x_shape, **geo)
+    dx = ours("conv2d_backward_input", variant)(as_layout(grad), w, x_shape, **geo)
     assert_matches(dx, reference("conv2d_backward_input")(wide(grad), wide(w), x_shape, **geo),
                    dtype, "conv2d_backward_input")
-    dw, db = ours("conv2d_backward_weight")(as_layout(grad), as_layout(x), w_shape, **geo)
+    dw, db = ours("conv2d_backward_weight", variant)(as_layout(grad), as_layout(x), w_shape,
+                                                      **geo)
     dw_expected, db_expected = reference("conv2d_backward_weight")(wide(grad), wide(x), w_shape,
                                                                    **geo)
     assert_matches(dw, dw_expected, dtype, "conv2d_backward_weight dweight")
@@ -191,6 +193,86 @@ def test_empty_batch():
     np.testing.assert_array_equal(db, np.zeros(4))
 
 
+# --- Winograd F(2x2, 3x3) ("cpu.winograd", and "cpu.cpp" where it pays) ----------------------
+
+# 3x3, stride 1: odd and even output sizes, channels across vector widths, every padding up to
+# 2 (asymmetric too), one pixel, and images of several chunks of tiles
+WINOGRAD_CASES = [
+    ((1, 1, 3, 3), (1, 1, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),
+    ((1, 1, 1, 1), (3, 1, 3, 3), (1, 1), (2, 2, 2, 2), (1, 1), 1),
+    ((3, 3, 7, 5), (7, 3, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
+    ((2, 17, 8, 11), (33, 17, 3, 3), (1, 1), (2, 0, 1, 2), (1, 1), 1),
+    ((3, 33, 6, 7), (17, 33, 3, 3), (1, 1), (0, 1, 2, 0), (1, 1), 1),
+    ((9, 16, 7, 7), (16, 16, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
+    ((2, 33, 40, 37), (40, 33, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
+]
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", WINOGRAD_CASES, ids=case_id)
+def test_winograd_against_reference(case, dtype, layout):
+    check_all_ops(case, dtype, layout, variant="cpu.winograd")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", WINOGRAD_CASES[2:6], ids=case_id)
+def test_winograd_every_isa(isa, case, dtype):
+    for layout in ("nchw", "nhwc"):
+        check_all_ops(case, dtype, layout, with_bias=layout == "nchw", variant="cpu.winograd")
+
+
+@pytest.mark.parametrize("case", WINOGRAD_CASES[3:], ids=case_id)
+def test_winograd_thread_count_does_not_change_results(threads, case):
+    threads(1)
+    one = check_all_ops(case, np.float32, "nchw", variant="cpu.winograd")
+    threads(2)
+    two = check_all_ops(case, np.float32, "nchw", variant="cpu.winograd")
+    for a, b in zip(one, two):
+        assert_matches(a, b, np.float32, "1 vs 2 threads")
+
+
+def test_cpp_picks_winograd_where_it_pays():
+    """At 16 or more input and output channels "cpu.cpp" runs Winograd (same rounding, bit for
+    bit); below, its direct kernels (different rounding)."""
+    for case, pays in ((WINOGRAD_CASES[5], True), (WINOGRAD_CASES[2], False)):
+        x_shape, w_shape = case[:2]
+        geo = geometry(case)
+        x = rand(*x_shape, seed=1).astype(np.float32)
+        w = rand(*w_shape, seed=2).astype(np.float32)
+        y = ours("conv2d")(x, w, None, **geo)
+        y_winograd = ours("conv2d", "cpu.winograd")(x, w, None, **geo)
+        assert np.array_equal(y, y_winograd) == pays, case
+
+
+@pytest.mark.parametrize("geo", [
+    dict(stride=(2, 1), padding=(1, 1, 1, 1), dilation=(1, 1), groups=1),
+    dict(stride=(1, 1), padding=(3, 0, 0, 0), dilation=(1, 1), groups=1),
+    dict(stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 2), groups=1),
+    dict(stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=2),
+])
+def test_winograd_declines_what_it_does_not_handle(geo):
+    x, w = rand(2, 4, 9, 9), rand(6, 4 // geo["groups"], 3, 3)
+    with pytest.raises(NotImplementedError):
+        ours("conv2d", "cpu.winograd")(x, w, None, **geo)
+    with pytest.raises(ValueError, match="conv2d: algorithm 'winograd' needs a 3x3 kernel"):
+        _C.conv2d(x, w, None, algorithm="winograd", **geo)
+    with tc.kernels.use(conv2d="cpu.winograd"):   # the next variant answers
+        y = tc.kernels.get("conv2d")(x, w, None, **geo)
+    np.testing.assert_allclose(y, reference("conv2d")(x, w, None, **geo), rtol=1e-12)
+
+
+def test_winograd_declines_other_kernel_sizes_and_bad_algorithm_names():
+    geo = dict(stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1)
+    x, w = rand(2, 3, 9, 9), rand(4, 3, 5, 5)
+    with pytest.raises(NotImplementedError):
+        ours("conv2d_backward_weight", "cpu.winograd")(rand(2, 4, 5, 5), x, w.shape, **geo)
+    with pytest.raises(ValueError, match="got kernel \\(5, 5\\)"):
+        _C.conv2d_backward_input(rand(2, 4, 5, 5), w, x.shape, algorithm="winograd", **geo)
+    with pytest.raises(ValueError, match="expected algorithm 'auto' or 'winograd', got 'fft'"):
+        _C.conv2d(x, w, None, algorithm="fft", **geo)
+
+
 # --- through F.conv2d and autograd ------------------------------------------------------
 
 GRAD_CASES = [
@@ -212,6 +294,28 @@ def test_gradcheck_through_cpp_kernels(x_shape, w_shape, kwargs, layout):
         assert tc.autograd.gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kwargs), [x, w, b])
         for op in OPS:
             assert tc.kernels.get(op).last.name == "cpu.cpp"
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+def test_gradcheck_through_winograd(layout):
+    as_layout = nhwc if layout == "nhwc" else (lambda a: a)
+    x = tc.tensor(as_layout(rand(2, 3, 5, 6, seed=1)), requires_grad=True)
+    w = tc.tensor(rand(4, 3, 3, 3, seed=2), requires_grad=True)
+    b = tc.tensor(rand(4, seed=3), requires_grad=True)
+    with tc.kernels.use(conv2d="cpu.winograd"):
+        assert tc.autograd.gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding=(2, 1)), [x, w, b])
+        for op in OPS:
+            assert tc.kernels.get(op).last.name == "cpu.winograd"
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", [
+    ((3, 16, 14, 14), (32, 16, 3, 3), {}), ((2, 32, 9, 12), (17, 32, 3, 3), dict(padding=1))])
+def test_winograd_against_torch(x_shape, w_shape, kwargs):
+    inputs = [rand(*x_shape, seed=1), rand(*w_shape, seed=2), rand(w_shape[0], seed=3)]
+    with tc.kernels.use(conv2d="cpu.cpp"):
+        compare_with_torch(lambda x, w, b: F.conv2d(x, w, b, **kwargs),
+                           lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kwargs), inputs)
 
 
 @pytest.mark.skipif(torch is None, reason="PyTorch is not installed")

@@ -1,5 +1,6 @@
-"""conv2d and its backward passes as "cpu.cpp" (csrc/conv*.cpp). Images run NCHW, or
-channels-last when their memory is NHWC (an NCHW-shaped view such as
+"""conv2d and its backward passes as "cpu.cpp" (csrc/conv*.cpp, which picks the kernels per
+shape) and "cpu.winograd" (Winograd F(2x2, 3x3) forced wherever it applies). Images run NCHW,
+or channels-last when their memory is NHWC (an NCHW-shaped view such as
 ``x_nhwc.transpose(0, 3, 1, 2)``, as the Keras face passes them), and come back in that memory
 format; other strides are copied first."""
 import numpy as np
@@ -31,27 +32,67 @@ def images_4d(*arrays):
         raise NotImplementedError
 
 
-@register("conv2d", "cpu.cpp", priority=PRIORITY, available=available)
-def conv2d(x, weight, bias, stride, padding, dilation, groups):
+def winograd_applies(weight_shape, stride, padding, dilation, groups):
+    """Decline what Winograd F(2x2, 3x3) does not handle: it takes 3x3 kernels at stride 1
+    and dilation 1 without groups, with padding up to 2."""
+    if (tuple(weight_shape[2:]) != (3, 3) or tuple(stride) != (1, 1)
+            or tuple(dilation) != (1, 1) or groups != 1 or max(padding) > 2):
+        raise NotImplementedError
+
+
+def forward(algorithm, x, weight, bias, stride, padding, dilation, groups):
     images_4d(x, weight)
     if bias is not None:
         require_float(x, bias)
         bias = np.require(bias, requirements="CA")
     return _C.conv2d(image(x, channels_last(x)), np.require(weight, requirements="CA"), bias,
-                     stride, padding, dilation, groups)
+                     stride, padding, dilation, groups, algorithm)
+
+
+def backward_input(algorithm, grad, weight, x_shape, stride, padding, dilation, groups):
+    images_4d(grad, weight)
+    return _C.conv2d_backward_input(image(grad, channels_last(grad)),
+                                    np.require(weight, requirements="CA"), tuple(x_shape),
+                                    stride, padding, dilation, groups, algorithm)
+
+
+def backward_weight(algorithm, grad, x, weight_shape, stride, padding, dilation, groups):
+    images_4d(grad, x)
+    nhwc = channels_last(x)
+    return _C.conv2d_backward_weight(image(grad, nhwc), image(x, nhwc), tuple(weight_shape),
+                                     stride, padding, dilation, groups, algorithm)
+
+
+@register("conv2d", "cpu.cpp", priority=PRIORITY, available=available)
+def conv2d(x, weight, bias, stride, padding, dilation, groups):
+    return forward("auto", x, weight, bias, stride, padding, dilation, groups)
 
 
 @register("conv2d_backward_input", "cpu.cpp", priority=PRIORITY, available=available)
 def conv2d_backward_input(grad, weight, x_shape, stride, padding, dilation, groups):
-    images_4d(grad, weight)
-    return _C.conv2d_backward_input(image(grad, channels_last(grad)),
-                                    np.require(weight, requirements="CA"), tuple(x_shape),
-                                    stride, padding, dilation, groups)
+    return backward_input("auto", grad, weight, x_shape, stride, padding, dilation, groups)
 
 
 @register("conv2d_backward_weight", "cpu.cpp", priority=PRIORITY, available=available)
 def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, groups):
-    images_4d(grad, x)
-    nhwc = channels_last(x)
-    return _C.conv2d_backward_weight(image(grad, nhwc), image(x, nhwc), tuple(weight_shape),
-                                     stride, padding, dilation, groups)
+    return backward_weight("auto", grad, x, weight_shape, stride, padding, dilation, groups)
+
+
+# "cpu.cpp" already picks Winograd where it pays; "cpu.winograd" forces it wherever it applies
+# (for kernel research, tests and benchmarks), so it ranks after "cpu.cpp".
+@register("conv2d", "cpu.winograd", priority=PRIORITY - 1, available=available)
+def conv2d_winograd(x, weight, bias, stride, padding, dilation, groups):
+    winograd_applies(weight.shape, stride, padding, dilation, groups)
+    return forward("winograd", x, weight, bias, stride, padding, dilation, groups)
+
+
+@register("conv2d_backward_input", "cpu.winograd", priority=PRIORITY - 1, available=available)
+def conv2d_backward_input_winograd(grad, weight, x_shape, stride, padding, dilation, groups):
+    winograd_applies(weight.shape, stride, padding, dilation, groups)
+    return backward_input("winograd", grad, weight, x_shape, stride, padding, dilation, groups)
+
+
+@register("conv2d_backward_weight", "cpu.winograd", priority=PRIORITY - 1, available=available)
+def conv2d_backward_weight_winograd(grad, x, weight_shape, stride, padding, dilation, groups):
+    winograd_applies(weight_shape, stride, padding, dilation, groups)
+    return backward_weight("winograd", grad, x, weight_shape, stride, padding, dilation, groups)

@@ -1,0 +1,73 @@
+// Winograd F(2x2, 3x3) kernels for one chunk of tiles, compiled once per ISA
+// (winograd_kernels_impl.h in winograd_kernels_<isa>.cpp); conv_winograd.cpp drives them.
+//
+// Each output tile of 2x2 pixels reads a 4x4 input tile (tiles overlap by 2). In the
+// transformed domain a tile costs 16 products per (input, output) channel pair instead of 36:
+//   y_tile = A^T [ sum_c (G w G^T) . (B^T d_tile B) ] A
+// The 16 entries xi of the 4x4 transforms turn the sum over channels into 16 independent
+// matrix products. Tiles are numbered row-major over an image's grid of tiles_w tiles per row;
+// a chunk is `count` consecutive tiles from `first`. Transformed data are (16, capacity, width)
+// arrays, one (capacity, width) matrix per xi: row t - first holds tile t, the width holds
+// channels (the width of each array is given below). Images are HWC (channels innermost).
+#pragma once
+
+#include <cstddef>
+
+namespace tensorcore {
+
+// The products run in tiles of winograd_rows rows: callers round the rows of every
+// transformed matrix up to a multiple of it and keep the extra rows finite (zeroed).
+constexpr ptrdiff_t winograd_rows = 6;
+// Widths of matrices read as vectors (products' right operands and results) are padded to
+// a multiple of the widest vector's lanes, with zeros.
+template <typename T>
+constexpr ptrdiff_t winograd_lanes = 64 / sizeof(T);
+
+}  // namespace tensorcore
+
+// winograd_input_transform: v[xi][t][c] = (B^T d B)[xi] for the 4x4 tile d at pixel
+//   (2 * (t / tiles_w), 2 * (t % tiles_w)) of `image` (rows of image_w pixels, `channels` each;
+//   padding already in place), c < channels.
+// winograd_gradient_transform: v[xi][t][o] = (A g A^T)[xi] for the 2x2 tile g of `grad` (rows
+//   of 2 * tiles_w pixels, `channels` each), o < channels_padded (zero past channels).
+// winograd_output_transform: out pixel (2 ty + i, 2 tx + j) of tile t = (A^T m A)[i][j] + bias
+//   for m = m[.][t][c], c < channels, pixels inside out_h x out_w only; bias may be null.
+// winograd_multiply: m[xi] (rows, width_padded) = v[xi] (rows, depth) @ u[xi] (depth,
+//   width_padded), rows a multiple of winograd_rows and at most capacity.
+// winograd_multiply_transposed: du[xi] (depth_padded, width_padded) += v[xi] (count,
+//   depth)^T @ g[xi] (count, width_padded), depth_padded a multiple of winograd_rows. Rows of
+//   du past depth read past v's rows (callers leave winograd_rows elements after v) and are
+//   to be dropped.
+// winograd_transpose: dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows,
+//   j < cols (between NCHW images and the HWC buffers).
+#define TC_DECLARE_WINOGRAD_KERNELS_FOR(T)                                                     \
+    void winograd_input_transform(const T* image, ptrdiff_t image_w, ptrdiff_t channels,       \
+                                  ptrdiff_t tiles_w, ptrdiff_t first, ptrdiff_t count, T* v,    \
+                                  ptrdiff_t capacity);                                        \
+    void winograd_gradient_transform(const T* grad, ptrdiff_t channels,                        \
+                                     ptrdiff_t channels_padded, ptrdiff_t tiles_w,             \
+                                     ptrdiff_t first, ptrdiff_t count, T* v,                   \
+                                     ptrdiff_t capacity);                                     \
+    void winograd_output_transform(const T* m, ptrdiff_t capacity, ptrdiff_t channels_padded, \
+                                   ptrdiff_t channels, const T* bias, ptrdiff_t tiles_w,       \
+                                   ptrdiff_t first, ptrdiff_t count, T* out, ptrdiff_t out_h,  \
+                                   ptrdiff_t out_w);                                           \
+    void winograd_multiply(const T* v, ptrdiff_t capacity, ptrdiff_t rows, ptrdiff_t depth,   \
+                           const T* u, ptrdiff_t width_padded, T* m);                          \
+    void winograd_multiply_transposed(const T* v, const T* g, ptrdiff_t capacity,             \
+                                      ptrdiff_t count, ptrdiff_t depth,                        \
+                                      ptrdiff_t depth_padded, ptrdiff_t width_padded, T* du); \
+    void winograd_transpose(const T* src, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t src_stride,  \
+                            T* dst, ptrdiff_t dst_stride);
+
+#define TC_DECLARE_WINOGRAD_KERNELS(ns)     \
+    namespace ns {                          \
+    TC_DECLARE_WINOGRAD_KERNELS_FOR(float)  \
+    TC_DECLARE_WINOGRAD_KERNELS_FOR(double) \
+    }
+
+TC_DECLARE_WINOGRAD_KERNELS(isa_generic)
+#ifdef TENSORCORE_X86_ISAS
+TC_DECLARE_WINOGRAD_KERNELS(isa_avx2)
+TC_DECLARE_WINOGRAD_KERNELS(isa_avx512)
+#endif

@@ -1,0 +1,13 @@
+// Winograd kernels for AVX2 + FMA (16 registers).
+// System headers come before the target pragma so that only the kernels are compiled for it.
+#include <algorithm>
+#include <cstddef>
+
+#include "winograd_kernels.h"
+
+#pragma GCC target("avx2,fma")
+
+#define TC_ISA isa_avx2
+#define TC_VECTOR_BYTES 32
+#define TC_WINOGRAD_VECTORS 2
+#include "winograd_kernels_impl.h"

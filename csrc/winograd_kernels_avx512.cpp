@@ -1,0 +1,13 @@
+// Winograd kernels for AVX-512 (32 registers).
+// System headers come before the target pragma so that only the kernels are compiled for it.
+#include <algorithm>
+#include <cstddef>
+
+#include "winograd_kernels.h"
+
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,fma")
+
+#define TC_ISA isa_avx512
+#define TC_VECTOR_BYTES 64
+#define TC_WINOGRAD_VECTORS 4
+#include "winograd_kernels_impl.h"
