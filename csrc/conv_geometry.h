@@ -61,7 +61,7 @@ void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* 
 
 // Winograd F(2x2, 3x3) (conv_winograd.cpp), NCHW or channels-last: it applies to 3x3 kernels at
 // stride 1 and dilation 1 without groups and with padding up to 2; the conv_* entry points
-// pick it where it pays (enough input and output channels for the products to dominate).
+// pick it where it pays (enough input channels for the products to outweigh the transforms).
 bool conv_winograd_applies(const ConvGeometry& g);
 bool conv_winograd_pays(const ConvGeometry& g);
 template <typename T>

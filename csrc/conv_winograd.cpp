@@ -156,8 +156,11 @@ bool conv_winograd_applies(const ConvGeometry& g) {
            g.groups == 1 && padding_fits && g.N > 0;
 }
 
+// Measured on 2 Zen 5 cores against the direct kernels (NCHW) and the GEMM lowering (NHWC),
+// over C and O of 1 to 64 on 14x14 to 32x32 images: with fewer input channels the transforms
+// outweigh the products saved; the number of output channels hardly moves the balance.
 bool conv_winograd_pays(const ConvGeometry& g) {
-    return conv_winograd_applies(g) && g.C >= 16 && g.O >= 16;
+    return conv_winograd_applies(g) && g.C >= (g.channels_last ? 8 : 16);
 }
 
 template <typename T>

@@ -233,8 +233,8 @@ def test_winograd_thread_count_does_not_change_results(threads, case):
 
 
 def test_cpp_picks_winograd_where_it_pays():
-    """At 16 or more input and output channels "cpu.cpp" runs Winograd (same rounding, bit for
-    bit); below, its direct kernels (different rounding)."""
+    """At 16 or more input channels "cpu.cpp" runs Winograd on NCHW images (the same rounding,
+    bit for bit); below, its direct kernels (a different rounding)."""
     for case, pays in ((WINOGRAD_CASES[5], True), (WINOGRAD_CASES[2], False)):
         x_shape, w_shape = case[:2]
         geo = geometry(case)
