@@ -63,16 +63,13 @@ void image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels, ptrdiff_t p
 }
 
 // One tile of the weight gradient: grad rows g[0 .. R) against cols rows c[0 .. KB) summed
-// over the pixels into acc, and with_bias the grad rows themselves into bias_acc. The sums run
-// in locals: through the reference parameters the compiler kept bias_acc in memory, which made
-// the loop wait on store-to-load forwarding every vector.
+// over the pixels into acc, and with_bias the grad rows themselves into bias_acc.
 template <typename T, int R, int KB, bool with_bias>
 void weight_gradient_tile(const T* const* g, const T* c, ptrdiff_t pixels,
                           ptrdiff_t pixels_padded, typename Simd<T>::vec (&acc)[R][KB],
                           typename Simd<T>::vec (&bias_acc)[R]) {
     typedef typename Simd<T>::vec V;
     constexpr int L = Simd<T>::lanes;
-    V sums[R][KB] = {}, bias_sums[R] = {};
     for (ptrdiff_t q = 0; q < pixels; q += L) {
         // the last partial vector: grad past `pixels` reads as 0 (cols there are 0 too, but
         // grad could hold inf)
@@ -80,16 +77,12 @@ void weight_gradient_tile(const T* const* g, const T* c, ptrdiff_t pixels,
         V a[R];
         for (int r = 0; r < R; ++r) {
             a[r] = n == L ? load(g[r] + q) : load_partial(g[r] + q, n);
-            if (with_bias) bias_sums[r] += a[r];
+            if (with_bias) bias_acc[r] += a[r];
         }
         const T* b = c + q;   // walked row by row: KB row pointers would not fit in registers
         for (int j = 0; j < KB; ++j, b += pixels_padded) {
-            for (int r = 0; r < R; ++r) sums[r][j] += a[r] * load(b);
+            for (int r = 0; r < R; ++r) acc[r][j] += a[r] * load(b);
         }
-    }
-    for (int r = 0; r < R; ++r) {
-        for (int j = 0; j < KB; ++j) acc[r][j] += sums[r][j];
-        bias_acc[r] += bias_sums[r];
     }
 }
 

@@ -84,6 +84,7 @@ std::vector<T> transformed_filters(const T* weight, ptrdiff_t O, ptrdiff_t C, bo
     const ptrdiff_t depth = rotated ? O : C, width = rotated ? C : O;
     const ptrdiff_t width_padded = round_up(width, winograd_lanes<T>);
     std::vector<T> u(16 * depth * width_padded, T(0));
+#pragma omp parallel for num_threads(conv_loop_threads(16 * depth * width)) schedule(static)
     for (ptrdiff_t d = 0; d < depth; ++d) {
         for (ptrdiff_t w = 0; w < width; ++w) {   // u's rows in order
             const ptrdiff_t o = rotated ? d : w, c = rotated ? w : d;

@@ -81,19 +81,21 @@ void multiply_transposed(const T* v, const T* g, ptrdiff_t capacity, ptrdiff_t c
     }
 }
 
-// B^T d B for the 4x4 tile d (rows row apart, vectors lane apart) from `tile`, into
-// v[xi * stride] (B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]).
-template <typename T>
+// B^T d B for the 4x4 tile d (rows row apart, pixels `pixel` apart) from `tile`, n channels
+// (all lanes when full: no partial loads to branch on), into v[xi * stride]
+// (B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]).
+template <typename T, bool full>
 void input_tile(const T* tile, ptrdiff_t row, ptrdiff_t pixel, int n, T* v, ptrdiff_t stride) {
     typedef typename Simd<T>::vec V;
-    V d[4][4], r[4][4];
-    for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j) d[i][j] = load_n(tile + i * row + j * pixel, n);
+    if (full) n = Simd<T>::lanes;
+    V r[4][4];   // B^T d, a column of d at a time (so that d never takes 16 registers)
     for (int j = 0; j < 4; ++j) {
-        r[0][j] = d[0][j] - d[2][j];
-        r[1][j] = d[1][j] + d[2][j];
-        r[2][j] = d[2][j] - d[1][j];
-        r[3][j] = d[1][j] - d[3][j];
+        V d[4];
+        for (int i = 0; i < 4; ++i) d[i] = load_n(tile + i * row + j * pixel, n);
+        r[0][j] = d[0] - d[2];
+        r[1][j] = d[1] + d[2];
+        r[2][j] = d[2] - d[1];
+        r[3][j] = d[1] - d[3];
     }
     for (int i = 0; i < 4; ++i) {
         store_n(v + (4 * i + 0) * stride, r[i][0] - r[i][2], n);
@@ -111,10 +113,31 @@ void input_transform(const T* image, ptrdiff_t image_w, ptrdiff_t channels, ptrd
     for (ptrdiff_t t = first; t < first + count; ++t) {
         const T* tile = image + (2 * (t / tiles_w) * image_w + 2 * (t % tiles_w)) * channels;
         T* row = v + (t - first) * channels;
-        for (ptrdiff_t c = 0; c < channels; c += L) {
-            const int n = static_cast<int>(std::min<ptrdiff_t>(L, channels - c));
-            input_tile(tile + c, image_w * channels, channels, n, row + c, stride);
+        ptrdiff_t c = 0;
+        for (; c + L <= channels; c += L)
+            input_tile<T, true>(tile + c, image_w * channels, channels, L, row + c, stride);
+        if (c < channels) {
+            input_tile<T, false>(tile + c, image_w * channels, channels,
+                                 static_cast<int>(channels - c), row + c, stride);
         }
+    }
+}
+
+// A g A^T for the 2x2 tile g (rows row apart, pixels `pixel` apart) from `tile`, n channels
+// (all lanes when full), into v[xi * stride], A = [1 0; 1 1; 1 -1; 0 -1].
+template <typename T, bool full>
+void gradient_tile(const T* tile, ptrdiff_t row, ptrdiff_t pixel, int n, T* v, ptrdiff_t stride) {
+    typedef typename Simd<T>::vec V;
+    if (full) n = Simd<T>::lanes;
+    const V g00 = load_n(tile, n), g01 = load_n(tile + pixel, n);
+    const V g10 = load_n(tile + row, n), g11 = load_n(tile + row + pixel, n);
+    const V r[4][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11}, {-g10, -g11}};
+    for (int i = 0; i < 4; ++i) {
+        T* to = v + 4 * i * stride;
+        store(to, r[i][0]);
+        store(to + stride, r[i][0] + r[i][1]);
+        store(to + 2 * stride, r[i][0] - r[i][1]);
+        store(to + 3 * stride, -r[i][1]);
     }
 }
 
@@ -122,7 +145,6 @@ template <typename T>
 void gradient_transform(const T* grad, ptrdiff_t channels, ptrdiff_t channels_padded,
                         ptrdiff_t tiles_w, ptrdiff_t first, ptrdiff_t count, T* v,
                         ptrdiff_t capacity) {
-    typedef typename Simd<T>::vec V;
     constexpr int L = Simd<T>::lanes;
     const ptrdiff_t stride = capacity * channels_padded, grad_row = 2 * tiles_w * channels;
     for (ptrdiff_t t = first; t < first + count; ++t) {
@@ -130,20 +152,34 @@ void gradient_transform(const T* grad, ptrdiff_t channels, ptrdiff_t channels_pa
         T* out = v + (t - first) * channels_padded;
         for (ptrdiff_t c = 0; c < channels_padded; c += L) {
             const int n = static_cast<int>(std::clamp<ptrdiff_t>(channels - c, 0, L));
-            // A g A^T with A = [1 0; 1 1; 1 -1; 0 -1]: rows, then columns
-            const V g00 = load_n(tile + c, n), g01 = load_n(tile + channels + c, n);
-            const V g10 = load_n(tile + grad_row + c, n);
-            const V g11 = load_n(tile + grad_row + channels + c, n);
-            const V r[4][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11},
-                               {-g10, -g11}};
-            for (int i = 0; i < 4; ++i) {
-                T* to = out + 4 * i * stride + c;
-                store(to, r[i][0]);
-                store(to + stride, r[i][0] + r[i][1]);
-                store(to + 2 * stride, r[i][0] - r[i][1]);
-                store(to + 3 * stride, -r[i][1]);
+            if (n == L) {
+                gradient_tile<T, true>(tile + c, grad_row, channels, n, out + c, stride);
+            } else {   // zeros past the channels
+                gradient_tile<T, false>(tile + c, grad_row, channels, n, out + c, stride);
             }
         }
+    }
+}
+
+// A^T m A + bias for the tile whose 16 entries are `stride` apart from m, n channels (all
+// lanes when full), into its rows x cols pixels from `to` (rows row apart, pixels `pixel`
+// apart), A^T = [1 1 1 0; 0 1 -1 -1].
+template <typename T, bool full>
+void output_tile(const T* m, ptrdiff_t stride, const T* bias, int n, int rows, int cols, T* to,
+                 ptrdiff_t row, ptrdiff_t pixel) {
+    typedef typename Simd<T>::vec V;
+    if (full) n = Simd<T>::lanes;
+    V s[2][4];   // A^T m, a column of m at a time
+    for (int j = 0; j < 4; ++j) {
+        const V m0 = load(m + j * stride), m1 = load(m + (4 + j) * stride);
+        const V m2 = load(m + (8 + j) * stride), m3 = load(m + (12 + j) * stride);
+        s[0][j] = m0 + m1 + m2;
+        s[1][j] = m1 - m2 - m3;
+    }
+    const V b = bias ? load_n(bias, n) : V{};
+    for (int i = 0; i < rows; ++i) {
+        const V y[2] = {s[i][0] + s[i][1] + s[i][2] + b, s[i][1] - s[i][2] - s[i][3] + b};
+        for (int j = 0; j < cols; ++j) store_n(to + i * row + j * pixel, y[j], n);
     }
 }
 
@@ -151,7 +187,6 @@ template <typename T>
 void output_transform(const T* m, ptrdiff_t capacity, ptrdiff_t channels_padded,
                       ptrdiff_t channels, const T* bias, ptrdiff_t tiles_w, ptrdiff_t first,
                       ptrdiff_t count, T* out, ptrdiff_t out_h, ptrdiff_t out_w) {
-    typedef typename Simd<T>::vec V;
     constexpr int L = Simd<T>::lanes;
     const ptrdiff_t stride = capacity * channels_padded;
     for (ptrdiff_t t = first; t < first + count; ++t) {
@@ -159,23 +194,17 @@ void output_transform(const T* m, ptrdiff_t capacity, ptrdiff_t channels_padded,
         const int rows = static_cast<int>(std::min<ptrdiff_t>(2, out_h - y0));
         const int cols = static_cast<int>(std::min<ptrdiff_t>(2, out_w - x0));
         const T* tile = m + (t - first) * channels_padded;
-        for (ptrdiff_t c = 0; c < channels; c += L) {
-            const int n = static_cast<int>(std::min<ptrdiff_t>(L, channels - c));
-            // A^T m A with A^T = [1 1 1 0; 0 1 -1 -1]: rows, then columns
-            V s[2][4];
-            for (int j = 0; j < 4; ++j) {
-                const V m0 = load(tile + j * stride + c), m1 = load(tile + (4 + j) * stride + c);
-                const V m2 = load(tile + (8 + j) * stride + c);
-                const V m3 = load(tile + (12 + j) * stride + c);
-                s[0][j] = m0 + m1 + m2;
-                s[1][j] = m1 - m2 - m3;
-            }
-            const V b = bias ? load_n(bias + c, n) : V{};
-            for (int i = 0; i < rows; ++i) {
-                const V y[2] = {s[i][0] + s[i][1] + s[i][2] + b, s[i][1] - s[i][2] - s[i][3] + b};
-                for (int j = 0; j < cols; ++j)
-                    store_n(out + ((y0 + i) * out_w + x0 + j) * channels + c, y[j], n);
-            }
+        T* to = out + (y0 * out_w + x0) * channels;
+        const ptrdiff_t row = out_w * channels;
+        ptrdiff_t c = 0;
+        for (; c + L <= channels; c += L) {
+            output_tile<T, true>(tile + c, stride, bias ? bias + c : bias, L, rows, cols, to + c,
+                                 row, channels);
+        }
+        if (c < channels) {
+            output_tile<T, false>(tile + c, stride, bias ? bias + c : bias,
+                                  static_cast<int>(channels - c), rows, cols, to + c, row,
+                                  channels);
         }
     }
 }
