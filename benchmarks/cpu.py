@@ -1,7 +1,8 @@
 """The CPU benchmark of `python -m tensorcore bench --device cpu`, as a script that can also
 record its results under benchmarks/results/.
 
-    python benchmarks/cpu.py [--quick] [--op OP] [--save]   # --save: results/cpu-<date>.json
+    python benchmarks/cpu.py [--quick] [--op OP] [--save [TAG]]
+        # --save: results/cpu-<date>.json; --save zen4: results/cpu-<date>-zen4.json
 """
 import argparse
 import datetime
@@ -18,10 +19,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--op")
-    parser.add_argument("--save", action="store_true",
-                        help=f"write {RESULTS.name}/cpu-<date>.json")
+    parser.add_argument("--save", nargs="?", const="", metavar="TAG",
+                        help=f"write {RESULTS.name}/cpu-<date>[-TAG].json")
     args = parser.parse_args()
-    path = RESULTS / f"cpu-{datetime.date.today().isoformat()}.json" if args.save else None
+    path = None
+    if args.save is not None:
+        tag = f"-{args.save}" if args.save else ""
+        path = RESULTS / f"cpu-{datetime.date.today().isoformat()}{tag}.json"
     report = run(device="cpu", op=args.op, quick=args.quick, json_path=path)
     print(format_report(report))
     if path:

@@ -5,15 +5,32 @@ import platform
 import numpy as np
 
 
-def cpu_model():
+def cpuinfo():
+    """The first processor's fields of /proc/cpuinfo ({} where there is none)."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return fields
+
+
+def cpu_model():
+    return cpuinfo().get("model name") or platform.processor() or platform.machine()
+
+
+def cpu_generation():
+    """"family F model M" from /proc/cpuinfo, or None: a VM may name the CPU only "AMD EPYC",
+    and two generations (Zen 4: family 25; Zen 5: family 26) differ in AVX-512 FMA width."""
+    info = cpuinfo()
+    if "cpu family" not in info:
+        return None
+    return f"family {info['cpu family']} model {info.get('model', '?')}"
 
 
 def numpy_blas():
@@ -26,7 +43,8 @@ def numpy_blas():
 
 
 def describe():
-    description = {"cpu": cpu_model(), "logical_cpus": os.cpu_count(),
+    description = {"cpu": cpu_model(), "cpu_generation": cpu_generation(),
+                   "logical_cpus": os.cpu_count(),
                    "machine": platform.machine(),
                    "system": f"{platform.system()} {platform.release()}",
                    "python": platform.python_version(), "numpy": np.__version__,
