@@ -14,7 +14,7 @@ namespace tensorcore {
 constexpr ptrdiff_t conv_out_block = 8;
 constexpr ptrdiff_t conv_depth_block = 9;
 template <typename T>
-constexpr ptrdiff_t conv_pixel_block = 128 / sizeof(T);
+constexpr ptrdiff_t conv_pixel_block = 256 / sizeof(T);
 // The weight gradient is summed per vector lane, in slots of the widest vector's lanes.
 template <typename T>
 constexpr ptrdiff_t conv_lanes = 64 / sizeof(T);

@@ -9,6 +9,7 @@
 
 #define TC_ISA isa_avx512
 #define TC_VECTOR_BYTES 64
-#define TC_CONV_FORWARD_ROWS 8
+#define TC_CONV_FORWARD_ROWS 4
+#define TC_CONV_FORWARD_VECTORS 4
 #define TC_CONV_WEIGHT_ROWS 2
 #include "conv_kernels_impl.h"

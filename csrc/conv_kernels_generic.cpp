@@ -7,5 +7,6 @@
 #define TC_ISA isa_generic
 #define TC_VECTOR_BYTES 16
 #define TC_CONV_FORWARD_ROWS 4
+#define TC_CONV_FORWARD_VECTORS 2
 #define TC_CONV_WEIGHT_ROWS 1
 #include "conv_kernels_impl.h"

@@ -19,7 +19,7 @@ template <typename T>
 void image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels, ptrdiff_t pixels_padded,
                    const T* weight, const T* bias, ptrdiff_t out, T* y) {
     typedef typename Simd<T>::vec V;
-    constexpr int L = Simd<T>::lanes, R = TC_CONV_FORWARD_ROWS, VB = 2;
+    constexpr int L = Simd<T>::lanes, R = TC_CONV_FORWARD_ROWS, VB = TC_CONV_FORWARD_VECTORS;
     static_assert(tensorcore::conv_out_block % R == 0, "tiles must not pass the weight padding");
     static_assert(tensorcore::conv_pixel_block<T> % (VB * L) == 0, "nor the pixel padding");
     // Pixels in blocks whose cols (depth x block) stay in L2 while every output channel
@@ -44,17 +44,15 @@ void image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels, ptrdiff_t p
                         for (int v = 0; v < VB; ++v) acc[r][v] += a * b[v];
                     }
                 }
+                // loops of constant trip count, unrolled: a run-time bound would keep the
+                // accumulators in memory
+#pragma GCC unroll 16
                 for (int v = 0; v < VB; ++v) {
                     const ptrdiff_t q = q0 + v * L;
-                    if (q >= pixels) break;
-                    const int n = static_cast<int>(std::min<ptrdiff_t>(L, pixels - q));
-                    for (int r = 0; r < rows; ++r) {
-                        T* dst = y + (o0 + r) * pixels + q;
-                        if (n == L) {
-                            store(dst, acc[r][v]);
-                        } else {
-                            store_partial(dst, acc[r][v], n);
-                        }
+                    const int n = static_cast<int>(std::clamp<ptrdiff_t>(pixels - q, 0, L));
+#pragma GCC unroll 16
+                    for (int r = 0; r < R; ++r) {
+                        if (r < rows && n > 0) store_n(y + (o0 + r) * pixels + q, acc[r][v], n);
                     }
                 }
             }

@@ -35,17 +35,21 @@ inline typename Simd<T>::vec broadcast(T x) {
     return x - typename Simd<T>::vec{};
 }
 
-// p[0 .. count) in the first lanes, zeros after
+// p[0 .. count) in the first lanes, zeros after. Both go through a lane array on the stack:
+// indexing a vector's lanes at run time would make GCC keep that vector, and every
+// accumulator of a register tile beside it, in memory.
 template <typename T>
 inline typename Simd<T>::vec load_partial(const T* p, int count) {
-    typename Simd<T>::vec v = {};
-    for (int i = 0; i < count; ++i) v[i] = p[i];
-    return v;
+    T lanes[Simd<T>::lanes] = {};
+    for (int i = 0; i < count; ++i) lanes[i] = p[i];
+    return load(lanes);
 }
 
 template <typename T>
 inline void store_partial(T* p, typename Simd<T>::vec v, int count) {
-    for (int i = 0; i < count; ++i) p[i] = v[i];
+    T lanes[Simd<T>::lanes];
+    store(lanes, v);
+    for (int i = 0; i < count; ++i) p[i] = lanes[i];
 }
 
 // p[0 .. count) as a vector, count <= lanes: one full load when count is the lane count, else
