@@ -3,10 +3,9 @@ shape) and "cpu.winograd" (Winograd F(2x2, 3x3) forced wherever it applies). Ima
 or channels-last when their memory is NHWC (an NCHW-shaped view such as
 ``x_nhwc.transpose(0, 3, 1, 2)``, as the Keras face passes them), and come back in that memory
 format; other strides are copied first."""
-import numpy as np
 
 from ...kernels.registry import register
-from .common import PRIORITY, _C, available, require_float
+from .common import PRIORITY, _C, available, contiguous, require_float
 
 
 def channels_last(a):
@@ -21,8 +20,8 @@ def channels_last(a):
 def image(a, nhwc):
     """``a`` as NCHW C-contiguous memory, or with ``nhwc`` as a view of NHWC memory."""
     if nhwc:
-        return np.require(a.transpose(0, 2, 3, 1), requirements="CA").transpose(0, 3, 1, 2)
-    return np.require(a, requirements="CA")
+        return contiguous(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    return contiguous(a)
 
 
 def images_4d(*arrays):
@@ -44,15 +43,15 @@ def forward(algorithm, x, weight, bias, stride, padding, dilation, groups):
     images_4d(x, weight)
     if bias is not None:
         require_float(x, bias)
-        bias = np.require(bias, requirements="CA")
-    return _C.conv2d(image(x, channels_last(x)), np.require(weight, requirements="CA"), bias,
+        bias = contiguous(bias)
+    return _C.conv2d(image(x, channels_last(x)), contiguous(weight), bias,
                      stride, padding, dilation, groups, algorithm)
 
 
 def backward_input(algorithm, grad, weight, x_shape, stride, padding, dilation, groups):
     images_4d(grad, weight)
     return _C.conv2d_backward_input(image(grad, channels_last(grad)),
-                                    np.require(weight, requirements="CA"), tuple(x_shape),
+                                    contiguous(weight), tuple(x_shape),
                                     stride, padding, dilation, groups, algorithm)
 
 

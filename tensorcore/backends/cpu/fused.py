@@ -1,9 +1,8 @@
 """bias_act (a Dense layer's epilogue, act(x + bias)) and its backward pass as "cpu.cpp"
 (csrc/bias_act.cpp): one pass over x, dx and dbias reduced together."""
-import numpy as np
 
 from ...kernels.registry import register
-from .common import PRIORITY, _C, available, elementwise, require_float
+from .common import PRIORITY, _C, available, contiguous, elementwise, require_float
 
 
 @register("bias_act", "cpu.cpp", priority=PRIORITY, available=available)
@@ -11,7 +10,7 @@ def bias_act(x, bias, activation):
     require_float(x, bias)
     if x.ndim < 1 or bias.shape != x.shape[-1:]:
         raise NotImplementedError
-    return _C.bias_act(np.require(x, requirements="CA"), np.require(bias, requirements="CA"),
+    return _C.bias_act(contiguous(x), contiguous(bias),
                        activation)
 
 

@@ -1,16 +1,15 @@
 """lstm_cell, lstm_sequence and their backward passes as "cpu.cpp" (csrc/lstm.cpp): the gate
 GEMMs and one fused pointwise pass per step in C++, a whole sequence in one call."""
-import numpy as np
 
 from ...kernels.registry import register
-from .common import PRIORITY, _C, available, require_float
+from .common import PRIORITY, _C, available, contiguous, require_float
 
 
 def _contiguous(*arrays):
     """The operands (None kept: an absent bias) as C-contiguous aligned arrays of one float
     dtype; shapes are checked in C++."""
     require_float(*(a for a in arrays if a is not None))
-    return [None if a is None else np.require(a, requirements="CA") for a in arrays]
+    return [None if a is None else contiguous(a) for a in arrays]
 
 
 def _register(op):

@@ -5,7 +5,7 @@ copied to C order when it is not."""
 import numpy as np
 
 from ...kernels.registry import register
-from .common import FLOAT_DTYPES, PRIORITY, _C, available
+from .common import FLOAT_DTYPES, PRIORITY, _C, available, contiguous
 
 
 def _in_place(param, grad, *state):
@@ -17,7 +17,7 @@ def _in_place(param, grad, *state):
         if (type(a) is not np.ndarray or a.dtype != param.dtype or a.shape != param.shape
                 or not (a.flags.c_contiguous and a.flags.aligned and a.flags.writeable)):
             raise NotImplementedError
-    return np.require(grad, requirements="CA")
+    return contiguous(grad)
 
 
 @register("sgd_step", "cpu.cpp", priority=PRIORITY, available=available)

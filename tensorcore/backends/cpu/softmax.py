@@ -4,11 +4,11 @@
 import numpy as np
 
 from ...kernels.registry import register
-from .common import PRIORITY, _C, available, require_float
+from .common import PRIORITY, _C, available, contiguous, require_float
 
 
 def _rows(*arrays):
-    return [np.require(a, requirements="CA") for a in arrays]
+    return [contiguous(a) for a in arrays]
 
 
 def _along_last(kernel, axis, *arrays):
