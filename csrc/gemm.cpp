@@ -38,20 +38,26 @@ class Workspace {
 
 thread_local Workspace workspace;
 
+// Completes p when it has no products to sum (an empty c, or k = 0: c zeroed unless
+// accumulating) and says whether it did.
+template <typename T>
+bool empty_product(const GemmProblem<T>& p) {
+    if (p.batch <= 0 || p.m <= 0 || p.n <= 0) return true;
+    if (p.k > 0) return false;
+    if (p.accumulate) return true;
+    for (ptrdiff_t i = 0; i < p.batch; ++i)
+        for (ptrdiff_t r = 0; r < p.m; ++r) {
+            T* row = p.c + i * p.c_batch_stride + r * p.c_row_stride;
+            for (ptrdiff_t j = 0; j < p.n; ++j) row[j] = T(0);
+        }
+    return true;
+}
+
 }  // namespace
 
 template <typename T>
 void gemm(const GemmProblem<T>& p) {
-    if (p.batch <= 0 || p.m <= 0 || p.n <= 0) return;
-    if (p.k <= 0) {
-        if (p.accumulate) return;
-        for (ptrdiff_t i = 0; i < p.batch; ++i)
-            for (ptrdiff_t r = 0; r < p.m; ++r) {
-                T* row = p.c + i * p.c_batch_stride + r * p.c_row_stride;
-                for (ptrdiff_t j = 0; j < p.n; ++j) row[j] = T(0);
-            }
-        return;
-    }
+    if (empty_product(p)) return;
     const Isa isa = active_isa();
     const int threads = num_threads();
     T* packing = workspace.get<T>(TC_ISA_CALL(isa, gemm_workspace_size(p, threads)));
@@ -60,5 +66,24 @@ void gemm(const GemmProblem<T>& p) {
 
 template void gemm<float>(const GemmProblem<float>&);
 template void gemm<double>(const GemmProblem<double>&);
+
+template <typename T>
+void ThreadGemms<T>::reserve(const GemmProblem<T>& p) {
+    const size_t needed = TC_ISA_CALL(isa_, gemm_workspace_size(p, 1));
+    if (needed <= slot_) return;
+    slot_ = (needed * sizeof(T) + 63) / 64 * 64 / sizeof(T);
+    void* packing = std::aligned_alloc(64, slot_ * threads_ * sizeof(T));
+    if (packing == nullptr) throw std::bad_alloc();
+    packing_.reset(static_cast<T*>(packing));
+}
+
+template <typename T>
+void ThreadGemms<T>::run(const GemmProblem<T>& p, int thread) const {
+    if (empty_product(p)) return;
+    TC_ISA_CALL(isa_, gemm(p, packing_.get() + thread * slot_, 1));
+}
+
+template class ThreadGemms<float>;
+template class ThreadGemms<double>;
 
 }  // namespace tensorcore

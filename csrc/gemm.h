@@ -2,7 +2,11 @@
 // the active ISA's kernels and the thread count and owns the packing workspace.
 #pragma once
 
+#include <cstdlib>
+#include <memory>
+
 #include "gemm_kernels.h"
+#include "isa.h"
 
 namespace tensorcore {
 
@@ -20,5 +24,27 @@ void gemm(const T* a, ptrdiff_t a_row_stride, ptrdiff_t a_col_stride, const T* b
     gemm(GemmProblem<T>{a, 0, a_row_stride, a_col_stride, b, 0, b_row_stride, b_col_stride, c,
                         0, n, 1, m, n, k, accumulate});
 }
+
+// GEMMs run one per thread inside the caller's parallel region (the recurrence of an LSTM,
+// where each thread owns a slice of the columns). The packing space of every thread is
+// allocated before the region, by reserve(), so nothing inside it allocates or throws.
+template <typename T>
+class ThreadGemms {
+  public:
+    explicit ThreadGemms(int threads) : isa_(active_isa()), threads_(threads) {}
+    // room for problem p on every thread
+    void reserve(const GemmProblem<T>& p);
+    // p, a problem reserved for, on the calling thread alone
+    void run(const GemmProblem<T>& p, int thread) const;
+
+  private:
+    struct Free {
+        void operator()(T* p) const { std::free(p); }
+    };
+    Isa isa_;
+    int threads_;
+    size_t slot_ = 0;   // elements of packing space per thread, whole 64-byte lines
+    std::unique_ptr<T, Free> packing_;
+};
 
 }  // namespace tensorcore

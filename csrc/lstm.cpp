@@ -1,5 +1,7 @@
 #include "lstm.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -9,6 +11,7 @@
 #include "gemm.h"
 #include "isa.h"
 #include "lstm_kernels.h"
+#include "threads.h"
 
 namespace py = pybind11;
 
@@ -111,6 +114,40 @@ std::vector<T> combined_bias(const std::optional<py::array>& b_ih,
     return bias;
 }
 
+// The recurrence of a sequence runs in one parallel region, each thread owning the hidden
+// units [begin, end) of every step: it computes its units' columns of the four gates, then
+// their pointwise pass, and the threads meet once per step (the next step's GEMM reads all
+// of h). Slices are whole blocks of 16 units, so every thread's vectors start aligned.
+constexpr ptrdiff_t unit_block = 16;
+
+struct UnitSlice {
+    ptrdiff_t begin, end;
+    ptrdiff_t size() const { return end - begin; }
+};
+
+UnitSlice unit_slice(ptrdiff_t hidden, int thread, int threads) {
+    const ptrdiff_t blocks = (hidden + unit_block - 1) / unit_block;
+    return {std::min(hidden, blocks * thread / threads * unit_block),
+            std::min(hidden, blocks * (thread + 1) / threads * unit_block)};
+}
+
+// One thread per block of units at most, and one alone when a step's recurrent GEMM
+// (B x H x 4H) is too small to pay for a barrier.
+int recurrence_threads(ptrdiff_t batch, ptrdiff_t hidden) {
+    const ptrdiff_t blocks = (hidden + unit_block - 1) / unit_block;
+    if (static_cast<double>(batch) * hidden * 4 * hidden < (1 << 18)) return 1;
+    return static_cast<int>(std::min<ptrdiff_t>(num_threads(), blocks));
+}
+
+// out (rows, columns of a row `stride` apart) (=|+=) a (rows, k) @ w (k, columns, a row
+// `stride` apart): a GEMM on column slices of w and out
+template <typename T>
+GemmProblem<T> slice_product(const T* a, const T* w, T* out, ptrdiff_t rows,
+                                         ptrdiff_t columns, ptrdiff_t k, ptrdiff_t stride,
+                                         bool accumulate) {
+    return {a, 0, k, 1, w, 0, stride, 1, out, 0, stride, 1, rows, columns, k, accumulate};
+}
+
 template <typename T>
 py::tuple cell_forward(const py::array& x, const py::array& h, const py::array& c,
                        const py::array& w_ih, const py::array& w_hh,
@@ -127,7 +164,7 @@ py::tuple cell_forward(const py::array& x, const py::array& h, const py::array& 
         product_transposed(data_of<T>(h), data_of<T>(w_hh), pre, B, G, H, true);
         TC_ISA_CALL(isa, lstm_pointwise_forward(pre, bias.empty() ? nullptr : bias.data(),
                                                 data_of<T>(c), h_new.mutable_data(),
-                                                c_new.mutable_data(), B, H));
+                                                c_new.mutable_data(), B, H, 0, H));
     }
     return py::make_tuple(h_new, c_new, gates);
 }
@@ -148,7 +185,8 @@ py::tuple cell_backward(const py::array& dh, const py::array& dc, const py::arra
         std::fill(dbias_data, dbias_data + G, T(0));
         TC_ISA_CALL(isa, lstm_pointwise_backward(data_of<T>(dh), nullptr, data_of<T>(dc), data_of<T>(c),
                                                  data_of<T>(gates), data_of<T>(c_new), dpre.data(),
-                                                 dc_prev.mutable_data(), dbias_data, B, H));
+                                                 dc_prev.mutable_data(), dbias_data, B, H, 0,
+                                                 H));
         product(dpre.data(), data_of<T>(w_ih), dx.mutable_data(), B, I, G);
         product(dpre.data(), data_of<T>(w_hh), dh_prev.mutable_data(), B, H, G);
         transposed_product(dpre.data(), data_of<T>(x), dw_ih.mutable_data(), B, I, G);
@@ -174,17 +212,36 @@ py::tuple sequence_forward(const py::array& x, const py::array& h0, const py::ar
         T* c_data = c_all.mutable_data();
         // every step's input projection at once: (T B, I) @ w_ih^T
         product_transposed(data_of<T>(x), data_of<T>(w_ih), pre, steps * B, G, I);
-        // NOTE: the GEMM packs its B operand on every call; from w_hh^T laid out row-major
-        // that packing is a plain copy, from w_hh read transposed a slower gather (T times).
         const std::vector<T> w_hh_t = transposed(data_of<T>(w_hh), G, H);   // (H, 4H)
-        for (ptrdiff_t t = 0; t < steps; ++t) {
-            const T* h = t ? h_all + (t - 1) * B * H : data_of<T>(h0);
-            const T* c = t ? c_data + (t - 1) * B * H : data_of<T>(c0);
-            T* pre_t = pre + t * B * G;
-            product(h, w_hh_t.data(), pre_t, B, G, H, true);
-            TC_ISA_CALL(isa, lstm_pointwise_forward(pre_t, bias.empty() ? nullptr : bias.data(),
-                                                    c, h_all + t * B * H, c_data + t * B * H,
-                                                    B, H));
+        const T* bias_data = bias.empty() ? nullptr : bias.data();
+        const int threads = recurrence_threads(B, H);
+        tensorcore::ThreadGemms<T> gemms(threads);
+        for (int thread = 0; thread < threads; ++thread) {
+            const UnitSlice units = unit_slice(H, thread, threads);
+            gemms.reserve(slice_product<T>(h_all, w_hh_t.data(), pre, B, units.size(), H, G,
+                                           true));
+        }
+#pragma omp parallel num_threads(threads)
+        {
+            const int thread = omp_get_thread_num();
+            const UnitSlice units = unit_slice(H, thread, omp_get_num_threads());
+            for (ptrdiff_t t = 0; t < steps; ++t) {
+                const T* h = t ? h_all + (t - 1) * B * H : data_of<T>(h0);
+                const T* c = t ? c_data + (t - 1) * B * H : data_of<T>(c0);
+                T* pre_t = pre + t * B * G;
+                if (units.size() > 0) {
+                    for (ptrdiff_t gate = 0; gate < 4; ++gate) {
+                        const ptrdiff_t column = gate * H + units.begin;
+                        gemms.run(slice_product(h, w_hh_t.data() + column, pre_t + column, B,
+                                                units.size(), H, G, true),
+                                  thread);
+                    }
+                    TC_ISA_CALL(isa, lstm_pointwise_forward(pre_t, bias_data, c,
+                                                            h_all + t * B * H, c_data + t * B * H,
+                                                            B, H, units.begin, units.end));
+                }
+#pragma omp barrier
+            }
         }
     }
     return py::make_tuple(out, c_all, gates);
@@ -210,14 +267,35 @@ py::tuple sequence_backward(const py::array& dout, const py::array& dh_n, const 
         std::copy(data_of<T>(dc_n), data_of<T>(dc_n) + state, dc);
         std::fill(dbias_data, dbias_data + G, T(0));
         const T* c_data = data_of<T>(c_all);
-        for (ptrdiff_t t = steps - 1; t >= 0; --t) {
-            const T* c_prev = t ? c_data + (t - 1) * state : data_of<T>(c0);
-            T* dpre_t = dpre.data() + t * B * G;
-            TC_ISA_CALL(isa, lstm_pointwise_backward(data_of<T>(dout) + t * state, dh, dc, c_prev,
-                                                     data_of<T>(gates) + t * B * G,
-                                                     c_data + t * state, dpre_t, dc, dbias_data,
-                                                     B, H));
-            product(dpre_t, data_of<T>(w_hh), dh, B, H, G);
+        const int threads = recurrence_threads(B, H);
+        tensorcore::ThreadGemms<T> gemms(threads);
+        for (int thread = 0; thread < threads; ++thread) {
+            const UnitSlice units = unit_slice(H, thread, threads);
+            gemms.reserve(slice_product<T>(dpre.data(), data_of<T>(w_hh), dh, B, units.size(),
+                                           G, H, false));
+        }
+        // per step: the pointwise pass of this thread's units, then, once every unit's dpre
+        // is in, dh of its units = dpre (B, 4H) @ w_hh (4H, its units)
+#pragma omp parallel num_threads(threads)
+        {
+            const int thread = omp_get_thread_num();
+            const UnitSlice units = unit_slice(H, thread, omp_get_num_threads());
+            for (ptrdiff_t t = steps - 1; t >= 0; --t) {
+                const T* c_prev = t ? c_data + (t - 1) * state : data_of<T>(c0);
+                T* dpre_t = dpre.data() + t * B * G;
+                if (units.size() > 0) {
+                    TC_ISA_CALL(isa, lstm_pointwise_backward(
+                                         data_of<T>(dout) + t * state, dh, dc, c_prev,
+                                         data_of<T>(gates) + t * B * G, c_data + t * state,
+                                         dpre_t, dc, dbias_data, B, H, units.begin, units.end));
+                }
+#pragma omp barrier
+                if (units.size() > 0) {
+                    gemms.run(slice_product(dpre_t, data_of<T>(w_hh) + units.begin,
+                                            dh + units.begin, B, units.size(), G, H, false),
+                              thread);
+                }
+            }
         }
         // every step at once: dx = dpre @ w_ih; dw_ih = dpre^T x; dw_hh = dpre^T h_prev with
         // h_prev = [h0, out[0 .. T-2]], as step 0's term and the other steps' terms

@@ -1,7 +1,8 @@
 // The pointwise half of an LSTM step, compiled once per ISA (lstm_kernels_impl.h in
 // lstm_kernels_<isa>.cpp): everything between the gate GEMMs, in one pass over the rows.
 // Arrays are C-contiguous; gates and dpre are (batch, 4H) with the gates in PyTorch's order
-// i, f, g, o; the state arrays are (batch, H). Runs on the calling thread.
+// i, f, g, o; the state arrays are (batch, H). Each pass covers the hidden units [begin, end)
+// of every row (0, H for all of them) and runs on the calling thread.
 #pragma once
 
 #include <cstddef>
@@ -15,10 +16,12 @@
 #define TC_DECLARE_LSTM_KERNELS(ns, T)                                                      \
     namespace ns {                                                                          \
     void lstm_pointwise_forward(T* gates, const T* bias, const T* c, T* h_new, T* c_new,    \
-                                ptrdiff_t batch, ptrdiff_t hidden);                         \
+                                ptrdiff_t batch, ptrdiff_t hidden, ptrdiff_t begin,         \
+                                ptrdiff_t end);                                             \
     void lstm_pointwise_backward(const T* dh_a, const T* dh_b, const T* dc, const T* c,     \
                                  const T* gates, const T* c_new, T* dpre, T* dc_prev,       \
-                                 T* dbias, ptrdiff_t batch, ptrdiff_t hidden);              \
+                                 T* dbias, ptrdiff_t batch, ptrdiff_t hidden,               \
+                                 ptrdiff_t begin, ptrdiff_t end);                           \
     }
 
 #define TC_DECLARE_LSTM_KERNELS_BOTH(ns) \

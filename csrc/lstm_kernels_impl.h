@@ -13,14 +13,14 @@ namespace {
 
 template <typename T>
 void pointwise_forward(T* gates, const T* bias, const T* c, T* h_new, T* c_new,
-                       ptrdiff_t batch, ptrdiff_t hidden) {
+                       ptrdiff_t batch, ptrdiff_t hidden, ptrdiff_t begin, ptrdiff_t end) {
     typedef typename Simd<T>::vec V;
     constexpr int W = Simd<T>::lanes;
     const ptrdiff_t H = hidden;
     for (ptrdiff_t b = 0; b < batch; ++b) {
         T* row = gates + b * 4 * H;                              // i | f | g | o, H each
-        for (ptrdiff_t j = 0; j < H; j += W) {
-            const int n = static_cast<int>(H - j < W ? H - j : W);
+        for (ptrdiff_t j = begin; j < end; j += W) {
+            const int n = static_cast<int>(end - j < W ? end - j : W);
             V pre[4];
             for (int k = 0; k < 4; ++k) {
                 pre[k] = load_n(row + k * H + j, n);
@@ -42,15 +42,15 @@ void pointwise_forward(T* gates, const T* bias, const T* c, T* h_new, T* c_new,
 template <typename T>
 void pointwise_backward(const T* dh_a, const T* dh_b, const T* dc, const T* c, const T* gates,
                         const T* c_new, T* dpre, T* dc_prev, T* dbias, ptrdiff_t batch,
-                        ptrdiff_t hidden) {
+                        ptrdiff_t hidden, ptrdiff_t begin, ptrdiff_t end) {
     typedef typename Simd<T>::vec V;
     constexpr int W = Simd<T>::lanes;
     const ptrdiff_t H = hidden;
     for (ptrdiff_t b = 0; b < batch; ++b) {
         const T* row = gates + b * 4 * H;
         T* drow = dpre + b * 4 * H;
-        for (ptrdiff_t j = 0; j < H; j += W) {
-            const int n = static_cast<int>(H - j < W ? H - j : W);
+        for (ptrdiff_t j = begin; j < end; j += W) {
+            const int n = static_cast<int>(end - j < W ? end - j : W);
             const ptrdiff_t s = b * H + j;                       // into the (batch, H) arrays
             const V i = load_n(row + j, n), f = load_n(row + H + j, n);
             const V g = load_n(row + 2 * H + j, n), o = load_n(row + 3 * H + j, n);
@@ -76,14 +76,16 @@ void pointwise_backward(const T* dh_a, const T* dh_b, const T* dc, const T* c, c
 
 #define TC_DEFINE_LSTM_KERNELS(T)                                                              \
     void lstm_pointwise_forward(T* gates, const T* bias, const T* c, T* h_new, T* c_new,       \
-                                ptrdiff_t batch, ptrdiff_t hidden) {                           \
-        pointwise_forward(gates, bias, c, h_new, c_new, batch, hidden);                        \
+                                ptrdiff_t batch, ptrdiff_t hidden, ptrdiff_t begin,            \
+                                ptrdiff_t end) {                                               \
+        pointwise_forward(gates, bias, c, h_new, c_new, batch, hidden, begin, end);            \
     }                                                                                          \
     void lstm_pointwise_backward(const T* dh_a, const T* dh_b, const T* dc, const T* c,        \
                                  const T* gates, const T* c_new, T* dpre, T* dc_prev,          \
-                                 T* dbias, ptrdiff_t batch, ptrdiff_t hidden) {                \
+                                 T* dbias, ptrdiff_t batch, ptrdiff_t hidden, ptrdiff_t begin, \
+                                 ptrdiff_t end) {                                              \
         pointwise_backward(dh_a, dh_b, dc, c, gates, c_new, dpre, dc_prev, dbias, batch,      \
-                           hidden);                                                            \
+                           hidden, begin, end);                                                \
     }
 
 TC_DEFINE_LSTM_KERNELS(float)
