@@ -60,18 +60,26 @@ void image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels, ptrdiff_t p
     }
 }
 
-// One tile of the weight gradient: grad rows g[0 .. R) against cols rows c[0 .. KB) summed
-// over the pixels into acc, and with_bias the grad rows themselves into bias_acc.
+// sums[i] (first L lanes) += v
+template <typename T>
+inline void add_lanes(T* sums, typename Simd<T>::vec v) {
+    store(sums, load(sums) + v);
+}
+
+// One tile of the weight gradient: grad rows g[0 .. R) against cols rows c[0 .. KB), summed
+// over the pixels into the lane sums of rows o0 .. o0 + rows of dweight_lanes (from column
+// k0), and with_bias the grad rows themselves into those of dbias_lanes. The accumulators
+// are locals of this function, touched only by loops of constant trip count, so that they
+// stay in registers.
 template <typename T, int R, int KB, bool with_bias>
-void weight_gradient_tile(const T* const* g, const T* c, ptrdiff_t pixels,
-                          ptrdiff_t pixels_padded, typename Simd<T>::vec (&acc)[R][KB],
-                          typename Simd<T>::vec (&bias_acc)[R]) {
+void weight_gradient_tile(const T* const (&g)[R], int rows, const T* c, ptrdiff_t pixels,
+                          ptrdiff_t pixels_padded, T* dweight_lanes, ptrdiff_t depth_padded,
+                          T* dbias_lanes) {
     typedef typename Simd<T>::vec V;
     constexpr int L = Simd<T>::lanes;
-    for (ptrdiff_t q = 0; q < pixels; q += L) {
-        // the last partial vector: grad past `pixels` reads as 0 (cols there are 0 too, but
-        // grad could hold inf)
-        const int n = static_cast<int>(std::min<ptrdiff_t>(L, pixels - q));
+    constexpr ptrdiff_t slot = tensorcore::conv_lanes<T>;
+    V acc[R][KB] = {}, bias_acc[R] = {};
+    auto accumulate = [&](ptrdiff_t q, int n) {
         V a[R];
         for (int r = 0; r < R; ++r) {
             a[r] = n == L ? load(g[r] + q) : load_partial(g[r] + q, n);
@@ -79,22 +87,29 @@ void weight_gradient_tile(const T* const* g, const T* c, ptrdiff_t pixels,
         }
         const T* b = c + q;   // walked row by row: KB row pointers would not fit in registers
         for (int j = 0; j < KB; ++j, b += pixels_padded) {
-            for (int r = 0; r < R; ++r) acc[r][j] += a[r] * load(b);
+            const V column = load(b);
+            for (int r = 0; r < R; ++r) acc[r][j] += a[r] * column;
         }
+    };
+    ptrdiff_t q = 0;
+    for (; q + L <= pixels; q += L) accumulate(q, L);
+    // the last partial vector: grad past `pixels` reads as 0 (cols there are 0 too, but grad
+    // could hold inf)
+    if (q < pixels) accumulate(q, static_cast<int>(pixels - q));
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+        if (r >= rows) break;
+#pragma GCC unroll 16
+        for (int j = 0; j < KB; ++j)
+            add_lanes(dweight_lanes + (r * depth_padded + j) * slot, acc[r][j]);
+        if (with_bias) add_lanes(dbias_lanes + r * slot, bias_acc[r]);
     }
-}
-
-// sums[i] (first L lanes) += v
-template <typename T>
-inline void add_lanes(T* sums, typename Simd<T>::vec v) {
-    store(sums, load(sums) + v);
 }
 
 template <typename T>
 void image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,
                            ptrdiff_t pixels, ptrdiff_t pixels_padded, ptrdiff_t out,
                            T* dweight_lanes, T* dbias_lanes) {
-    typedef typename Simd<T>::vec V;
     constexpr int R = TC_CONV_WEIGHT_ROWS, KB = tensorcore::conv_depth_block;
     constexpr ptrdiff_t slot = tensorcore::conv_lanes<T>;
     static_assert(Simd<T>::lanes <= slot, "a vector must fit its lane slot");
@@ -102,19 +117,17 @@ void image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,
         const int rows = static_cast<int>(std::min<ptrdiff_t>(R, out - o0));
         const T* g[R];   // rows past `out` repeat the last one; their sums are dropped
         for (int r = 0; r < R; ++r) g[r] = grad + (o0 + std::min(r, rows - 1)) * pixels;
+        T* dweight = dweight_lanes + o0 * depth_padded * slot;
+        T* dbias = dbias_lanes + o0 * slot;
         for (ptrdiff_t k0 = 0; k0 < depth_padded; k0 += KB) {
             const T* c = cols + k0 * pixels_padded;
-            V acc[R][KB] = {}, bias_acc[R] = {};
             if (k0 == 0) {
-                weight_gradient_tile<T, R, KB, true>(g, c, pixels, pixels_padded, acc, bias_acc);
-                for (int r = 0; r < rows; ++r)
-                    add_lanes(dbias_lanes + (o0 + r) * slot, bias_acc[r]);
+                weight_gradient_tile<T, R, KB, true>(g, rows, c, pixels, pixels_padded, dweight,
+                                                     depth_padded, dbias);
             } else {
-                weight_gradient_tile<T, R, KB, false>(g, c, pixels, pixels_padded, acc, bias_acc);
+                weight_gradient_tile<T, R, KB, false>(g, rows, c, pixels, pixels_padded,
+                                                      dweight + k0 * slot, depth_padded, dbias);
             }
-            for (int r = 0; r < rows; ++r)
-                for (int j = 0; j < KB; ++j)
-                    add_lanes(dweight_lanes + ((o0 + r) * depth_padded + k0 + j) * slot, acc[r][j]);
         }
     }
 }
