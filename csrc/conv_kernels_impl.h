@@ -87,7 +87,7 @@ void weight_gradient_tile(const T* const (&g)[R], int rows, const T* c, ptrdiff_
         }
         const T* b = c + q;   // walked row by row: KB row pointers would not fit in registers
         for (int j = 0; j < KB; ++j, b += pixels_padded) {
-            const V column = load(b);
+            const V column = in_register(load(b));
             for (int r = 0; r < R; ++r) acc[r][j] += a[r] * column;
         }
     };
