@@ -27,7 +27,9 @@ def plot(result_path, image_path):
     ax.set_xticks(range(len(cases)))
     ax.set_xticklabels([r["case"] for r in cases], rotation=60, ha="right", fontsize=8)
     ax.set_ylabel("GFLOP/s (float32)")
-    ax.set_title(f"{report['machine']['cpu']}, {report['machine']['logical_cpus']} cores, "
+    machine = report["machine"]
+    generation = f" ({machine['cpu_generation']})" if machine.get("cpu_generation") else ""
+    ax.set_title(f"{machine['cpu']}{generation}, {machine['logical_cpus']} cores, "
                  f"{report['date']}")
     ax.legend(fontsize=8)
     figure.tight_layout()

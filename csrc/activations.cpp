@@ -5,6 +5,7 @@
 
 #include "activation_kernels.h"
 #include "array_checks.h"
+#include "cached_array.h"
 #include "isa.h"
 #include "threads.h"
 
@@ -14,7 +15,7 @@ namespace {
 
 template <typename T>
 py::array forward_typed(Activation f, const py::array& x, double negative_slope) {
-    py::array_t<T> y(shape_of(x));
+    py::array_t<T> y = cached_array<T>(shape_of(x));
     const Isa isa = active_isa();
     const int threads = num_threads();
     {
@@ -28,7 +29,7 @@ py::array forward_typed(Activation f, const py::array& x, double negative_slope)
 template <typename T>
 py::array backward_typed(Activation f, const py::array& grad, const py::array& x,
                          const py::array& y, double negative_slope) {
-    py::array_t<T> dx(shape_of(x));
+    py::array_t<T> dx = cached_array<T>(shape_of(x));
     const Isa isa = active_isa();
     const int threads = num_threads();
     {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "array_checks.h"
+#include "cached_array.h"
 #include "bias_act_kernels.h"
 #include "isa.h"
 #include "threads.h"
@@ -29,7 +30,7 @@ ptrdiff_t rows_of(const py::array& a) {
 
 template <typename T>
 py::array forward_typed(BiasActivation f, const py::array& x, const py::array& bias) {
-    py::array_t<T> y(shape_of(x));
+    py::array_t<T> y = cached_array<T>(shape_of(x));
     const Isa isa = active_isa();
     const int threads = num_threads();
     {
@@ -43,7 +44,8 @@ py::array forward_typed(BiasActivation f, const py::array& x, const py::array& b
 template <typename T>
 py::tuple backward_typed(BiasActivation f, const py::array& grad, const py::array& y) {
     const ptrdiff_t rows = rows_of(y), features = features_of(y);
-    py::array_t<T> dx(shape_of(y)), dbias(features);
+    py::array_t<T> dx = cached_array<T>(shape_of(y));
+    py::array_t<T> dbias = cached_array<T>({features});
     std::vector<T> partials(bias_act_blocks(rows, features) * features);
     const Isa isa = active_isa();
     const int threads = num_threads();

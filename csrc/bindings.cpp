@@ -3,6 +3,7 @@
 
 #include "activations.h"
 #include "bias_act.h"
+#include "buffer_cache.h"
 #include "conv.h"
 #include "cpu_features.h"
 #include "isa.h"
@@ -21,7 +22,8 @@ PYBIND11_MODULE(_C, m) {
               "and dispatched on the CPU's features at run time.";
 
     for (const std::string& warning :
-         {select_isa_from_environment(), select_num_threads_from_environment()}) {
+         {select_isa_from_environment(), select_num_threads_from_environment(),
+          tensorcore::select_cache_limit_from_environment()}) {
         if (!warning.empty() && PyErr_WarnEx(PyExc_RuntimeWarning, warning.c_str(), 1) < 0) {
             throw py::error_already_set();
         }
@@ -38,6 +40,16 @@ PYBIND11_MODULE(_C, m) {
     m.def("set_isa", &set_isa, py::arg("name"),
           "Make an instruction set active; ValueError when this CPU does not run it.");
     m.def("get_num_threads", &num_threads, "Threads the kernels use.");
+    m.def("cache_limit", &tensorcore::cache_limit,
+          "Bytes of freed kernel buffers kept for reuse at most (TENSORCORE_CPU_CACHE_MB).");
+    m.def("set_cache_limit", &tensorcore::set_cache_limit, py::arg("bytes"),
+          "Keep at most this many bytes of freed kernel buffers; 0 frees the cache and "
+          "stops caching.");
+    m.def("cached_bytes", &tensorcore::cache_cached_bytes,
+          "Bytes of freed kernel buffers the cache holds now.");
+    m.def("set_cache_poison", &tensorcore::set_cache_poison, py::arg("on"),
+          "Testing: fill every output and scratch buffer with NaN bytes before a kernel gets "
+          "it, so that reading one before writing it shows.");
     m.def("set_num_threads", &set_num_threads, py::arg("n"), "Set the threads the kernels use.");
 
     m.def("matmul", &tensorcore::matmul, py::arg("a"), py::arg("b"),

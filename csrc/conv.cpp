@@ -5,6 +5,7 @@
 #include <string>
 
 #include "array_checks.h"
+#include "cached_array.h"
 #include "conv_geometry.h"
 
 namespace py = pybind11;
@@ -105,11 +106,11 @@ template <typename T>
 py::array image_array(bool channels_last, ptrdiff_t N, ptrdiff_t C, ptrdiff_t H, ptrdiff_t W,
                       T** data) {
     if (!channels_last) {
-        py::array_t<T> a({N, C, H, W});
+        py::array_t<T> a = cached_array<T>({N, C, H, W});
         *data = a.mutable_data();
         return std::move(a);
     }
-    py::array_t<T> a({N, H, W, C});
+    py::array_t<T> a = cached_array<T>({N, H, W, C});
     *data = a.mutable_data();
     return a.attr("transpose")(0, 3, 1, 2);
 }
@@ -146,7 +147,8 @@ template <typename T>
 py::tuple backward_weight_typed(const tensorcore::ConvGeometry& g, const py::array& grad,
                                 const py::array& x, const std::vector<ptrdiff_t>& weight_shape,
                                 bool winograd) {
-    py::array_t<T> dweight(weight_shape), dbias(std::vector<ptrdiff_t>{g.O});
+    py::array_t<T> dweight = cached_array<T>(weight_shape);
+    py::array_t<T> dbias = cached_array<T>(std::vector<ptrdiff_t>{g.O});
     T* dweight_data = dweight.mutable_data();
     T* dbias_data = dbias.mutable_data();
     {

@@ -66,11 +66,11 @@ void conv_direct_forward(const ConvGeometry& g, const T* x, const T* weight, con
     const ptrdiff_t depth = g.C * g.taps(), P = g.pixels();
     const ptrdiff_t pixels_padded = round_up(P, conv_pixel_block<T>);
     const ptrdiff_t out_padded = round_up(g.O, conv_out_block);
-    std::vector<T> weight_padded(out_padded * depth, T(0)), bias_padded(out_padded, T(0));
+    CachedArray<T> weight_padded(out_padded * depth, T(0)), bias_padded(out_padded, T(0));
     std::copy(weight, weight + g.O * depth, weight_padded.begin());
     if (bias) std::copy(bias, bias + g.O, bias_padded.begin());
     const ImageRanges ranges(g.N);
-    std::vector<T> cols(ranges.workers * depth * pixels_padded, T(0));
+    CachedArray<T> cols(ranges.workers * depth * pixels_padded, T(0));
     const Isa isa = active_isa();
     ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* own = cols.data() + t * depth * pixels_padded;
@@ -90,12 +90,12 @@ void conv_direct_backward_input(const ConvGeometry& g, const T* grad, const T* w
     const ptrdiff_t depth = g.C * g.taps(), P = g.pixels();
     const ptrdiff_t pixels_padded = round_up(P, conv_pixel_block<T>);
     const ptrdiff_t depth_padded = round_up(depth, conv_out_block);
-    std::vector<T> weight_t(depth_padded * g.O, T(0)), zeros(depth_padded, T(0));
+    CachedArray<T> weight_t(depth_padded * g.O, T(0)), zeros(depth_padded, T(0));
     for (ptrdiff_t o = 0; o < g.O; ++o)
         for (ptrdiff_t k = 0; k < depth; ++k) weight_t[k * g.O + o] = weight[o * depth + k];
     const ImageRanges ranges(g.N);
-    std::vector<T> grads(ranges.workers * g.O * pixels_padded, T(0));
-    std::vector<T> dcols(ranges.workers * depth * P);
+    CachedArray<T> grads(ranges.workers * g.O * pixels_padded, T(0));
+    CachedArray<T> dcols(ranges.workers * depth * P);
     const Isa isa = active_isa();
     ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* own_grad = grads.data() + t * g.O * pixels_padded;
@@ -127,8 +127,8 @@ void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* 
     const ptrdiff_t weight_size = out_padded * depth_padded * lanes;
     const ptrdiff_t partial_size = weight_size + out_padded * lanes;
     const ImageRanges ranges(g.N);
-    std::vector<T> cols(ranges.workers * depth_padded * pixels_padded, T(0));
-    std::vector<T> partial(ranges.count * partial_size, T(0));
+    CachedArray<T> cols(ranges.workers * depth_padded * pixels_padded, T(0));
+    CachedArray<T> partial(ranges.count * partial_size, T(0));
     const Isa isa = active_isa();
     ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* own = cols.data() + t * depth_padded * pixels_padded;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "buffer_cache.h"
 #include "conv_geometry.h"
 #include "threads.h"
 
@@ -16,11 +17,6 @@ namespace tensorcore {
 
 // Elements of im2col buffer per range of images: a chunk of images is lowered at a time.
 constexpr ptrdiff_t conv_chunk_elements = ptrdiff_t(1) << 20;
-
-template <typename T>
-std::unique_ptr<T[]> conv_buffer(ptrdiff_t elements) {
-    return std::unique_ptr<T[]>(new T[std::max<ptrdiff_t>(elements, 1)]);
-}
 
 // Images per chunk when each image needs `elements_per_image` of buffer.
 inline ptrdiff_t conv_chunk_images(const ConvGeometry& g, ptrdiff_t elements_per_image) {

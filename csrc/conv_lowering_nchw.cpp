@@ -34,14 +34,14 @@ void nchw_forward(const ConvGeometry& g, const T* x, const T* weight, const T* b
     const bool lowered = !g.pointwise();
     const ImageRanges ranges(g.N);
     const ptrdiff_t chunk = std::min(conv_chunk_images(g, depth * P), ranges.largest(g.N));
-    auto cols = conv_buffer<T>(lowered ? ranges.workers * chunk * depth * P : 0);
+    CachedArray<T> cols(lowered ? ranges.workers * chunk * depth * P : 0);
     ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
         if (bias) {
 #pragma omp parallel for num_threads(conv_loop_threads((n1 - n0) * g.O * P)) schedule(static)
             for (ptrdiff_t q = n0 * g.O; q < n1 * g.O; ++q)
                 std::fill(y + q * P, y + (q + 1) * P, bias[q % g.O]);
         }
-        T* own = cols.get() + t * chunk * depth * P;   // (chunk, C*kh*kw, P)
+        T* own = cols.data() + t * chunk * depth * P;   // (chunk, C*kh*kw, P)
         for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
             const ptrdiff_t count = std::min(chunk, n1 - c0);
             const T* b = x + c0 * g.C * P;   // pointwise: x[n] is (C, P)
@@ -66,9 +66,9 @@ void nchw_backward_input(const ConvGeometry& g, const T* grad, const T* weight, 
     const bool lowered = !g.pointwise();
     const ImageRanges ranges(g.N);
     const ptrdiff_t chunk = std::min(conv_chunk_images(g, depth * P), ranges.largest(g.N));
-    auto dcols = conv_buffer<T>(lowered ? ranges.workers * chunk * depth * P : 0);
+    CachedArray<T> dcols(lowered ? ranges.workers * chunk * depth * P : 0);
     ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
-        T* own = dcols.get() + t * chunk * depth * P;   // (chunk, C*kh*kw, P)
+        T* own = dcols.data() + t * chunk * depth * P;   // (chunk, C*kh*kw, P)
         for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
             const ptrdiff_t count = std::min(chunk, n1 - c0);
             T* out = lowered ? own : dx + c0 * g.C * P;
@@ -104,13 +104,13 @@ void nchw_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* d
     const ImageRanges ranges(g.N);
     const ptrdiff_t chunk =
         std::min(conv_chunk_images(g, (depth + g.O) * P), ranges.largest(g.N));
-    auto cols = conv_buffer<T>(ranges.workers * chunk * depth * P);
-    auto grads = conv_buffer<T>(ranges.workers * chunk * P * g.O);
-    auto transposed = conv_buffer<T>(ranges.count * size);
+    CachedArray<T> cols(ranges.workers * chunk * depth * P);
+    CachedArray<T> grads(ranges.workers * chunk * P * g.O);
+    CachedArray<T> transposed(ranges.count * size);
     ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
-        T* target = transposed.get() + r * size;
-        T* own_cols = cols.get() + t * chunk * depth * P;
-        T* own_grads = grads.get() + t * chunk * P * g.O;
+        T* target = transposed.data() + r * size;
+        T* own_cols = cols.data() + t * chunk * depth * P;
+        T* own_grads = grads.data() + t * chunk * P * g.O;
         if (n0 == n1) std::fill(target, target + size, T(0));
         for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
             const ptrdiff_t count = std::min(chunk, n1 - c0), width = count * P;
@@ -130,7 +130,7 @@ void nchw_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* d
             }
         }
     });
-    add_partials(transposed.get() + size, ranges.count, size, transposed.get());
+    add_partials(transposed.data() + size, ranges.count, size, transposed.data());
     for (ptrdiff_t grp = 0; grp < g.groups; ++grp)
         for (ptrdiff_t o = 0; o < Og; ++o)
             for (ptrdiff_t k = 0; k < Kg; ++k)

@@ -12,9 +12,9 @@ namespace {
 
 // weight (O, C/g, kh, kw) <-> packed (O, kh, kw, C/g), the order of a cols row
 template <typename T>
-std::unique_ptr<T[]> pack_weight(const ConvGeometry& g, const T* weight) {
+CachedArray<T> pack_weight(const ConvGeometry& g, const T* weight) {
     const ptrdiff_t Cg = g.group_in(), taps = g.taps();
-    auto packed = conv_buffer<T>(g.O * Cg * taps);
+    CachedArray<T> packed(g.O * Cg * taps);
     for (ptrdiff_t o = 0; o < g.O; ++o)
         for (ptrdiff_t c = 0; c < Cg; ++c)
             for (ptrdiff_t t = 0; t < taps; ++t)
@@ -97,13 +97,13 @@ void nhwc_forward(const ConvGeometry& g, const T* x, const T* weight, const T* b
     const auto packed = pack_weight(g, weight);   // group g's (Og, Kg) at packed + g*Og*Kg
     const ImageRanges ranges(g.N);
     const ptrdiff_t chunk = std::min(conv_chunk_images(g, depth * P), ranges.largest(g.N));
-    auto cols = conv_buffer<T>(lowered ? ranges.workers * chunk * P * depth : 0);
+    CachedArray<T> cols(lowered ? ranges.workers * chunk * P * depth : 0);
     ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
         if (bias) {
 #pragma omp parallel for num_threads(conv_loop_threads((n1 - n0) * P * g.O)) schedule(static)
             for (ptrdiff_t q = n0 * P; q < n1 * P; ++q) std::copy(bias, bias + g.O, y + q * g.O);
         }
-        T* own = cols.get() + t * chunk * P * depth;
+        T* own = cols.data() + t * chunk * P * depth;
         for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
             const ptrdiff_t count = std::min(chunk, n1 - c0), rows = count * P;
             const T* a = x + c0 * P * g.C;   // pointwise: x is (pixels, C)
@@ -114,7 +114,7 @@ void nhwc_forward(const ConvGeometry& g, const T* x, const T* weight, const T* b
             }
             // y_g (rows, Og) (+)= a_g (rows, Kg) @ packed_g^T (Kg, Og)
             for (ptrdiff_t grp = 0; grp < g.groups; ++grp) {
-                gemm(GemmProblem<T>{a + grp * Kg, 0, a_row_stride, 1, packed.get() + grp * Og * Kg,
+                gemm(GemmProblem<T>{a + grp * Kg, 0, a_row_stride, 1, packed.data() + grp * Og * Kg,
                                     0, 1, Kg, y + c0 * P * g.O + grp * Og, 0, g.O, 1, rows, Og,
                                     Kg, bias != nullptr});
             }
@@ -130,9 +130,9 @@ void nhwc_backward_input(const ConvGeometry& g, const T* grad, const T* weight, 
     const auto packed = pack_weight(g, weight);
     const ImageRanges ranges(g.N);
     const ptrdiff_t chunk = std::min(conv_chunk_images(g, depth * P), ranges.largest(g.N));
-    auto dcols = conv_buffer<T>(lowered ? ranges.workers * chunk * P * depth : 0);
+    CachedArray<T> dcols(lowered ? ranges.workers * chunk * P * depth : 0);
     ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
-        T* own = dcols.get() + t * chunk * P * depth;
+        T* own = dcols.data() + t * chunk * P * depth;
         for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
             const ptrdiff_t count = std::min(chunk, n1 - c0), rows = count * P;
             T* out = lowered ? own : dx + c0 * P * g.C;
@@ -140,7 +140,7 @@ void nhwc_backward_input(const ConvGeometry& g, const T* grad, const T* weight, 
             // out_g (rows, Kg) = grad_g (rows, Og) @ packed_g (Og, Kg)
             for (ptrdiff_t grp = 0; grp < g.groups; ++grp) {
                 gemm(GemmProblem<T>{grad + c0 * P * g.O + grp * Og, 0, g.O, 1,
-                                    packed.get() + grp * Og * Kg, 0, Kg, 1, out + grp * Kg, 0,
+                                    packed.data() + grp * Og * Kg, 0, Kg, 1, out + grp * Kg, 0,
                                     out_row_stride, 1, rows, Kg, Og, false});
             }
             if (lowered) col2im_rows(g, own, c0, count, dx);
@@ -157,11 +157,11 @@ void nhwc_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* d
     const bool lowered = !g.pointwise();
     const ImageRanges ranges(g.N);
     const ptrdiff_t chunk = std::min(conv_chunk_images(g, depth * P), ranges.largest(g.N));
-    auto cols = conv_buffer<T>(lowered ? ranges.workers * chunk * P * depth : 0);
-    auto packed = conv_buffer<T>(ranges.count * g.O * Kg);   // per range (O, kh, kw, C/g)
+    CachedArray<T> cols(lowered ? ranges.workers * chunk * P * depth : 0);
+    CachedArray<T> packed(ranges.count * g.O * Kg);   // per range (O, kh, kw, C/g)
     ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
-        T* target = packed.get() + r * g.O * Kg;
-        T* own = cols.get() + t * chunk * P * depth;
+        T* target = packed.data() + r * g.O * Kg;
+        T* own = cols.data() + t * chunk * P * depth;
         if (n0 == n1) std::fill(target, target + g.O * Kg, T(0));
         for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
             const ptrdiff_t count = std::min(chunk, n1 - c0), rows = count * P;
@@ -178,8 +178,8 @@ void nhwc_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* d
             }
         }
     });
-    add_partials(packed.get() + g.O * Kg, ranges.count, g.O * Kg, packed.get());
-    unpack_weight(g, packed.get(), dweight);
+    add_partials(packed.data() + g.O * Kg, ranges.count, g.O * Kg, packed.data());
+    unpack_weight(g, packed.data(), dweight);
 }
 
 #define TC_INSTANTIATE(T)                                                                  \

@@ -80,10 +80,10 @@ double filter_adjoint(const double a[4], int i) {
 // depth C, width O, k = weight[o][c]. Rotated (for the input gradient): depth O, width C,
 // k = weight[o][c] turned by 180 degrees.
 template <typename T>
-std::vector<T> transformed_filters(const T* weight, ptrdiff_t O, ptrdiff_t C, bool rotated) {
+CachedArray<T> transformed_filters(const T* weight, ptrdiff_t O, ptrdiff_t C, bool rotated) {
     const ptrdiff_t depth = rotated ? O : C, width = rotated ? C : O;
     const ptrdiff_t width_padded = round_up(width, winograd_lanes<T>);
-    std::vector<T> u(16 * depth * width_padded, T(0));
+    CachedArray<T> u(16 * depth * width_padded, T(0));
 #pragma omp parallel for num_threads(conv_loop_threads(16 * depth * width)) schedule(static)
     for (ptrdiff_t d = 0; d < depth; ++d) {
         for (ptrdiff_t w = 0; w < width; ++w) {   // u's rows in order
@@ -120,7 +120,7 @@ void convolve(const ConvGeometry& g, const T* x, const T* u, const T* bias, T* y
     const ptrdiff_t out_size = g.channels_last ? 0 : P * g.O;
     const ptrdiff_t worker_size = image_size + v_size + m_size + scratch_size + out_size;
     const ImageRanges ranges(g.N);
-    std::vector<T> buffers(ranges.workers * worker_size, T(0));
+    CachedArray<T> buffers(ranges.workers * worker_size, T(0));
     const Isa isa = active_isa();
     ranges.run(g.N, [&](int, int worker, ptrdiff_t n0, ptrdiff_t n1) {
         T* image = buffers.data() + worker * worker_size;
@@ -167,7 +167,7 @@ bool conv_winograd_pays(const ConvGeometry& g) {
 template <typename T>
 void conv_winograd_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias,
                            T* y) {
-    const std::vector<T> u = transformed_filters(weight, g.O, g.C, false);
+    const CachedArray<T> u = transformed_filters(weight, g.O, g.C, false);
     convolve(g, x, u.data(), bias, y);
 }
 
@@ -177,7 +177,7 @@ void conv_winograd_backward_input(const ConvGeometry& g, const T* grad, const T*
     full.C = g.O, full.O = g.C, full.H = g.OH, full.W = g.OW, full.OH = g.H, full.OW = g.W;
     full.pad_top = 2 - g.pad_top, full.pad_bottom = 2 - g.pad_bottom;
     full.pad_left = 2 - g.pad_left, full.pad_right = 2 - g.pad_right;
-    const std::vector<T> u = transformed_filters(weight, g.O, g.C, true);
+    const CachedArray<T> u = transformed_filters(weight, g.O, g.C, true);
     convolve(full, grad, u.data(), static_cast<const T*>(nullptr), dx);
 }
 
@@ -200,8 +200,8 @@ void conv_winograd_backward_weight(const ConvGeometry& g, const T* grad, const T
     const ptrdiff_t worker_size = image_size + grid_size + v_size + gd_size + scratch_size;
     const ptrdiff_t du_size = 16 * depth_padded * width_padded;
     const ImageRanges ranges(g.N);
-    std::vector<T> buffers(ranges.workers * worker_size, T(0));
-    std::vector<T> partial(ranges.count * du_size, T(0));
+    CachedArray<T> buffers(ranges.workers * worker_size, T(0));
+    CachedArray<T> partial(ranges.count * du_size, T(0));
     const Isa isa = active_isa();
     ranges.run(g.N, [&](int r, int worker, ptrdiff_t n0, ptrdiff_t n1) {
         T* image = buffers.data() + worker * worker_size;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "array_checks.h"
+#include "cached_array.h"
 #include "gemm.h"
 #include "isa.h"
 #include "lstm_kernels.h"
@@ -92,8 +93,8 @@ void transposed_product(const T* d, const T* v, T* dw, ptrdiff_t rows, ptrdiff_t
 
 // w (rows, cols) -> its transpose (cols, rows), C-contiguous
 template <typename T>
-std::vector<T> transposed(const T* w, ptrdiff_t rows, ptrdiff_t cols) {
-    std::vector<T> t(rows * cols);
+tensorcore::CachedArray<T> transposed(const T* w, ptrdiff_t rows, ptrdiff_t cols) {
+    tensorcore::CachedArray<T> t(rows * cols);
     for (ptrdiff_t r = 0; r < rows; ++r)
         for (ptrdiff_t k = 0; k < cols; ++k) t[k * rows + r] = w[r * cols + k];
     return t;
@@ -154,7 +155,9 @@ py::tuple cell_forward(const py::array& x, const py::array& h, const py::array& 
                        const std::optional<py::array>& b_ih,
                        const std::optional<py::array>& b_hh) {
     const ptrdiff_t B = x.shape(0), I = x.shape(1), H = h.shape(1), G = 4 * H;
-    py::array_t<T> h_new({B, H}), c_new({B, H}), gates({B, G});
+    py::array_t<T> h_new = cached_array<T>({B, H});
+    py::array_t<T> c_new = cached_array<T>({B, H});
+    py::array_t<T> gates = cached_array<T>({B, G});
     const Isa isa = active_isa();
     {
         py::gil_scoped_release release;
@@ -175,18 +178,22 @@ py::tuple cell_backward(const py::array& dh, const py::array& dc, const py::arra
                         const py::array& w_hh, const py::array& gates,
                         const py::array& c_new) {
     const ptrdiff_t B = x.shape(0), I = x.shape(1), H = h.shape(1), G = 4 * H;
-    py::array_t<T> dx({B, I}), dh_prev({B, H}), dc_prev({B, H}), dw_ih({G, I}),
-        dw_hh({G, H}), dbias(G);
+    py::array_t<T> dx = cached_array<T>({B, I});
+    py::array_t<T> dh_prev = cached_array<T>({B, H});
+    py::array_t<T> dc_prev = cached_array<T>({B, H});
+    py::array_t<T> dw_ih = cached_array<T>({G, I});
+    py::array_t<T> dw_hh = cached_array<T>({G, H});
+    py::array_t<T> dbias = cached_array<T>({G});
     const Isa isa = active_isa();
     {
         py::gil_scoped_release release;
-        std::vector<T> dpre(B * G);                                    // (B, 4H)
+        tensorcore::CachedArray<T> dpre(B * G);   // (B, 4H)
         T* dbias_data = dbias.mutable_data();
         std::fill(dbias_data, dbias_data + G, T(0));
-        TC_ISA_CALL(isa, lstm_pointwise_backward(data_of<T>(dh), nullptr, data_of<T>(dc), data_of<T>(c),
-                                                 data_of<T>(gates), data_of<T>(c_new), dpre.data(),
-                                                 dc_prev.mutable_data(), dbias_data, B, H, 0,
-                                                 H));
+        TC_ISA_CALL(isa, lstm_pointwise_backward(data_of<T>(dh), nullptr, data_of<T>(dc),
+                                                 data_of<T>(c), data_of<T>(gates),
+                                                 data_of<T>(c_new), dpre.data(),
+                                                 dc_prev.mutable_data(), dbias_data, B, H, 0, H));
         product(dpre.data(), data_of<T>(w_ih), dx.mutable_data(), B, I, G);
         product(dpre.data(), data_of<T>(w_hh), dh_prev.mutable_data(), B, H, G);
         transposed_product(dpre.data(), data_of<T>(x), dw_ih.mutable_data(), B, I, G);
@@ -202,7 +209,9 @@ py::tuple sequence_forward(const py::array& x, const py::array& h0, const py::ar
                            const std::optional<py::array>& b_hh) {
     const ptrdiff_t steps = x.shape(0), B = x.shape(1), I = x.shape(2), H = h0.shape(1);
     const ptrdiff_t G = 4 * H;
-    py::array_t<T> out({steps, B, H}), c_all({steps, B, H}), gates({steps, B, G});
+    py::array_t<T> out = cached_array<T>({steps, B, H});
+    py::array_t<T> c_all = cached_array<T>({steps, B, H});
+    py::array_t<T> gates = cached_array<T>({steps, B, G});
     const Isa isa = active_isa();
     {
         py::gil_scoped_release release;
@@ -212,7 +221,8 @@ py::tuple sequence_forward(const py::array& x, const py::array& h0, const py::ar
         T* c_data = c_all.mutable_data();
         // every step's input projection at once: (T B, I) @ w_ih^T
         product_transposed(data_of<T>(x), data_of<T>(w_ih), pre, steps * B, G, I);
-        const std::vector<T> w_hh_t = transposed(data_of<T>(w_hh), G, H);   // (H, 4H)
+        // (H, 4H)
+        const tensorcore::CachedArray<T> w_hh_t = transposed(data_of<T>(w_hh), G, H);
         const T* bias_data = bias.empty() ? nullptr : bias.data();
         const int threads = recurrence_threads(B, H);
         tensorcore::ThreadGemms<T> gemms(threads);
@@ -254,12 +264,16 @@ py::tuple sequence_backward(const py::array& dout, const py::array& dh_n, const 
                             const py::array& c_all, const py::array& gates) {
     const ptrdiff_t steps = x.shape(0), B = x.shape(1), I = x.shape(2), H = h0.shape(1);
     const ptrdiff_t G = 4 * H, state = B * H;
-    py::array_t<T> dx({steps, B, I}), dh0({B, H}), dc0({B, H}), dw_ih({G, I}), dw_hh({G, H}),
-        dbias(G);
+    py::array_t<T> dx = cached_array<T>({steps, B, I});
+    py::array_t<T> dh0 = cached_array<T>({B, H});
+    py::array_t<T> dc0 = cached_array<T>({B, H});
+    py::array_t<T> dw_ih = cached_array<T>({G, I});
+    py::array_t<T> dw_hh = cached_array<T>({G, H});
+    py::array_t<T> dbias = cached_array<T>({G});
     const Isa isa = active_isa();
     {
         py::gil_scoped_release release;
-        std::vector<T> dpre(steps * B * G);                            // (T, B, 4H)
+        tensorcore::CachedArray<T> dpre(steps * B * G);   // (T, B, 4H)
         T* dh = dh0.mutable_data();    // the running gradients of h_t and c_t, dh0 and dc0 at
         T* dc = dc0.mutable_data();    // the end
         T* dbias_data = dbias.mutable_data();

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "array_checks.h"
+#include "cached_array.h"
 #include "gemm.h"
 
 namespace py = pybind11;
@@ -35,8 +36,8 @@ py::array multiply(const py::array& a_array, const py::array& b_array, const Mat
                    const MatrixStack& b) {
     const ptrdiff_t batch = a.batch == 1 ? b.batch : a.batch;
     py::array_t<T> out = a_array.ndim() == 3 || b_array.ndim() == 3
-                             ? py::array_t<T>({batch, a.rows, b.cols})
-                             : py::array_t<T>({a.rows, b.cols});
+                             ? cached_array<T>({batch, a.rows, b.cols})
+                             : cached_array<T>({a.rows, b.cols});
     if (batch == 0 || a.rows == 0 || b.cols == 0) return out;
     GemmProblem<T> p{static_cast<const T*>(a_array.data()), a.batch_stride, a.row_stride,
                      a.col_stride, static_cast<const T*>(b_array.data()), b.batch_stride,

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "array_checks.h"
+#include "cached_array.h"
 #include "isa.h"
 #include "pool_kernels.h"
 #include "threads.h"
@@ -83,9 +84,9 @@ bool channels_last(const py::array& a, const Strides4& s) {
 // A new (N, C, H, W) array, C-contiguous or with NHWC memory.
 template <typename T>
 py::array_t<T> new_array(ptrdiff_t N, ptrdiff_t C, ptrdiff_t H, ptrdiff_t W, bool nhwc) {
-    if (!nhwc) return py::array_t<T>({N, C, H, W});
+    if (!nhwc) return cached_array<T>({N, C, H, W});
     const ptrdiff_t e = sizeof(T);
-    return py::array_t<T>({N, C, H, W}, {H * W * C * e, e, W * C * e, C * e});
+    return cached_array<T>({N, C, H, W}, {H * W * C * e, e, W * C * e, C * e});
 }
 
 template <typename T>

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "array_checks.h"
+#include "cached_array.h"
 #include "isa.h"
 #include "softmax_kernels.h"
 #include "threads.h"
@@ -60,7 +61,7 @@ void check_grad_per_row(const char* op, const py::array& grad, const py::array& 
 
 template <typename T>
 py::array forward_typed(RowOp f, const py::array& x) {
-    py::array_t<T> y(shape_of(x));
+    py::array_t<T> y = cached_array<T>(shape_of(x));
     const auto [rows, cols] = rows_cols(x);
     const Isa isa = active_isa();
     const int threads = num_threads();
@@ -73,7 +74,7 @@ py::array forward_typed(RowOp f, const py::array& x) {
 
 template <typename T>
 py::array backward_typed(RowOp f, const py::array& grad, const py::array& y) {
-    py::array_t<T> dx(shape_of(y));
+    py::array_t<T> dx = cached_array<T>(shape_of(y));
     const auto [rows, cols] = rows_cols(y);
     const Isa isa = active_isa();
     const int threads = num_threads();
@@ -100,7 +101,8 @@ py::array backward(const char* op, RowOp f, const py::array& grad, const py::arr
 template <typename T>
 py::tuple cross_entropy_typed(const py::array& logits, const py::array& target) {
     const ptrdiff_t rows = logits.shape(0), cols = logits.shape(1);
-    py::array_t<T> loss(rows), log_probs(shape_of(logits));
+    py::array_t<T> loss = cached_array<T>({rows});
+    py::array_t<T> log_probs = cached_array<T>(shape_of(logits));
     const Isa isa = active_isa();
     const int threads = num_threads();
     {
@@ -116,7 +118,7 @@ template <typename T>
 py::array cross_entropy_backward_typed(const py::array& grad, const py::array& log_probs,
                                        const py::array& target) {
     const ptrdiff_t rows = log_probs.shape(0), cols = log_probs.shape(1);
-    py::array_t<T> dlogits(shape_of(log_probs));
+    py::array_t<T> dlogits = cached_array<T>(shape_of(log_probs));
     const Isa isa = active_isa();
     const int threads = num_threads();
     {
@@ -132,7 +134,7 @@ py::array cross_entropy_backward_typed(const py::array& grad, const py::array& l
 template <typename T>
 py::array nll_typed(const py::array& log_probs, const py::array& target) {
     const ptrdiff_t rows = log_probs.shape(0), cols = log_probs.shape(1);
-    py::array_t<T> loss(rows);
+    py::array_t<T> loss = cached_array<T>({rows});
     const T* lp = data_of<T>(log_probs);
     const int64_t* t = data_of<int64_t>(target);
     T* out = loss.mutable_data();
@@ -144,7 +146,7 @@ template <typename T>
 py::array nll_backward_typed(const py::array& grad, const py::array& log_probs,
                              const py::array& target) {
     const ptrdiff_t rows = log_probs.shape(0), cols = log_probs.shape(1);
-    py::array_t<T> d(shape_of(log_probs));
+    py::array_t<T> d = cached_array<T>(shape_of(log_probs));
     T* out = d.mutable_data();
     std::memset(out, 0, sizeof(T) * rows * cols);
     const T* g = data_of<T>(grad);

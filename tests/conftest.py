@@ -37,6 +37,10 @@ def _seeded():
 
 # The C++ kernel tests' fixtures (the extension may be absent: those tests skip then).
 _C = tc.backends.cpp_extension()
+# Every output and scratch buffer of the C++ kernels starts as NaN bytes: a kernel that reads
+# one before writing it (relying on fresh, zeroed pages) fails its tests.
+if _C is not None:
+    _C.set_cache_poison(True)
 
 
 @pytest.fixture(params=["avx512", "avx2", "generic"])

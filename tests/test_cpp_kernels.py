@@ -304,13 +304,18 @@ def run_isolated(code, **env):
 
 
 def test_environment_knobs_at_import():
-    code = "import tensorcore._C as C; print(C.isa(), C.get_num_threads())"
-    out, _ = run_isolated(code, TENSORCORE_ISA="generic", TENSORCORE_NUM_THREADS="1")
-    assert out == "generic 1"
+    code = ("import tensorcore._C as C; "
+            "print(C.isa(), C.get_num_threads(), C.cache_limit() >> 20)")
+    out, _ = run_isolated(code, TENSORCORE_ISA="generic", TENSORCORE_NUM_THREADS="1",
+                          TENSORCORE_CPU_CACHE_MB="5")
+    assert out == "generic 1 5"
     best, _ = run_isolated(code)
-    out, err = run_isolated(code, TENSORCORE_ISA="sse9", TENSORCORE_NUM_THREADS="lots")
+    out, err = run_isolated(code, TENSORCORE_ISA="sse9", TENSORCORE_NUM_THREADS="lots",
+                            TENSORCORE_CPU_CACHE_MB="-3")
     assert out == best     # unusable values warn and leave the defaults
-    assert "RuntimeWarning" in err and "TENSORCORE_ISA" in err and "TENSORCORE_NUM_THREADS" in err
+    assert "RuntimeWarning" in err
+    for knob in ("TENSORCORE_ISA", "TENSORCORE_NUM_THREADS", "TENSORCORE_CPU_CACHE_MB"):
+        assert knob in err
 
 
 # --- end to end, with every kernel call re-checked against the reference ----------------
