@@ -3,8 +3,12 @@ the baselines side by side in one process, against the machine's measured limit.
 
 Libraries are timed one after another with a pause between them: idle OpenMP and OpenBLAS
 workers keep spinning for a while after a call and would slow the next library on a small
-machine. Each time is the median of repeats after a warm-up (timing.median_seconds).
+machine. They take turns for several rounds, so that a burst of load from elsewhere on a
+shared machine (these VMs' timings move by up to 2x for minutes) hits every library rather
+than one; a library's time is the median over rounds of its per-round medians of repeats
+after a warm-up (timing.median_seconds).
 """
+import statistics
 import datetime
 import json
 
@@ -22,7 +26,8 @@ class Settings:
     def __init__(self, quick=False):
         tiny = cases.tiny()
         self.quick = quick
-        self.repeats = 3 if quick or tiny else 7
+        self.repeats = 3
+        self.rounds = 1 if quick or tiny else 3
         self.min_seconds = 0.002 if tiny else 0.01 if quick else 0.05
         self.pause = 0.0 if tiny else 0.2 if quick else 1.0
         self.peak_seconds = 0.02 if quick or tiny else 0.1
@@ -55,8 +60,12 @@ def time_case(case, device, settings, timer, log):
         # a wrong kernel's time is no result: report the mismatch instead of timing it
         result["status"] = "INVALID: " + "; ".join(failures)
         fns.pop("tensorcore")
-    for library, fn in fns.items():
-        result["times"][library] = {"seconds": timer(fn, settings)}
+    rounds = {library: [] for library in fns}
+    for _ in range(settings.rounds):
+        for library, fn in fns.items():
+            rounds[library].append(timer(fn, settings))
+    for library, seconds in rounds.items():
+        result["times"][library] = {"seconds": statistics.median(seconds), "rounds": seconds}
     log(".")
     return result
 
@@ -75,8 +84,8 @@ def add_openblas_skylakex(results, settings, log):
         return
     shapes = [[r["m"], r["k"], r["n"]] for r in squares]
     try:
-        seconds = openblas.time_in_child(shapes, settings.repeats, settings.min_seconds,
-                                         settings.pause)
+        seconds = openblas.time_in_child(shapes, settings.repeats * settings.rounds,
+                                         settings.min_seconds, settings.pause)
     except Exception as error:  # noqa: BLE001  (a missing baseline is reported, not fatal)
         log(f"\nOpenBLAS SkylakeX baseline not measured: {error}\n")
         return
@@ -130,7 +139,7 @@ def run(device="cpu", op=None, quick=False, json_path=None, log=print):
     add_rates(results, peak)
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "device": device,
               "tensorcore": __version__, "machine": machine.describe(), "peak": peak,
-              "settings": {"quick": quick, "repeats": settings.repeats,
+              "settings": {"quick": quick, "repeats": settings.repeats, "rounds": settings.rounds,
                            "pause_seconds": settings.pause, "tiny": cases.tiny()},
               "results": results}
     if cases.torch is not None:
