@@ -101,18 +101,23 @@ inline void max_window(const PoolGeometry& g, const T* plane, ptrdiff_t rs, ptrd
 }
 
 // 2x2 windows at stride 2, no padding or dilation, unit column strides: each vector of L
-// outputs reads 2L inputs from each of two rows and splits them into the 4 taps.
+// outputs reads 2L inputs from each of two rows and splits them into the 4 taps. Rows of a
+// small plane (MNIST's 26 columns) are shorter than the vectors: there the loads run on
+// past the row, within the plane, and the stores on into the plane's next rows (of a
+// contiguous output), which overwrite those lanes after.
 template <typename T>
 void max_pool_plane_2x2(const PoolGeometry& g, const T* plane, ptrdiff_t rs, T* y,
                         int64_t* indices, ptrdiff_t y_rs) {
     typedef typename Simd<T>::vec V;
     typedef typename Simd<T>::bits B;
+    typedef typename LaneBits<T>::type Lane;
     constexpr int L = Simd<T>::lanes;
     B even, odd;
     for (int i = 0; i < L; ++i) {
         even[i] = 2 * i;
         odd[i] = 2 * i + 1;
     }
+    const T* plane_end = plane + (g.H - 1) * rs + g.W;
     const ptrdiff_t full_cols = min_of(g.OW, g.W / 2);
     for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
         T* y_row = y + oh * y_rs;
@@ -122,14 +127,20 @@ void max_pool_plane_2x2(const PoolGeometry& g, const T* plane, ptrdiff_t rs, T* 
             const T* top = plane + 2 * oh * rs;
             const T* bottom = top + rs;
             for (; ow < full_cols; ow += L) {
-                // the last vector of a row may hold fewer outputs: partial loads, zeros after
+                // the last vector of a row may hold fewer outputs: partial loads (zeros after)
+                // where full ones would leave the plane
                 const int count = static_cast<int>(min_of(L, full_cols - ow));
-                const int first_half = 2 * count < L ? 2 * count : L;
-                const int second_half = 2 * count - first_half;
-                const V a = load_n(top + 2 * ow, first_half);
-                const V b = load_n(top + 2 * ow + L, second_half);
-                const V c = load_n(bottom + 2 * ow, first_half);
-                const V d = load_n(bottom + 2 * ow + L, second_half);
+                V a, b, c, d;
+                if (bottom + 2 * ow + 2 * L <= plane_end) {
+                    a = load(top + 2 * ow), b = load(top + 2 * ow + L);
+                    c = load(bottom + 2 * ow), d = load(bottom + 2 * ow + L);
+                } else {
+                    const int first_half = 2 * count < L ? 2 * count : L;
+                    const int second_half = 2 * count - first_half;
+                    a = load_n(top + 2 * ow, first_half), b = load_n(top + 2 * ow + L, second_half);
+                    c = load_n(bottom + 2 * ow, first_half);
+                    d = load_n(bottom + 2 * ow + L, second_half);
+                }
                 V best = __builtin_shuffle(a, b, even);
                 B tap = B{};
                 const V taps[3] = {__builtin_shuffle(a, b, odd), __builtin_shuffle(c, d, even),
@@ -139,12 +150,17 @@ void max_pool_plane_2x2(const PoolGeometry& g, const T* plane, ptrdiff_t rs, T* 
                     best = take ? taps[k] : best;
                     tap = take ? B{} + (k + 1) : tap;
                 }
-                store_n(y_row + ow, best, count);
-                // flat index = the window's first + (tap / 2) W + tap % 2
+                // flat index = the window's first + (tap / 2) W + tap % 2, the part past the
+                // row's first window in the vector's lanes (W < 2^30 keeps it in a lane)
+                alignas(TC_VECTOR_BYTES) Lane offsets[L];
+                *reinterpret_cast<B*>(offsets) =
+                    even + (tap >> 1) * static_cast<Lane>(g.W) + (tap & 1);
                 const int64_t base = 2 * oh * g.W + 2 * ow;
-                for (int lane = 0; lane < count; ++lane) {
-                    index_row[ow + lane] = base + 2 * lane + (tap[lane] >> 1) * g.W + (tap[lane] & 1);
-                }
+                // a whole vector when the lanes past the row stay in the plane's later rows
+                const bool within_plane = y_rs == g.OW && (oh * g.OW + ow + L) <= g.OH * g.OW;
+                const int stored = within_plane ? L : count;
+                store_n(y_row + ow, best, stored);
+                for (int lane = 0; lane < stored; ++lane) index_row[ow + lane] = base + offsets[lane];
             }
             ow = full_cols;   // the vectors covered every full window of the row
         }
@@ -156,7 +172,8 @@ template <typename T>
 void max_pool_planar(const PoolGeometry& g, const T* x, Strides4 xs, T* y, int64_t* indices,
                      Strides4 ys, int threads) {
     const bool fast = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 &&
-                      g.pw == 0 && g.dh == 1 && g.dw == 1 && xs.w == 1 && ys.w == 1;
+                      g.pw == 0 && g.dh == 1 && g.dw == 1 && xs.w == 1 && ys.w == 1 &&
+                      g.W < (ptrdiff_t(1) << 30);
     const ptrdiff_t planes = g.N * g.C;
 #pragma omp parallel for num_threads(threads) schedule(static) \
     if (run_parallel(threads, planes * g.OH * g.OW * g.kh * g.kw))

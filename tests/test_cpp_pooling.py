@@ -108,7 +108,7 @@ def test_avg_pool2d_cases(isa, dtype, x_shape, kwargs):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("size", [1, 3, 7, 33, 127])
+@pytest.mark.parametrize("size", [1, 3, 7, 25, 33, 127])
 @pytest.mark.parametrize("ceil_mode", [False, True])
 def test_pooling_odd_sizes(isa, dtype, size, ceil_mode):
     """Through the 2x2 stride-2 fast path (its vector body and its scalar edges) and a general
