@@ -8,6 +8,13 @@
 #include <new>
 #include <vector>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_POISON_MEMORY_REGION(address, size) ((void)(address), (void)(size))
+#define ASAN_UNPOISON_MEMORY_REGION(address, size) ((void)(address), (void)(size))
+#endif
+
 namespace tensorcore {
 
 namespace {
@@ -19,10 +26,15 @@ constexpr size_t smallest_cached = size_t(64) << 10;
 constexpr size_t default_limit = size_t(1) << 30;
 
 // Capacity for a request: whole 64-byte lines, whole pages once cached, so that requests of
-// nearly the same size share blocks.
+// nearly the same size share blocks. Under AddressSanitizer exactly the bytes asked for, so
+// that a kernel writing past its buffer hits ASan's red zone, not the rounding.
 size_t capacity_for(size_t bytes) {
+#if defined(__SANITIZE_ADDRESS__)
+    return std::max<size_t>(bytes, 1);
+#else
     const size_t lines = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
     return lines < smallest_cached ? lines : (lines + 4095) / 4096 * 4096;
+#endif
 }
 
 struct Cache {
@@ -59,13 +71,15 @@ char* take_block(size_t capacity) {
                 char* base = c.blocks[i];
                 c.blocks.erase(c.blocks.begin() + i);
                 c.cached -= capacity;
+                ASAN_UNPOISON_MEMORY_REGION(base + header_bytes, capacity);
                 return base;
             }
         }
     }
     if (capacity > SIZE_MAX - header_bytes) throw std::bad_alloc();
-    char* base = static_cast<char*>(std::aligned_alloc(64, header_bytes + capacity));
-    if (base == nullptr) throw std::bad_alloc();
+    void* fresh = nullptr;   // posix_memalign: under ASan capacity is not a multiple of 64
+    if (posix_memalign(&fresh, 64, header_bytes + capacity) != 0) throw std::bad_alloc();
+    char* base = static_cast<char*>(fresh);
     *reinterpret_cast<size_t*>(base) = capacity;
     return base;
 }
@@ -87,6 +101,8 @@ void cache_free(void* block) {
         Cache& c = cache();
         std::lock_guard<std::mutex> lock(c.mutex);
         if (capacity <= c.limit) {
+            // a kernel touching a cached block (freed: not its own) is a use after free
+            ASAN_POISON_MEMORY_REGION(block, capacity);
             c.shrink_to(c.limit - capacity);
             c.blocks.push_back(base);
             c.cached += capacity;
