@@ -143,9 +143,8 @@ int recurrence_threads(ptrdiff_t batch, ptrdiff_t hidden) {
 // out (rows, columns of a row `stride` apart) (=|+=) a (rows, k) @ w (k, columns, a row
 // `stride` apart): a GEMM on column slices of w and out
 template <typename T>
-GemmProblem<T> slice_product(const T* a, const T* w, T* out, ptrdiff_t rows,
-                                         ptrdiff_t columns, ptrdiff_t k, ptrdiff_t stride,
-                                         bool accumulate) {
+GemmProblem<T> slice_product(const T* a, const T* w, T* out, ptrdiff_t rows, ptrdiff_t columns,
+                             ptrdiff_t k, ptrdiff_t stride, bool accumulate) {
     return {a, 0, k, 1, w, 0, stride, 1, out, 0, stride, 1, rows, columns, k, accumulate};
 }
 
