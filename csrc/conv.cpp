@@ -148,7 +148,7 @@ py::tuple backward_weight_typed(const tensorcore::ConvGeometry& g, const py::arr
                                 const py::array& x, const std::vector<ptrdiff_t>& weight_shape,
                                 bool winograd) {
     py::array_t<T> dweight = cached_array<T>(weight_shape);
-    py::array_t<T> dbias = cached_array<T>(std::vector<ptrdiff_t>{g.O});
+    py::array_t<T> dbias = cached_array<T>({g.O});
     T* dweight_data = dweight.mutable_data();
     T* dbias_data = dbias.mutable_data();
     {

@@ -7,7 +7,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <memory>
 
 #include "buffer_cache.h"
 #include "conv_geometry.h"

@@ -72,15 +72,13 @@ void ThreadGemms<T>::reserve(const GemmProblem<T>& p) {
     const size_t needed = TC_ISA_CALL(isa_, gemm_workspace_size(p, 1));
     if (needed <= slot_) return;
     slot_ = (needed * sizeof(T) + 63) / 64 * 64 / sizeof(T);
-    void* packing = std::aligned_alloc(64, slot_ * threads_ * sizeof(T));
-    if (packing == nullptr) throw std::bad_alloc();
-    packing_.reset(static_cast<T*>(packing));
+    packing_ = CachedArray<T>(slot_ * threads_);
 }
 
 template <typename T>
-void ThreadGemms<T>::run(const GemmProblem<T>& p, int thread) const {
+void ThreadGemms<T>::run(const GemmProblem<T>& p, int thread) {
     if (empty_product(p)) return;
-    TC_ISA_CALL(isa_, gemm(p, packing_.get() + thread * slot_, 1));
+    TC_ISA_CALL(isa_, gemm(p, packing_.data() + thread * slot_, 1));
 }
 
 template class ThreadGemms<float>;

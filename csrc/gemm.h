@@ -2,9 +2,7 @@
 // the active ISA's kernels and the thread count and owns the packing workspace.
 #pragma once
 
-#include <cstdlib>
-#include <memory>
-
+#include "buffer_cache.h"
 #include "gemm_kernels.h"
 #include "isa.h"
 
@@ -35,16 +33,13 @@ class ThreadGemms {
     // room for problem p on every thread
     void reserve(const GemmProblem<T>& p);
     // p, a problem reserved for, on the calling thread alone
-    void run(const GemmProblem<T>& p, int thread) const;
+    void run(const GemmProblem<T>& p, int thread);
 
   private:
-    struct Free {
-        void operator()(T* p) const { std::free(p); }
-    };
     Isa isa_;
     int threads_;
     size_t slot_ = 0;   // elements of packing space per thread, whole 64-byte lines
-    std::unique_ptr<T, Free> packing_;
+    CachedArray<T> packing_{0};
 };
 
 }  // namespace tensorcore
