@@ -4,6 +4,7 @@
 #include "activations.h"
 #include "bias_act.h"
 #include "buffer_cache.h"
+#include "cached_array.h"
 #include "conv.h"
 #include "cpu_features.h"
 #include "isa.h"
@@ -47,6 +48,9 @@ PYBIND11_MODULE(_C, m) {
           "stops caching.");
     m.def("cached_bytes", &tensorcore::cache_cached_bytes,
           "Bytes of freed kernel buffers the cache holds now.");
+    m.def("owns_buffer", &owns_buffer, py::arg("array"),
+          "Whether array is a kernel's output array, owning its buffer (NumPy's OWNDATA "
+          "flag is false for these).");
     m.def("set_cache_poison", &tensorcore::set_cache_poison, py::arg("on"),
           "Testing: fill every output and scratch buffer with NaN bytes before a kernel gets "
           "it, so that reading one before writing it shows.");

@@ -11,6 +11,7 @@ import functools
 
 import numpy as np
 
+from .device import owns_memory
 from .errors import ShapeError
 
 _grad_enabled = True
@@ -156,16 +157,16 @@ def _check_leaf_shape(leaf, g):
 def _accumulate(leaf_grads, root_grad):
     """Add each leaf's gradient into its ``.grad``, once the whole pass is done (no array
     handed around in the pass is written to). A leaf without a grad takes the array itself
-    when nothing else can see it: it owns its memory, is not the caller's root gradient and
-    was not given to another leaf; otherwise it gets a copy (functions may hand one gradient
-    array to several inputs)."""
+    when nothing else can see it: it owns its memory (device.owns_memory: a C++ kernel's
+    output counts), is not the caller's root gradient and was not given to another leaf;
+    otherwise it gets a copy (functions may hand one gradient array to several inputs)."""
     claimed = {id(root_grad)}
     for leaf, g in leaf_grads.items():             # shapes were checked as each arrived
         if leaf.grad is not None:
             data = leaf.grad._data
             data += g
             continue
-        private = (g.flags.owndata and g.flags.writeable and id(g) not in claimed
+        private = (owns_memory(g) and g.flags.writeable and id(g) not in claimed
                    and g.dtype == leaf._data.dtype)
         leaf.grad = _make(g if private else g.astype(leaf._data.dtype, copy=True))
         claimed.add(id(g))

@@ -11,6 +11,12 @@ import numpy as np
 
 from .errors import DeviceError
 
+try:
+    from ._C import owns_buffer as _owns_kernel_buffer
+except ImportError:  # extension not built (or built before owns_buffer): no kernel buffers
+    def _owns_kernel_buffer(array):
+        return False
+
 
 @functools.lru_cache(maxsize=None)
 def cupy_or_none():
@@ -62,6 +68,12 @@ def array_module(array):
     if isinstance(array, (np.ndarray, np.generic)):
         return np
     return cupy_or_none()
+
+
+def owns_memory(array):
+    """Whether ``array`` is not a view: NumPy or CuPy allocated its memory for it, or it is a
+    C++ kernel's output array over its own buffer."""
+    return array.flags.owndata or _owns_kernel_buffer(array)
 
 
 def move(array, device):

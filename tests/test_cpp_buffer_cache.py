@@ -77,3 +77,43 @@ def test_cached_outputs_are_ordinary_arrays(limit):
 def test_bad_limit_raises():
     with pytest.raises(TypeError):
         _C.set_cache_limit(-1)
+
+
+def test_a_kernel_output_owns_its_buffer_and_its_views_do_not():
+    y = _C.relu(relu_input(7, 3))
+    assert _C.owns_buffer(y)
+    view = y[2:]
+    assert _C.owns_buffer(y) and not _C.owns_buffer(view)
+    capsule = y.base
+    assert not _C.owns_buffer(y)    # something else holds the block
+    del capsule
+    assert _C.owns_buffer(y)
+    assert not _C.owns_buffer(relu_input(7, 3))        # NumPy's own memory, not a block
+    assert not _C.owns_buffer(np.frombuffer(bytearray(8), np.float32))
+    assert not _C.owns_buffer([1.0, 2.0])
+
+
+def test_autograd_keeps_a_kernel_gradient_without_copying_it():
+    import tensorcore as tc
+    rng = np.random.default_rng(4)
+    a = tc.tensor(rng.standard_normal((33, 17), dtype=np.float32), requires_grad=True)
+    b = tc.tensor(rng.standard_normal((17, 5), dtype=np.float32), requires_grad=True)
+    (a @ b).sum().backward()
+    assert _C.owns_buffer(a.grad.numpy()) and _C.owns_buffer(b.grad.numpy())
+    np.testing.assert_allclose(a.grad.numpy(), np.tile(b.numpy().sum(1), (33, 1)), rtol=1e-5)
+
+
+def test_one_kernel_gradient_for_two_leaves_gives_each_its_own_array():
+    import tensorcore as tc
+    import tensorcore.nn.functional as F
+    rng = np.random.default_rng(5)
+    x, h, c = (tc.tensor(rng.standard_normal((3, 4), dtype=np.float32)) for _ in range(3))
+    w_ih, w_hh = (tc.tensor(rng.standard_normal((16, 4), dtype=np.float32), requires_grad=True)
+                  for _ in range(2))
+    b_ih, b_hh = (tc.tensor(rng.standard_normal(16, dtype=np.float32), requires_grad=True)
+                  for _ in range(2))
+    F.lstm_cell(x, (h, c), w_ih, w_hh, b_ih, b_hh)[0].sum().backward()
+    assert not np.shares_memory(b_ih.grad.numpy(), b_hh.grad.numpy())
+    np.testing.assert_array_equal(b_ih.grad.numpy(), b_hh.grad.numpy())
+    b_ih.grad.numpy()[:] += 1.0
+    assert not np.array_equal(b_ih.grad.numpy(), b_hh.grad.numpy())
