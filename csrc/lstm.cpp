@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -69,26 +70,28 @@ const T* data_or_null(const std::optional<py::array>& a) {
     return a ? data_of<T>(*a) : nullptr;
 }
 
-// The GEMMs of an LSTM, on C-contiguous operands; G = 4H gate columns.
+// The GEMMs of an LSTM, on C-contiguous operands; G = 4H gate columns. `out_stride` is out's
+// row stride where out is a column slice of a wider array.
 // out (rows, n) (=|+=) a (rows, k) @ w (k, n)
 template <typename T>
-void product(const T* a, const T* w, T* out, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k,
-             bool accumulate = false) {
-    tensorcore::gemm(a, k, 1, w, n, 1, out, rows, n, k, accumulate);
+GemmProblem<T> product(const T* a, const T* w, T* out, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k,
+                       bool accumulate = false) {
+    return {a, 0, k, 1, w, 0, n, 1, out, 0, n, 1, rows, n, k, accumulate};
 }
 
 // out (rows, n) (=|+=) a (rows, k) @ w (n, k)^T, w read transposed in place
 template <typename T>
-void product_transposed(const T* a, const T* w, T* out, ptrdiff_t rows, ptrdiff_t n,
-                        ptrdiff_t k, bool accumulate = false) {
-    tensorcore::gemm(a, k, 1, w, 1, k, out, rows, n, k, accumulate);
+GemmProblem<T> product_transposed(const T* a, const T* w, T* out, ptrdiff_t rows, ptrdiff_t n,
+                                  ptrdiff_t k, bool accumulate = false, ptrdiff_t out_stride = 0) {
+    return {a, 0, k, 1, w, 0, 1, k, out, 0, out_stride ? out_stride : n, 1, rows, n, k,
+            accumulate};
 }
 
 // dw (G, n) (=|+=) d (rows, G)^T @ v (rows, n), d read transposed in place
 template <typename T>
-void transposed_product(const T* d, const T* v, T* dw, ptrdiff_t rows, ptrdiff_t n,
-                        ptrdiff_t gates, bool accumulate = false) {
-    tensorcore::gemm(d, 1, gates, v, n, 1, dw, gates, n, rows, accumulate);
+GemmProblem<T> transposed_product(const T* d, const T* v, T* dw, ptrdiff_t rows, ptrdiff_t n,
+                                  ptrdiff_t gates, bool accumulate = false) {
+    return {d, 0, 1, gates, v, 0, n, 1, dw, 0, n, 1, gates, n, rows, accumulate};
 }
 
 // w (rows, cols) -> its transpose (cols, rows), C-contiguous
@@ -148,6 +151,14 @@ GemmProblem<T> slice_product(const T* a, const T* w, T* out, ptrdiff_t rows, ptr
     return {a, 0, k, 1, w, 0, stride, 1, out, 0, stride, 1, rows, columns, k, accumulate};
 }
 
+// A cell runs in one parallel region: its GEMMs, one slice or one whole product per thread,
+// then, after one barrier, the pointwise pass over each thread's slice of the units. One
+// thread when the cell's GEMMs are too small to pay for the region.
+int cell_threads(ptrdiff_t batch, ptrdiff_t inputs, ptrdiff_t hidden) {
+    if (static_cast<double>(batch) * (inputs + hidden) * 4 * hidden < (1 << 18)) return 1;
+    return num_threads();
+}
+
 template <typename T>
 py::tuple cell_forward(const py::array& x, const py::array& h, const py::array& c,
                        const py::array& w_ih, const py::array& w_hh,
@@ -161,12 +172,38 @@ py::tuple cell_forward(const py::array& x, const py::array& h, const py::array& 
     {
         py::gil_scoped_release release;
         const std::vector<T> bias = combined_bias<T>(b_ih, b_hh, G);
+        const T* bias_data = bias.empty() ? nullptr : bias.data();
         T* pre = gates.mutable_data();                                  // (B, 4H)
-        product_transposed(data_of<T>(x), data_of<T>(w_ih), pre, B, G, I);
-        product_transposed(data_of<T>(h), data_of<T>(w_hh), pre, B, G, H, true);
-        TC_ISA_CALL(isa, lstm_pointwise_forward(pre, bias.empty() ? nullptr : bias.data(),
-                                                data_of<T>(c), h_new.mutable_data(),
-                                                c_new.mutable_data(), B, H, 0, H));
+        // thread t's slice of the 4H columns: x @ w_ih^T + h @ w_hh^T, on the same rows of
+        // both weights
+        auto slice_products = [&](UnitSlice columns) {
+            const ptrdiff_t j = columns.begin, n = columns.size();
+            return std::array<GemmProblem<T>, 2>{
+                product_transposed(data_of<T>(x), data_of<T>(w_ih) + j * I, pre + j, B, n, I,
+                                   false, G),
+                product_transposed(data_of<T>(h), data_of<T>(w_hh) + j * H, pre + j, B, n, H,
+                                   true, G)};
+        };
+        const int threads = std::min<int>(cell_threads(B, I, H), (G + unit_block - 1) / unit_block);
+        tensorcore::ThreadGemms<T> gemms(threads);
+        for (int thread = 0; thread < threads; ++thread) {
+            for (const GemmProblem<T>& p : slice_products(unit_slice(G, thread, threads)))
+                gemms.reserve(p);
+        }
+#pragma omp parallel num_threads(threads)
+        {
+            const int thread = omp_get_thread_num(), team = omp_get_num_threads();
+            for (const GemmProblem<T>& p : slice_products(unit_slice(G, thread, team)))
+                gemms.run(p, thread);
+#pragma omp barrier
+            const UnitSlice units = unit_slice(H, thread, team);
+            if (units.size() > 0) {
+                TC_ISA_CALL(isa, lstm_pointwise_forward(pre, bias_data, data_of<T>(c),
+                                                        h_new.mutable_data(),
+                                                        c_new.mutable_data(), B, H,
+                                                        units.begin, units.end));
+            }
+        }
     }
     return py::make_tuple(h_new, c_new, gates);
 }
@@ -189,14 +226,32 @@ py::tuple cell_backward(const py::array& dh, const py::array& dc, const py::arra
         tensorcore::CachedArray<T> dpre(B * G);   // (B, 4H)
         T* dbias_data = dbias.mutable_data();
         std::fill(dbias_data, dbias_data + G, T(0));
-        TC_ISA_CALL(isa, lstm_pointwise_backward(data_of<T>(dh), nullptr, data_of<T>(dc),
-                                                 data_of<T>(c), data_of<T>(gates),
-                                                 data_of<T>(c_new), dpre.data(),
-                                                 dc_prev.mutable_data(), dbias_data, B, H, 0, H));
-        product(dpre.data(), data_of<T>(w_ih), dx.mutable_data(), B, I, G);
-        product(dpre.data(), data_of<T>(w_hh), dh_prev.mutable_data(), B, H, G);
-        transposed_product(dpre.data(), data_of<T>(x), dw_ih.mutable_data(), B, I, G);
-        transposed_product(dpre.data(), data_of<T>(h), dw_hh.mutable_data(), B, H, G);
+        // four independent products of dpre, each whole on one thread (each is small: split
+        // over threads, each would pay for its own fork, join and imbalance); in this order
+        // two threads get equal work, (I + H) B 4H multiply-adds each
+        const std::array<GemmProblem<T>, 4> products{
+            product(dpre.data(), data_of<T>(w_ih), dx.mutable_data(), B, I, G),
+            product(dpre.data(), data_of<T>(w_hh), dh_prev.mutable_data(), B, H, G),
+            transposed_product(dpre.data(), data_of<T>(h), dw_hh.mutable_data(), B, H, G),
+            transposed_product(dpre.data(), data_of<T>(x), dw_ih.mutable_data(), B, I, G)};
+        const int threads = std::min<int>(cell_threads(B, I, H), products.size());
+        tensorcore::ThreadGemms<T> gemms(threads);
+        for (const GemmProblem<T>& p : products) gemms.reserve(p);
+#pragma omp parallel num_threads(threads)
+        {
+            const int thread = omp_get_thread_num(), team = omp_get_num_threads();
+            const UnitSlice units = unit_slice(H, thread, team);
+            if (units.size() > 0) {
+                TC_ISA_CALL(isa, lstm_pointwise_backward(data_of<T>(dh), nullptr, data_of<T>(dc),
+                                                         data_of<T>(c), data_of<T>(gates),
+                                                         data_of<T>(c_new), dpre.data(),
+                                                         dc_prev.mutable_data(), dbias_data, B,
+                                                         H, units.begin, units.end));
+            }
+#pragma omp barrier
+            for (size_t task = thread; task < products.size(); task += team)
+                gemms.run(products[task], thread);
+        }
     }
     return py::make_tuple(dx, dh_prev, dc_prev, dw_ih, dw_hh, dbias);
 }
@@ -219,7 +274,7 @@ py::tuple sequence_forward(const py::array& x, const py::array& h0, const py::ar
         T* h_all = out.mutable_data();
         T* c_data = c_all.mutable_data();
         // every step's input projection at once: (T B, I) @ w_ih^T
-        product_transposed(data_of<T>(x), data_of<T>(w_ih), pre, steps * B, G, I);
+        tensorcore::gemm(product_transposed(data_of<T>(x), data_of<T>(w_ih), pre, steps * B, G, I));
         // (H, 4H)
         const tensorcore::CachedArray<T> w_hh_t = transposed(data_of<T>(w_hh), G, H);
         const T* bias_data = bias.empty() ? nullptr : bias.data();
@@ -312,12 +367,13 @@ py::tuple sequence_backward(const py::array& dout, const py::array& dh_n, const 
         }
         // every step at once: dx = dpre @ w_ih; dw_ih = dpre^T x; dw_hh = dpre^T h_prev with
         // h_prev = [h0, out[0 .. T-2]], as step 0's term and the other steps' terms
-        product(dpre.data(), data_of<T>(w_ih), dx.mutable_data(), steps * B, I, G);
-        transposed_product(dpre.data(), data_of<T>(x), dw_ih.mutable_data(), steps * B, I, G);
-        transposed_product(dpre.data(), data_of<T>(h0), dw_hh.mutable_data(), steps ? B : 0, H, G);
+        tensorcore::gemm(product(dpre.data(), data_of<T>(w_ih), dx.mutable_data(), steps * B, I, G));
+        tensorcore::gemm(transposed_product(dpre.data(), data_of<T>(x), dw_ih.mutable_data(), steps * B, I, G));
+        tensorcore::gemm(transposed_product(dpre.data(), data_of<T>(h0), dw_hh.mutable_data(), steps ? B : 0, H, G));
         if (steps > 1) {
-            transposed_product(dpre.data() + B * G, data_of<T>(out), dw_hh.mutable_data(),
-                               (steps - 1) * B, H, G, true);
+            tensorcore::gemm(transposed_product(dpre.data() + B * G, data_of<T>(out),
+                                                dw_hh.mutable_data(), (steps - 1) * B, H, G,
+                                                true));
         }
     }
     return py::make_tuple(dx, dh0, dc0, dw_ih, dw_hh, dbias);
