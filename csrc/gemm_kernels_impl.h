@@ -208,6 +208,23 @@ void micro_kernel(ptrdiff_t kc, const T* __restrict ap, const T* __restrict bp,
     }
 }
 
+// The micro-kernel for a tile of `cols` columns: the narrowest NV' <= NV whose NV' vectors
+// cover them, so that a right-edge panel (N = 100: 3 x 32 + 4) does not multiply zero
+// padding (its panel is still NR wide, rows b_stride apart). The same products in the same
+// order as the full tile.
+template <typename T, int MR, int NV>
+void edge_micro_kernel(ptrdiff_t kc, const T* ap, const T* bp, ptrdiff_t b_stride, T* c,
+                       ptrdiff_t ldc, int rows, int cols, bool accumulate) {
+    if constexpr (NV > 1) {
+        if (cols <= (NV - 1) * Simd<T>::lanes) {
+            edge_micro_kernel<T, MR, NV - 1>(kc, ap, bp, b_stride, c, ldc, rows, cols,
+                                             accumulate);
+            return;
+        }
+    }
+    micro_kernel<T, MR, NV>(kc, ap, bp, b_stride, c, ldc, rows, cols, accumulate);
+}
+
 // c (m, n), row stride ldc, (=|+=) a (m, k) . b (k, n): one thread's BLIS loop nest over
 // strided views; a_pack holds MC x KC and b_pack KC x NC elements (rounded up to whole panels).
 template <typename T, int MR, int NV>
@@ -246,9 +263,9 @@ void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
                     const ptrdiff_t b_stride = packed ? B::nr : b_rs;
                     for (ptrdiff_t ip = 0; ip < row_panels; ++ip) {
                         const int tile_rows = static_cast<int>(smaller(B::mr, rows - ip * B::mr));
-                        micro_kernel<T, MR, NV>(kc, a_pack + ip * B::mr * kc, bp, b_stride,
-                                     c + (i0 + ip * B::mr) * ldc + j0 + jp * B::nr, ldc,
-                                     tile_rows, tile_cols, accumulate || p0 > 0);
+                        edge_micro_kernel<T, MR, NV>(kc, a_pack + ip * B::mr * kc, bp,
+                                     b_stride, c + (i0 + ip * B::mr) * ldc + j0 + jp * B::nr,
+                                     ldc, tile_rows, tile_cols, accumulate || p0 > 0);
                     }
                 }
             }

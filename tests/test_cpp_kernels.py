@@ -70,6 +70,17 @@ def test_gemm_large(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1061, 1078, 1090])
+def test_gemm_wide_tile_right_edges(isa, dtype, n):
+    """N >= 1024 takes the wide tile (3 vectors across on AVX-512); these N leave right-edge
+    panels of 5, 22 and 34 float columns (5, 22, 10 double ones), run by 1-, 2- and 3-vector
+    kernels."""
+    a, b = rand(37, 45, dtype=dtype, seed=1), rand(45, n, dtype=dtype, seed=2)
+    assert_matches(gemm(a, b), gemm_reference(a, b), dtype)
+    assert_matches(gemm(a, b[:, ::-1]), gemm_reference(a, b[:, ::-1]), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("a_shape,b_shape", [
     ((5, 7, 33), (5, 33, 3)),      # one product per matrix
     ((1, 7, 33), (5, 33, 3)),      # a broadcast over b's batch
