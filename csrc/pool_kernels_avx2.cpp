@@ -4,6 +4,8 @@
 #include <omp.h>
 #include <string.h>
 
+#include <algorithm>
+
 #include "pool_kernels.h"
 
 #pragma GCC target("avx2,fma")

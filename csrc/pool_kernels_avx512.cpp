@@ -4,6 +4,8 @@
 #include <omp.h>
 #include <string.h>
 
+#include <algorithm>
+
 #include "pool_kernels.h"
 
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,fma")

@@ -3,6 +3,8 @@
 #include <omp.h>
 #include <string.h>
 
+#include <algorithm>
+
 #include "pool_kernels.h"
 
 #define TC_ISA isa_generic

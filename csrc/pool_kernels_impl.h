@@ -250,7 +250,11 @@ bool max_backward_planar(const PoolGeometry& g, const T* grad, Strides4 gs,
     for (ptrdiff_t p = 0; p < planes; ++p) {
         const ptrdiff_t n = p / g.C, c = p % g.C;
         T* d = dx + n * ds.n + c * ds.c;
-        for (ptrdiff_t i = 0; i < plane_size; ++i) d[i * ds.w] = T(0);
+        if (ds.w == 1) {
+            std::fill(d, d + plane_size, T(0));   // vector stores: the common, contiguous plane
+        } else {
+            for (ptrdiff_t i = 0; i < plane_size; ++i) d[i * ds.w] = T(0);
+        }
         const T* gp = grad + n * gs.n + c * gs.c;
         const int64_t* ip = indices + n * is.n + c * is.c;
         for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
