@@ -70,21 +70,28 @@ const T* data_or_null(const std::optional<py::array>& a) {
     return a ? data_of<T>(*a) : nullptr;
 }
 
-// The GEMMs of an LSTM, on C-contiguous operands; G = 4H gate columns. `out_stride` is out's
-// row stride where out is a column slice of a wider array.
+// The GEMMs of an LSTM, on C-contiguous operands; G = 4H gate columns.
+// out (rows, columns of a row `stride` apart) (=|+=) a (rows, k) @ w (k, columns, a row
+// `stride` apart): a GEMM on column slices of w and out
+template <typename T>
+GemmProblem<T> slice_product(const T* a, const T* w, T* out, ptrdiff_t rows, ptrdiff_t columns,
+                             ptrdiff_t k, ptrdiff_t stride, bool accumulate) {
+    return {a, 0, k, 1, w, 0, stride, 1, out, 0, stride, 1, rows, columns, k, accumulate};
+}
+
 // out (rows, n) (=|+=) a (rows, k) @ w (k, n)
 template <typename T>
 GemmProblem<T> product(const T* a, const T* w, T* out, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k,
                        bool accumulate = false) {
-    return {a, 0, k, 1, w, 0, n, 1, out, 0, n, 1, rows, n, k, accumulate};
+    return slice_product(a, w, out, rows, n, k, n, accumulate);
 }
 
-// out (rows, n) (=|+=) a (rows, k) @ w (n, k)^T, w read transposed in place
+// out (rows, n, a row `out_stride` apart) (=|+=) a (rows, k) @ w (n, k)^T, w read transposed
+// in place
 template <typename T>
 GemmProblem<T> product_transposed(const T* a, const T* w, T* out, ptrdiff_t rows, ptrdiff_t n,
-                                  ptrdiff_t k, bool accumulate = false, ptrdiff_t out_stride = 0) {
-    return {a, 0, k, 1, w, 0, 1, k, out, 0, out_stride ? out_stride : n, 1, rows, n, k,
-            accumulate};
+                                  ptrdiff_t k, ptrdiff_t out_stride, bool accumulate = false) {
+    return {a, 0, k, 1, w, 0, 1, k, out, 0, out_stride, 1, rows, n, k, accumulate};
 }
 
 // dw (G, n) (=|+=) d (rows, G)^T @ v (rows, n), d read transposed in place
@@ -143,14 +150,6 @@ int recurrence_threads(ptrdiff_t batch, ptrdiff_t hidden) {
     return static_cast<int>(std::min<ptrdiff_t>(num_threads(), blocks));
 }
 
-// out (rows, columns of a row `stride` apart) (=|+=) a (rows, k) @ w (k, columns, a row
-// `stride` apart): a GEMM on column slices of w and out
-template <typename T>
-GemmProblem<T> slice_product(const T* a, const T* w, T* out, ptrdiff_t rows, ptrdiff_t columns,
-                             ptrdiff_t k, ptrdiff_t stride, bool accumulate) {
-    return {a, 0, k, 1, w, 0, stride, 1, out, 0, stride, 1, rows, columns, k, accumulate};
-}
-
 // A cell runs in one parallel region: its GEMMs, one slice or one whole product per thread,
 // then, after one barrier, the pointwise pass over each thread's slice of the units. One
 // thread when the cell's GEMMs are too small to pay for the region.
@@ -180,11 +179,12 @@ py::tuple cell_forward(const py::array& x, const py::array& h, const py::array& 
             const ptrdiff_t j = columns.begin, n = columns.size();
             return std::array<GemmProblem<T>, 2>{
                 product_transposed(data_of<T>(x), data_of<T>(w_ih) + j * I, pre + j, B, n, I,
-                                   false, G),
+                                   G),
                 product_transposed(data_of<T>(h), data_of<T>(w_hh) + j * H, pre + j, B, n, H,
-                                   true, G)};
+                                   G, true)};
         };
-        const int threads = std::min<int>(cell_threads(B, I, H), (G + unit_block - 1) / unit_block);
+        const int threads =
+            std::min<int>(cell_threads(B, I, H), (G + unit_block - 1) / unit_block);
         tensorcore::ThreadGemms<T> gemms(threads);
         for (int thread = 0; thread < threads; ++thread) {
             for (const GemmProblem<T>& p : slice_products(unit_slice(G, thread, threads)))
@@ -274,7 +274,8 @@ py::tuple sequence_forward(const py::array& x, const py::array& h0, const py::ar
         T* h_all = out.mutable_data();
         T* c_data = c_all.mutable_data();
         // every step's input projection at once: (T B, I) @ w_ih^T
-        tensorcore::gemm(product_transposed(data_of<T>(x), data_of<T>(w_ih), pre, steps * B, G, I));
+        tensorcore::gemm(
+            product_transposed(data_of<T>(x), data_of<T>(w_ih), pre, steps * B, G, I, G));
         // (H, 4H)
         const tensorcore::CachedArray<T> w_hh_t = transposed(data_of<T>(w_hh), G, H);
         const T* bias_data = bias.empty() ? nullptr : bias.data();
@@ -367,9 +368,12 @@ py::tuple sequence_backward(const py::array& dout, const py::array& dh_n, const 
         }
         // every step at once: dx = dpre @ w_ih; dw_ih = dpre^T x; dw_hh = dpre^T h_prev with
         // h_prev = [h0, out[0 .. T-2]], as step 0's term and the other steps' terms
-        tensorcore::gemm(product(dpre.data(), data_of<T>(w_ih), dx.mutable_data(), steps * B, I, G));
-        tensorcore::gemm(transposed_product(dpre.data(), data_of<T>(x), dw_ih.mutable_data(), steps * B, I, G));
-        tensorcore::gemm(transposed_product(dpre.data(), data_of<T>(h0), dw_hh.mutable_data(), steps ? B : 0, H, G));
+        tensorcore::gemm(
+            product(dpre.data(), data_of<T>(w_ih), dx.mutable_data(), steps * B, I, G));
+        tensorcore::gemm(
+            transposed_product(dpre.data(), data_of<T>(x), dw_ih.mutable_data(), steps * B, I, G));
+        tensorcore::gemm(transposed_product(dpre.data(), data_of<T>(h0), dw_hh.mutable_data(),
+                                            steps ? B : 0, H, G));
         if (steps > 1) {
             tensorcore::gemm(transposed_product(dpre.data() + B * G, data_of<T>(out),
                                                 dw_hh.mutable_data(), (steps - 1) * B, H, G,
