@@ -70,6 +70,17 @@ def test_gemm_large(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_several_blocks_in_every_dimension(isa, threads, dtype):
+    """One thread, so that one cell holds the whole of C: K = 1500 is cut into three blocks
+    (the last shorter), M = 100 and N = 1100 each into more than one A and B block on
+    AVX-512 (blocks of 96 rows and 1008 columns for float)."""
+    threads(1)
+    a, b = rand(100, 1500, dtype=dtype, seed=1), rand(1500, 1100, dtype=dtype, seed=2)
+    assert_matches(gemm(a, b), gemm_reference(a, b), dtype)
+    assert_matches(gemm(b.T, a.T), gemm_reference(b.T, a.T), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", [1061, 1078, 1090])
 def test_gemm_wide_tile_right_edges(isa, dtype, n):
     """N >= 1024 takes the wide tile (3 vectors across on AVX-512); these N leave right-edge
