@@ -6,6 +6,8 @@
 #include <cstddef>
 
 #include "conv_geometry.h"
+#include "conv_kernels.h"
+#include "isa.h"
 
 namespace tensorcore {
 
@@ -27,29 +29,36 @@ inline Span inside(ptrdiff_t offset, ptrdiff_t stride, ptrdiff_t size, ptrdiff_t
 // the padding.
 template <typename T>
 void im2col_plane(const ConvGeometry& g, const T* plane, T* rows, ptrdiff_t row_stride) {
+    const Isa isa = active_isa();
     for (ptrdiff_t i = 0; i < g.kh; ++i) {
+        // the output rows whose input row lies inside the plane
+        const ptrdiff_t row_offset = i * g.dh - g.pad_top;
+        const Span rows_inside = inside(row_offset, g.sh, g.H, g.OH);
         for (ptrdiff_t j = 0; j < g.kw; ++j) {
             T* row = rows + (i * g.kw + j) * row_stride;
             const ptrdiff_t column_offset = j * g.dw - g.pad_left;
             const Span span = inside(column_offset, g.sw, g.W, g.OW);
-            for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
-                T* out = row + oh * g.OW;
-                const ptrdiff_t h = oh * g.sh - g.pad_top + i * g.dh;
-                if (h < 0 || h >= g.H) {
-                    std::fill(out, out + g.OW, T(0));
-                    continue;
+            std::fill(row, row + rows_inside.lo * g.OW, T(0));
+            std::fill(row + rows_inside.hi * g.OW, row + g.OH * g.OW, T(0));
+            if (span.lo > 0 || span.hi < g.OW) {
+                for (ptrdiff_t oh = rows_inside.lo; oh < rows_inside.hi; ++oh) {
+                    std::fill(row + oh * g.OW, row + oh * g.OW + span.lo, T(0));
+                    std::fill(row + oh * g.OW + span.hi, row + (oh + 1) * g.OW, T(0));
                 }
-                const T* in = plane + h * g.W;
-                std::fill(out, out + span.lo, T(0));
-                if (g.sw == 1 && span.hi > span.lo) {   // a contiguous run: one block copy
-                    std::copy(in + span.lo + column_offset, in + span.hi + column_offset,
-                              out + span.lo);
-                } else {
-                    for (ptrdiff_t ow = span.lo; ow < span.hi; ++ow) {
-                        out[ow] = in[ow * g.sw + column_offset];
-                    }
-                }
-                std::fill(out + span.hi, out + g.OW, T(0));
+            }
+            const ptrdiff_t count = rows_inside.hi - rows_inside.lo;
+            if (count == 0 || span.hi == span.lo) continue;
+            // input and output of the first inside row, at output column span.lo
+            const T* in = plane + (rows_inside.lo * g.sh + row_offset) * g.W +
+                          span.lo * g.sw + column_offset;
+            T* out = row + rows_inside.lo * g.OW + span.lo;
+            if (g.sw == 1) {   // contiguous runs
+                TC_ISA_CALL(isa, conv_copy_rows(in, g.sh * g.W, out, g.OW, count,
+                                                span.hi - span.lo));
+                continue;
+            }
+            for (ptrdiff_t r = 0; r < count; ++r, in += g.sh * g.W, out += g.OW) {
+                for (ptrdiff_t ow = 0; ow < span.hi - span.lo; ++ow) out[ow] = in[ow * g.sw];
             }
         }
     }

@@ -21,6 +21,8 @@ constexpr ptrdiff_t conv_lanes = 64 / sizeof(T);
 
 }  // namespace tensorcore
 
+// conv_copy_rows: dst (rows, cols), rows dst_stride apart, = the rows of src, src_stride
+// apart (im2col's contiguous runs, without a library call per run).
 // conv_image_forward: y (out, pixels) = weight (out padded, depth) @ cols + bias (out padded).
 // conv_image_weight_gradient: dweight (out padded, depth_padded) += grad (out, pixels) @
 // cols (depth_padded, pixels_padded)^T and dbias (out,) += grad's row sums, each entry kept
@@ -28,6 +30,8 @@ constexpr ptrdiff_t conv_lanes = 64 / sizeof(T);
 // kernels never reduce across a vector: dweight_lanes (out padded, depth_padded, lanes),
 // dbias_lanes (out padded, lanes).
 #define TC_DECLARE_CONV_KERNELS_FOR(T)                                                       \
+    void conv_copy_rows(const T* src, ptrdiff_t src_stride, T* dst, ptrdiff_t dst_stride,    \
+                        ptrdiff_t rows, ptrdiff_t cols);                                     \
     void conv_image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels,                \
                             ptrdiff_t pixels_padded, const T* weight, const T* bias,         \
                             ptrdiff_t out, T* y);                                            \

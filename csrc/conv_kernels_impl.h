@@ -12,6 +12,23 @@
 namespace TC_ISA {
 namespace {
 
+// Rows of at least one vector: whole vectors, then one more ending at the row's end (over
+// the one before it), so a row of 26 floats is two vector copies; shorter rows one by one.
+template <typename T>
+void copy_rows(const T* src, ptrdiff_t src_stride, T* dst, ptrdiff_t dst_stride, ptrdiff_t rows,
+               ptrdiff_t cols) {
+    constexpr int L = Simd<T>::lanes;
+    for (ptrdiff_t r = 0; r < rows; ++r, src += src_stride, dst += dst_stride) {
+        if (cols < L) {
+            for (ptrdiff_t c = 0; c < cols; ++c) dst[c] = src[c];
+            continue;
+        }
+        ptrdiff_t c = 0;
+        for (; c + L <= cols; c += L) store(dst + c, load(src + c));
+        if (c < cols) store(dst + cols - L, load(src + cols - L));
+    }
+}
+
 // cols elements per pixel block of the forward kernel: 256 KiB of float, a quarter of L2
 constexpr ptrdiff_t forward_block_elements = ptrdiff_t(1) << 16;
 
@@ -135,6 +152,10 @@ void image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,
 }  // namespace
 
 #define TC_DEFINE_CONV_KERNELS_FOR(T)                                                          \
+    void conv_copy_rows(const T* src, ptrdiff_t src_stride, T* dst, ptrdiff_t dst_stride,      \
+                        ptrdiff_t rows, ptrdiff_t cols) {                                      \
+        copy_rows(src, src_stride, dst, dst_stride, rows, cols);                               \
+    }                                                                                          \
     void conv_image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels,                  \
                             ptrdiff_t pixels_padded, const T* weight, const T* bias,           \
                             ptrdiff_t out, T* y) {                                             \
