@@ -52,9 +52,11 @@ struct Blocking {
     // 64 x 512 x 2048 on Zen 4 (one thread 2048^3: 101 -> 108 GFLOP/s). B's (kc, NR)
     // micro-panel then streams from L2 rather than sitting in L1; L2 keeps up (per step of
     // k, NR + MR elements per MR * NV FMAs).
+    // An empty product (k = 0) still sizes a workspace (ThreadGemms reserves before it
+    // knows): one block of 8.
     static ptrdiff_t kc(ptrdiff_t k) {
-        const ptrdiff_t blocks = ceil_div(k, 512);
-        return ceil_div(ceil_div(k, blocks), 8) * 8;
+        const ptrdiff_t depth = k > 1 ? k : 1, blocks = ceil_div(depth, 512);
+        return ceil_div(ceil_div(depth, blocks), 8) * 8;
     }
     // Rows of the (mc, kc) A block: about 192 KiB, in L2 while every NR panel of B passes.
     static ptrdiff_t mc(ptrdiff_t kc) {

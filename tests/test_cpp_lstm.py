@@ -268,3 +268,14 @@ def test_empty_sequence_and_batch():
             np.testing.assert_array_equal(dc0, grads[2])
         for d in (dw_ih, dw_hh, dbias):     # no step or no batch row: nothing to sum
             np.testing.assert_array_equal(d, np.zeros_like(d))
+
+
+@pytest.mark.parametrize("batch, inputs", [(0, 3), (4, 0)])
+def test_empty_batch_or_inputs_cell(batch, inputs):
+    """A cell with no batch rows (its weight gradients are products of depth 0) or no
+    inputs (x @ w_ih^T has depth 0) runs like the reference."""
+    forward_args, backward_args = cell_case(1, batch, inputs, 2, "both", np.float64)
+    ours, reference = variants("lstm_cell")
+    assert_all_close(ours(*forward_args), reference(*forward_args), np.float64, "forward")
+    ours, reference = variants("lstm_cell_backward")
+    assert_all_close(ours(*backward_args), reference(*backward_args), np.float64, "backward")
