@@ -10,6 +10,8 @@ in-place strided reads run only on the GPU.
 """
 import subprocess
 import sys
+import threading
+import traceback
 
 import numpy as np
 import pytest
@@ -27,6 +29,41 @@ from tensorcore.kernels.numba import (activations, common, conv, lstm, matmul,  
 SIMULATED = common.simulator_enabled()
 if not SIMULATED and not cuda.is_available():
     pytest.skip("numba.cuda finds no GPU and the CUDA simulator is off", allow_module_level=True)
+
+
+
+def lock_simulator_shared_arrays():
+    """Numba's CUDA simulator gives a block's threads one shared array per call site, made by
+    the first thread to get there, but looks it up and inserts it without a lock: two threads
+    arriving together each make one, and the loser computes on a private copy (its writes
+    lost to the others, its reads uninitialised). On a loaded machine that failed 3 of 8 runs
+    of this module (numba-cuda 0.30.4, wrong sums and values like 1e243). Here the same
+    lookup runs under a lock; left alone if the simulator's internals differ."""
+    from numba.core import types
+    from numba.cuda.simulator import kernelapi
+    from numba.np import numpy_support
+
+    shared = kernelapi.FakeCUDAShared
+    if not isinstance(getattr(shared(0), "_allocations", None), dict):
+        return
+    unlocked, lock = shared.array, threading.Lock()
+
+    def array(self, shape, dtype, alignment=None):
+        if shape == 0 or alignment is not None:    # dynamic shared memory, or its error
+            return unlocked(self, shape, dtype, alignment)
+        caller = traceback.extract_stack(sys._getframe())[-2][0:2]   # the kernel's line
+        if isinstance(dtype, types.Type):
+            dtype = numpy_support.as_dtype(dtype)
+        with lock:
+            if caller not in self._allocations:
+                self._allocations[caller] = np.empty(shape, dtype)
+            return self._allocations[caller]
+
+    shared.array = array
+
+
+if SIMULATED:
+    lock_simulator_shared_arrays()
 
 DTYPES = (np.float64, np.float32)
 TOLERANCE = {np.float64: 1e-10, np.float32: 2e-5}   # relative to the result's largest magnitude
