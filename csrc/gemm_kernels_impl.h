@@ -46,27 +46,26 @@ template <typename T, int MR, int NV>
 struct Blocking {
     static constexpr int mr = MR, nv = NV;
     static constexpr int nr = NV * Simd<T>::lanes;
-    // Depth of the K blocks: k cut into equal blocks of at most 512 (whole multiples of 8 but
-    // the last). C is read and written once per block, and once C outgrows L2 that traffic
-    // comes from L3 or DRAM: 512 against 160-256 ran 7-11% faster from 1024^3 up and on
-    // 64 x 512 x 2048 on Zen 4 (one thread 2048^3: 101 -> 108 GFLOP/s). B's (kc, NR)
-    // micro-panel then streams from L2 rather than sitting in L1; L2 keeps up (per step of
-    // k, NR + MR elements per MR * NV FMAs).
+    // The blocks of a product of depth k, in elements:
+    //   k  depth of the K blocks: k cut into equal blocks of at most 512 (whole multiples of
+    //      8 but the last). C is read and written once per block, and once C outgrows L2
+    //      that traffic comes from L3 or DRAM: 512 against 160-256 ran 7-11% faster from
+    //      1024^3 up and on 64 x 512 x 2048 on Zen 4 (one thread 2048^3: 101 -> 108
+    //      GFLOP/s). B's (k, NR) micro-panel then streams from L2 rather than sitting in
+    //      L1; L2 keeps up (per step of k, NR + MR elements per MR * NV FMAs).
+    //   m  rows of the (m, k) A block: about 192 KiB, in L2 while every NR panel of B passes
+    //   n  columns of the (k, n) B block: about 2 MiB, in L3
     // An empty product (k = 0) still sizes a workspace (ThreadGemms reserves before it
-    // knows): one block of 8.
-    static ptrdiff_t kc(ptrdiff_t k) {
-        const ptrdiff_t depth = k > 1 ? k : 1, blocks = ceil_div(depth, 512);
-        return ceil_div(ceil_div(depth, blocks), 8) * 8;
-    }
-    // Rows of the (mc, kc) A block: about 192 KiB, in L2 while every NR panel of B passes.
-    static ptrdiff_t mc(ptrdiff_t kc) {
-        const ptrdiff_t rows = (192 * 1024) / (kc * static_cast<ptrdiff_t>(sizeof(T))) / mr * mr;
-        return rows > mr ? rows : mr;
-    }
-    // Columns of the (kc, nc) B block: about 2 MiB, in L3.
-    static ptrdiff_t nc(ptrdiff_t kc) {
-        const ptrdiff_t cols = (2 << 20) / (kc * static_cast<ptrdiff_t>(sizeof(T))) / nr * nr;
-        return cols > nr ? cols : nr;
+    // knows): one block of depth 8.
+    struct Blocks {
+        ptrdiff_t k, m, n;
+    };
+    static Blocks blocks(ptrdiff_t k) {
+        const ptrdiff_t depth = k > 1 ? k : 1;
+        const ptrdiff_t kc = ceil_div(ceil_div(depth, ceil_div(depth, 512)), 8) * 8;
+        const ptrdiff_t bytes = kc * static_cast<ptrdiff_t>(sizeof(T));
+        const ptrdiff_t mc = (192 * 1024) / bytes / mr * mr, nc = (2 << 20) / bytes / nr * nr;
+        return {kc, mc > mr ? mc : mr, nc > nr ? nc : nr};
     }
 };
 
@@ -286,12 +285,12 @@ void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
     // Row-major B is read in place when this cell's rows fit one A block: each B element
     // then meets few A panels, and copying it would cost about as much as using it (+15-30%
     // at M = 32-64). A partial right-edge panel is still packed (zero-padded to NR columns).
-    const ptrdiff_t block_k = B::kc(k), block_m = B::mc(block_k), block_n = B::nc(block_k);
-    const bool b_in_place = b_cs == 1 && m <= block_m;
-    for (ptrdiff_t j0 = 0; j0 < n; j0 += block_n) {
-        const ptrdiff_t cols = smaller(block_n, n - j0), col_panels = ceil_div(cols, B::nr);
-        for (ptrdiff_t p0 = 0; p0 < k; p0 += block_k) {
-            const ptrdiff_t kc = smaller(block_k, k - p0);
+    const typename B::Blocks block = B::blocks(k);
+    const bool b_in_place = b_cs == 1 && m <= block.m;
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += block.n) {
+        const ptrdiff_t cols = smaller(block.n, n - j0), col_panels = ceil_div(cols, B::nr);
+        for (ptrdiff_t p0 = 0; p0 < k; p0 += block.k) {
+            const ptrdiff_t kc = smaller(block.k, k - p0);
             for (ptrdiff_t jp = 0; jp < col_panels; ++jp) {
                 const ptrdiff_t j = j0 + jp * B::nr;
                 const int panel_cols = static_cast<int>(smaller(B::nr, n - j));
@@ -299,8 +298,8 @@ void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
                 pack_b_panel<T, B::nr>(b + p0 * b_rs + j * b_cs, b_rs, b_cs, panel_cols, kc,
                              b_pack + jp * B::nr * kc);
             }
-            for (ptrdiff_t i0 = 0; i0 < m; i0 += block_m) {
-                const ptrdiff_t rows = smaller(block_m, m - i0), row_panels = ceil_div(rows, B::mr);
+            for (ptrdiff_t i0 = 0; i0 < m; i0 += block.m) {
+                const ptrdiff_t rows = smaller(block.m, m - i0), row_panels = ceil_div(rows, B::mr);
                 for (ptrdiff_t ip = 0; ip < row_panels; ++ip) {
                     const ptrdiff_t i = i0 + ip * B::mr;
                     pack_a_panel<T, MR>(a + i * a_rs + p0 * a_cs, a_rs, a_cs,
@@ -369,7 +368,7 @@ inline Tile choose_tile(ptrdiff_t m, ptrdiff_t n) {
 template <typename T, int MR, int NV>
 void plan_cells(const GemmProblem<T>& p, Plan& plan) {
     typedef Blocking<T, MR, NV> B;
-    const ptrdiff_t block_k = B::kc(p.k), block_m = B::mc(block_k), block_n = B::nc(block_k);
+    const typename B::Blocks block = B::blocks(p.k);
     plan.grid_rows = plan.grid_cols = 1;
     plan.cell_m = p.m;
     plan.cell_n = p.n;
@@ -386,7 +385,7 @@ void plan_cells(const GemmProblem<T>& p, Plan& plan) {
             const ptrdiff_t cols = plan.threads / rows;
             const ptrdiff_t cell_m = ceil_div(ceil_div(p.m, rows), B::mr) * B::mr;
             const ptrdiff_t cell_n = ceil_div(ceil_div(p.n, cols), B::nr) * B::nr;
-            const bool b_in_place = p.b_col_stride == 1 && cell_m <= block_m;
+            const bool b_in_place = p.b_col_stride == 1 && cell_m <= block.m;
             const double cost = static_cast<double>(cell_m) * cell_n / (2 * Simd<T>::lanes) +
                                 cell_m + (b_in_place ? 0 : cell_n);
             if (best < 0 || cost < best) {
@@ -398,8 +397,8 @@ void plan_cells(const GemmProblem<T>& p, Plan& plan) {
             }
         }
     }
-    plan.a_pack = whole_lines<T>(ceil_div(smaller(block_m, plan.cell_m), B::mr) * B::mr * block_k);
-    plan.b_pack = whole_lines<T>(block_k * ceil_div(smaller(block_n, plan.cell_n), B::nr) * B::nr);
+    plan.a_pack = whole_lines<T>(ceil_div(smaller(block.m, plan.cell_m), B::mr) * B::mr * block.k);
+    plan.b_pack = whole_lines<T>(block.k * ceil_div(smaller(block.n, plan.cell_n), B::nr) * B::nr);
 }
 
 template <typename T>
