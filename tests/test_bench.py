@@ -1,6 +1,7 @@
 """`python -m tensorcore bench`: runs end to end (on tiny shapes), writes the JSON it promises,
 and reports a wrong kernel variant instead of timing it."""
 import json
+import mmap
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 import tensorcore as tc
-from tensorcore.bench import cases, runner
+from tensorcore.bench import cases, runner, timing
 from tensorcore.bench.report import format_report
 from tensorcore.kernels import registry
 
@@ -86,6 +87,34 @@ def test_wrong_variant_is_flagged_and_not_timed(tiny):
         assert verdicts.get("cpu.gemm", "ok") in ("ok", "unavailable")
     table = format_report(report)
     assert "FAILED validation" in table and "cpu.wrong_for_test" in table
+
+
+def test_page_faults_per_call_are_recorded_and_flagged(tiny):
+    if timing.minor_page_faults() is None:
+        pytest.skip("this OS does not count page faults")
+    pages = 300
+    kept = bytearray(pages * mmap.PAGESIZE)
+
+    def touch(buffer):
+        for page in range(pages):
+            buffer[page * mmap.PAGESIZE] = 1
+
+    def maps_fresh_pages():     # what an allocator that hands its buffers back does
+        with mmap.mmap(-1, pages * mmap.PAGESIZE) as fresh:
+            touch(fresh)
+
+    case = cases.Case("touch pages", "test", (), None,
+                      lambda device: {"tensorcore": lambda: touch(kept),
+                                      "numpy": maps_fresh_pages})
+    result = runner.time_case(case, "cpu", runner.Settings(), runner.cpu_timer, lambda *a: None)
+    assert result["status"] == "ok"
+    assert result["times"]["numpy"]["page_faults_per_call"] >= pages
+    assert result["times"]["tensorcore"]["page_faults_per_call"] < pages / 10
+    runner.add_rates([result], None)
+    table = format_report({"results": [result]})
+    assert "minor page faults per call" in table
+    (flagged,) = [line for line in table.splitlines() if line.startswith("  touch pages:")]
+    assert "NumPy" in flagged and "tensorcore" not in flagged
 
 
 def test_model_cases_skip_cleanly_without_tc_nn(tiny):

@@ -3,6 +3,8 @@
 COLUMNS = ("tensorcore", "numpy", "cupy", "torch", "openblas-skylakex")
 SHORT = {"tensorcore": "tensorcore", "numpy": "NumPy", "cupy": "CuPy", "torch": "torch",
          "openblas-skylakex": "OB-SKX"}
+# minor page faults per call from which a library's time is flagged as partly the OS's
+FAULTS_WORTH_NOTING = 100
 
 
 def _rate(r, entry):
@@ -50,6 +52,16 @@ def format_report(report):
         row += "".join(f"{r['speedup'][c]:>9.2f}x" if c in r["speedup"] else f"{'-':>10}"
                        for c in libraries[1:])
         lines.append(row)
+    faulting = []
+    for r in results:
+        noted = [f"{SHORT[c]} {r['times'][c]['page_faults_per_call']:.0f}" for c in libraries
+                 if r["times"].get(c, {}).get("page_faults_per_call", 0) >= FAULTS_WORTH_NOTING]
+        if noted:
+            faulting.append(f"  {r['case']}: {', '.join(noted)}")
+    if faulting:
+        lines.append("\nminor page faults per call (memory mapped afresh on every call: "
+                     "time outside the kernels):")
+        lines += faulting
     failed = {f"{op}: {variant} {verdict}" for r in results
               for op, verdicts in r.get("validation", {}).items()
               for variant, verdict in verdicts.items() if verdict.startswith("FAILED")}

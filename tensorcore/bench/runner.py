@@ -6,7 +6,10 @@ workers keep spinning for a while after a call and would slow the next library o
 machine. They take turns for several rounds, so that a burst of load from elsewhere on a
 shared machine (these VMs' timings move by up to 2x for minutes) hits every library rather
 than one; a library's time is the median over rounds of its per-round medians of repeats
-after a warm-up (timing.median_seconds).
+after a warm-up (timing.median_seconds). On the CPU each library's minor page faults per call
+are recorded beside its time: a library whose allocator hands its buffers back to the OS after
+every call (glibc does so, or not, depending on the heap's layout) pays for mapping them again
+on the next, and its time moves with that rather than with its kernels.
 """
 import statistics
 import datetime
@@ -14,7 +17,7 @@ import json
 
 from .. import __version__
 from . import cases, machine, openblas, suite
-from .timing import paused_median_seconds
+from .timing import paused_median_seconds_and_faults
 from .validation import validate_case
 
 BASELINES = ("numpy", "cupy", "torch", "openblas-skylakex")
@@ -67,18 +70,25 @@ def time_case(case, device, settings, timer, log):
         result["status"] = "INVALID: " + "; ".join(failures)
         fns.pop("tensorcore")
     rounds = {library: [] for library in fns}
+    faults = {library: [] for library in fns}
     for _ in range(settings.rounds):
         for library, fn in fns.items():
-            rounds[library].append(timer(fn, settings))
+            seconds, page_faults = timer(fn, settings)
+            rounds[library].append(seconds)
+            if page_faults is not None:
+                faults[library].append(page_faults)
     for library, seconds in rounds.items():
         result["times"][library] = {"seconds": statistics.median(seconds), "rounds": seconds}
+        if faults[library]:
+            result["times"][library]["page_faults_per_call"] = statistics.median(faults[library])
     log(".")
     return result
 
 
 def cpu_timer(fn, settings):
-    return paused_median_seconds(fn, settings.pause, repeats=settings.repeats,
-                                 min_seconds=settings.min_seconds)
+    """(median seconds, minor page faults per call)."""
+    return paused_median_seconds_and_faults(fn, settings.pause, repeats=settings.repeats,
+                                            min_seconds=settings.min_seconds)
 
 
 def add_openblas_skylakex(results, settings, log):
