@@ -75,7 +75,11 @@ CASES = [
     ((9, 11, 5, 5), (5, 11, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),      # > 80 taps: GEMM
     ((3, 11, 7, 7), (5, 11, 3, 3), (2, 1), (0, 1, 2, 0), (1, 2), 1),      # weight gradient
     ((1, 129, 5, 5), (3, 129, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),    # > 1024 taps: GEMM
+    ((37, 1, 30, 29), (7, 1, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),     # im2col batches
 ]
+# the forward's im2col in batches of a few images (27.6 KB each in float32): several per
+# thread's range of images, of unequal sizes
+BATCHED_FORWARD_CASE = CASES[-1]
 # NCHW without groups runs the direct kernels: forward always, input gradient up to 32 output
 # channels, weight gradient up to 80 taps; the other cases here cover the GEMM lowering
 DIRECT_CASES = [c for c in CASES if c[5] == 1]
@@ -143,7 +147,8 @@ def test_gemm_lowering_every_isa(isa, case, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", [c for c in CASES if c[0][0] == 9] + [CASES[5]], ids=case_id)
+@pytest.mark.parametrize("case", [c for c in CASES if c[0][0] == 9] + [CASES[5],
+                                  BATCHED_FORWARD_CASE], ids=case_id)
 def test_thread_count_does_not_change_results(threads, case, dtype):
     for layout in ("nchw", "nhwc"):
         threads(1)
