@@ -1,5 +1,6 @@
 // Direct convolution for NCHW images: threads take ranges of whole images (ImageRanges),
-// build each image's im2col matrix in a buffer that stays in L2, and run the register-blocked
+// build each image's im2col matrix (the forward: a few images' at a time, see
+// forward_cols_batch_bytes) in a buffer that stays in L2, and run the register-blocked
 // kernels of conv_kernels_<isa>.cpp on it, writing the output planes directly: no GEMM
 // packing, no second pass. The forward kernel beats the GEMM lowering at every depth
 // measured (C*kh*kw of 9 to 576) and also serves the input gradient for few output channels;
