@@ -165,12 +165,16 @@ void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* 
                                                         sums + weight_size));
         }
     });
-    // entry i of the lane sums of every range, in double
+    // in double: the ranges element by element, in range order (a loop that vectorises),
+    // then each entry's lanes pairwise
+    CachedArray<double> range_sums(partial_size, 0.0);
+    for (int r = 0; r < ranges.count; ++r)
+        for (ptrdiff_t i = 0; i < partial_size; ++i) range_sums[i] += partial[r * partial_size + i];
     auto total = [&](ptrdiff_t i) {
-        double sum = 0;
-        for (int r = 0; r < ranges.count; ++r)
-            for (ptrdiff_t l = 0; l < lanes; ++l) sum += partial[r * partial_size + i * lanes + l];
-        return static_cast<T>(sum);
+        double* lane = range_sums.data() + i * lanes;
+        for (ptrdiff_t width = lanes / 2; width >= 1; width /= 2)
+            for (ptrdiff_t l = 0; l < width; ++l) lane[l] += lane[l + width];
+        return static_cast<T>(lane[0]);
     };
     for (ptrdiff_t o = 0; o < g.O; ++o) {
         for (ptrdiff_t k = 0; k < depth; ++k) dweight[o * depth + k] = total(o * depth_padded + k);
