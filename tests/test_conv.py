@@ -154,6 +154,8 @@ def arrays(x_shape=(1, 2, 5, 5), w_shape=(3, 2, 3, 3)):
     ((1, 2, 5, 5), (3, 2, 3, 3), dict(stride=(1, 2, 3)), TypeError, r"\(1, 2, 3\)"),
     ((1, 2, 5, 5), (3, 2, 3, 3), dict(padding=[1.0, 1]), TypeError, "padding"),
     ((1, 2, 5, 5), (3, 2, 3, 3), dict(groups=1.0), TypeError, "groups"),
+    ((1, 2, 5, 5), (3, 2, 3, 3), dict(stride=True), TypeError, "True"),
+    ((1, 2, 5, 5), (3, 2, 3, 3), dict(padding=(1, False)), TypeError, "False"),
 ])
 def test_conv2d_bad_arguments(x_shape, w_shape, kwargs, error, received):
     x, w = arrays(x_shape, w_shape)
@@ -174,6 +176,14 @@ def test_conv2d_dtypes():
         F.conv2d(x.float(), w.double())
     with pytest.raises(DTypeError, match="conv2d.*int64"):
         F.conv2d(tc.tensor(np.ones((1, 2, 5, 5), dtype=np.int64)), w)
+
+
+def test_conv2d_takes_numpy_integers():
+    x, w = arrays()
+    expected = F.conv2d(x, w, stride=2, padding=(1, 0), dilation=1, groups=1)
+    got = F.conv2d(x, w, stride=np.int64(2), padding=(np.int32(1), 0), dilation=np.uint8(1),
+                   groups=np.int16(1))
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())
 
 
 def test_conv2d_unknown_keyword():

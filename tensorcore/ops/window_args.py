@@ -7,7 +7,9 @@ from .common import as_tensor
 
 
 def is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    # a plain int first: the ABC check costs about 0.3 us, ten times per conv2d call
+    return type(value) is int or (isinstance(value, numbers.Integral)
+                                  and not isinstance(value, bool))
 
 
 def pair(op, name, value, minimum):
