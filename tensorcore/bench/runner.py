@@ -7,9 +7,9 @@ machine. They take turns for several rounds, so that a burst of load from elsewh
 shared machine (these VMs' timings move by up to 2x for minutes) hits every library rather
 than one; a library's time is the median over rounds of its per-round medians of repeats
 after a warm-up (timing.median_seconds). On the CPU each library's minor page faults per call
-are recorded beside its time: a library whose allocator hands its buffers back to the OS after
-every call (glibc does so, or not, depending on the heap's layout) pays for mapping them again
-on the next, and its time moves with that rather than with its kernels.
+are recorded beside its time: a library whose buffers go back to the OS after every call
+(PyTorch's do in some processes and not in others) pays for mapping them again on the next,
+and its time moves with that rather than with its kernels.
 """
 import statistics
 import datetime
