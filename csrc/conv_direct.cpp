@@ -171,7 +171,8 @@ void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* 
     for (int r = 0; r < ranges.count; ++r)
         for (ptrdiff_t i = 0; i < partial_size; ++i) range_sums[i] += partial[r * partial_size + i];
     auto total = [&](ptrdiff_t i) {
-        double* lane = range_sums.data() + i * lanes;
+        double lane[conv_lanes<T>];
+        std::copy(range_sums.data() + i * lanes, range_sums.data() + (i + 1) * lanes, lane);
         for (ptrdiff_t width = lanes / 2; width >= 1; width /= 2)
             for (ptrdiff_t l = 0; l < width; ++l) lane[l] += lane[l + width];
         return static_cast<T>(lane[0]);

@@ -31,7 +31,6 @@ if not SIMULATED and not cuda.is_available():
     pytest.skip("numba.cuda finds no GPU and the CUDA simulator is off", allow_module_level=True)
 
 
-
 def lock_simulator_shared_arrays():
     """Numba's CUDA simulator gives a block's threads one shared array per call site, made by
     the first thread to get there, but looks it up and inserts it without a lock: two threads
