@@ -7,6 +7,7 @@
 #include "cached_array.h"
 #include "conv.h"
 #include "cpu_features.h"
+#include "gemm_kernels.h"
 #include "isa.h"
 #include "lstm.h"
 #include "matmul.h"
@@ -34,12 +35,20 @@ PYBIND11_MODULE(_C, m) {
         const CpuFeatures& cpu = cpu_features();
         return py::dict(py::arg("avx2") = cpu.avx2, py::arg("fma") = cpu.fma,
                         py::arg("avx512f") = cpu.avx512f, py::arg("avx512bw") = cpu.avx512bw,
-                        py::arg("avx512dq") = cpu.avx512dq, py::arg("avx512vl") = cpu.avx512vl);
-    }, "CPU features the kernels dispatch on: {name: bool}.");
+                        py::arg("avx512dq") = cpu.avx512dq, py::arg("avx512vl") = cpu.avx512vl,
+                        py::arg("avx512_halves") = cpu.avx512_halves);
+    }, "CPU features the kernels dispatch on: {name: bool}; avx512_halves: AVX-512 runs "
+       "as two 256-bit halves (AMD Zen 4).");
     m.def("isa", [] { return isa_name(active_isa()); },
           "The active instruction set: 'avx512', 'avx2' or 'generic'.");
     m.def("set_isa", &set_isa, py::arg("name"),
           "Make an instruction set active; ValueError when this CPU does not run it.");
+    m.def("gemm_tile", [] { return gemm_tile_name(gemm_tile()); },
+          "The GEMM's register tile: 'auto' (chosen per problem and CPU) or the kind forced "
+          "by set_gemm_tile.");
+    m.def("set_gemm_tile", &set_gemm_tile, py::arg("name"),
+          "Run every GEMM with one register tile kind ('main', 'short', 'wide'), or 'auto'; "
+          "for tests and kernel research: results are the same bits with any of them.");
     m.def("get_num_threads", &num_threads, "Threads the kernels use.");
     m.def("cache_limit", &tensorcore::cache_limit,
           "Bytes of freed kernel buffers kept for reuse at most (TENSORCORE_CPU_CACHE_MB).");

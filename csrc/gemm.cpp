@@ -1,11 +1,43 @@
 #include "gemm.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <stdexcept>
 
 #include "isa.h"
 #include "threads.h"
+
+namespace {
+
+std::atomic<GemmTile> forced_tile{GemmTile::automatic};
+constexpr GemmTile tile_kinds[] = {GemmTile::automatic, GemmTile::main, GemmTile::short_rows,
+                                   GemmTile::wide};
+
+}  // namespace
+
+GemmTile gemm_tile() { return forced_tile.load(std::memory_order_relaxed); }
+
+const char* gemm_tile_name(GemmTile tile) {
+    switch (tile) {
+        case GemmTile::main: return "main";
+        case GemmTile::short_rows: return "short";
+        case GemmTile::wide: return "wide";
+        default: return "auto";
+    }
+}
+
+void set_gemm_tile(const std::string& name) {
+    for (GemmTile tile : tile_kinds) {
+        if (name == gemm_tile_name(tile)) {
+            forced_tile.store(tile, std::memory_order_relaxed);
+            return;
+        }
+    }
+    throw std::invalid_argument("set_gemm_tile: expected 'auto', 'main', 'short' or 'wide', "
+                                "got '" + name + "'");
+}
 
 namespace tensorcore {
 

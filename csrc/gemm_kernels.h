@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 // c[i] (=|+=) a[i] @ b[i] for i in [0, batch): a[i] is (m, k) and b[i] is (k, n), both any
 // strided view (element strides of either sign; a batch stride of 0 reuses one matrix for the
@@ -19,6 +20,15 @@ struct GemmProblem {
     ptrdiff_t batch, m, n, k;
     bool accumulate;
 };
+
+// The register tile a GEMM runs with (gemm_kernels_impl.h): chosen per problem and CPU
+// (automatic), or one kind for every problem, set for tests and kernel research. Every kind
+// sums each element's products in the same order, so the choice never changes a result.
+enum class GemmTile { automatic, main, short_rows, wide };
+GemmTile gemm_tile();
+// "auto", "main", "short" or "wide"; std::invalid_argument for another name
+void set_gemm_tile(const std::string& name);
+const char* gemm_tile_name(GemmTile tile);
 
 // gemm_workspace_size: elements of packing space gemm() needs for `p` on up to `threads`
 // threads. gemm: computes `p` into p.c; `workspace` is that many elements, 64-byte aligned.

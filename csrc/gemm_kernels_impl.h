@@ -21,6 +21,7 @@
 //           over the KC slice, B's (KC, NR) panel reused from L1 and L2 (see Blocking).
 // Threads split M and N, never K: every C element sums its products in the same order
 // whatever the thread count, and edge tiles run the same arithmetic as full ones.
+#include "cpu_features.h"
 #include "gemm_kernels.h"
 #include "simd.h"
 
@@ -34,9 +35,6 @@ namespace {
 #define TC_GEMM_MR_WIDE TC_GEMM_MR
 #define TC_GEMM_NV_WIDE TC_GEMM_NV
 #endif
-
-// The register tile kinds a plan chooses from (see choose_tile).
-enum class Tile { main, short_rows, wide };
 
 inline ptrdiff_t smaller(ptrdiff_t x, ptrdiff_t y) { return x < y ? x : y; }
 inline ptrdiff_t magnitude(ptrdiff_t x) { return x < 0 ? -x : x; }
@@ -330,7 +328,7 @@ void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
 // a_pack + b_pack elements of the workspace.
 struct Plan {
     int threads;
-    Tile tile;
+    GemmTile tile;
     ptrdiff_t grid_rows, grid_cols, cell_m, cell_n;
     ptrdiff_t a_pack, b_pack;
 };
@@ -342,27 +340,39 @@ struct TileShape {
 
 // Calls f(TileShape<MR, NV>{}) with the shape of the tile kind.
 template <typename F>
-void with_tile(Tile tile, F&& f) {
-    if (tile == Tile::wide)
+void with_tile(GemmTile tile, F&& f) {
+    if (tile == GemmTile::wide)
         f(TileShape<TC_GEMM_MR_WIDE, TC_GEMM_NV_WIDE>{});
-    else if (tile == Tile::short_rows)
+    else if (tile == GemmTile::short_rows)
         f(TileShape<TC_GEMM_MR_SHORT, TC_GEMM_NV>{});
     else
         f(TileShape<TC_GEMM_MR, TC_GEMM_NV>{});
 }
 
-// The tile for an m x n product: the wide one where N >= 1024 (its wider panels then pad
-// little) and it pads no more rows than the main one (on Zen 5 its 8 x 48 tile ran 3-15%
-// faster than 14 x 32 from 64 x 512 x 2048 and 1024^3 up, and 5-30% slower at N = 128-512);
-// else the short one where the main one would pad a fifth or more of the rows (M = 32: 42
-// rows in 14-row panels, 32 in 8-row ones); else the main one.
-inline Tile choose_tile(ptrdiff_t m, ptrdiff_t n) {
-    const ptrdiff_t main_rows = ceil_div(m, TC_GEMM_MR) * TC_GEMM_MR;
-    const ptrdiff_t wide_rows = ceil_div(m, TC_GEMM_MR_WIDE) * TC_GEMM_MR_WIDE;
-    const ptrdiff_t short_rows = ceil_div(m, TC_GEMM_MR_SHORT) * TC_GEMM_MR_SHORT;
-    if (n >= 1024 && wide_rows <= main_rows) return Tile::wide;
-    if (5 * short_rows <= 4 * main_rows) return Tile::short_rows;
-    return Tile::main;
+// The tile for a problem, unless set_gemm_tile forces one. Where AVX-512 runs as two 256-bit
+// halves (Zen 4), an 8-row one: there 8 x 32 ran 2-12% faster than the 14 x 32 main tile at
+// every size measured, float and double, 1 and 2 threads (2 threads: 128 x 784 x 512 203 ->
+// 224 GFLOP/s, 1024^3 206 -> 214, 32 x 512 x 100 114 -> 164); the wide 8 x 48 one a further
+// 2-5% where N >= 1024 and row-major B is read in place (M <= 128), 2-3% slower where B is
+// packed. Elsewhere the wide one where N >= 1024 (its wider panels then pad little) and it
+// pads no more rows than the main one (on Zen 5 its 8 x 48 tile ran 3-15% faster than
+// 14 x 32 from 64 x 512 x 2048 and 1024^3 up, and 5-30% slower at N = 128-512); else the
+// short one where the main one would pad a fifth or more of the rows (M = 32: 42 rows in
+// 14-row panels, 32 in 8-row ones); else the main one.
+template <typename T>
+GemmTile choose_tile(const GemmProblem<T>& p) {
+    const GemmTile forced = gemm_tile();
+    if (forced != GemmTile::automatic) return forced;
+    if (cpu_features().avx512_halves) {
+        const bool b_in_place = p.b_col_stride == 1 && p.m <= 128;
+        return p.n >= 1024 && b_in_place ? GemmTile::wide : GemmTile::short_rows;
+    }
+    const ptrdiff_t main_rows = ceil_div(p.m, TC_GEMM_MR) * TC_GEMM_MR;
+    const ptrdiff_t wide_rows = ceil_div(p.m, TC_GEMM_MR_WIDE) * TC_GEMM_MR_WIDE;
+    const ptrdiff_t short_rows = ceil_div(p.m, TC_GEMM_MR_SHORT) * TC_GEMM_MR_SHORT;
+    if (p.n >= 1024 && wide_rows <= main_rows) return GemmTile::wide;
+    if (5 * short_rows <= 4 * main_rows) return GemmTile::short_rows;
+    return GemmTile::main;
 }
 
 template <typename T, int MR, int NV>
@@ -407,7 +417,7 @@ Plan make_plan(const GemmProblem<T>& p, int threads) {
     // about 2^17 multiply-adds per thread at least, or the fork/join costs more than it saves
     const double useful = static_cast<double>(p.batch) * p.m * p.n * p.k / (1 << 17);
     plan.threads = useful < threads ? (useful < 1 ? 1 : static_cast<int>(useful)) : threads;
-    plan.tile = choose_tile(p.m, p.n);
+    plan.tile = choose_tile(p);
     with_tile(plan.tile, [&](auto shape) {
         plan_cells<T, decltype(shape)::mr, decltype(shape)::nv>(p, plan);
     });

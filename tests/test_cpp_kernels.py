@@ -304,8 +304,10 @@ def test_bad_input_to_extension_raises():
 
 def test_runtime_controls():
     features = _C.cpu_features()
-    assert set(features) >= {"avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl"}
+    assert set(features) >= {"avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl",
+                             "avx512_halves"}
     assert all(isinstance(v, bool) for v in features.values())
+    assert features["avx512f"] or not features["avx512_halves"]
     assert _C.isa() in ("avx512", "avx2", "generic")
     if not (features["avx512f"] and features["avx512bw"] and features["avx512dq"]
             and features["avx512vl"] and features["fma"]):

@@ -12,9 +12,8 @@ from tests.helpers import assert_close, rand
 
 _C = pytest.importorskip("tensorcore._C")
 
-# (M, K, N); on AVX-512, M = 16 and 32 take the short register tile, N >= 1024 the wide one,
-# the rest the main one; K = 257 and 1000 span several depth blocks; N = 1000 and 1031 end
-# in partial column panels
+# (M, K, N), each run with every register tile (set_gemm_tile) and the automatic choice; K =
+# 257 and 1000 span several depth blocks; N = 1000 and 1031 end in partial column panels
 SIZES = [(1, 1, 1), (1, 7, 3), (3, 1, 7), (7, 33, 1), (16, 1000, 127), (32, 127, 33),
          (33, 127, 7), (127, 3, 33), (127, 1000, 33), (1000, 7, 127), (33, 1000, 1000),
          (32, 300, 1000), (300, 300, 300), (7, 257, 1031), (130, 257, 1100)]
@@ -38,11 +37,49 @@ def operand(rows, cols, dtype, transposed, seed):
     return rand(rows, cols, seed=seed).astype(dtype)
 
 
+TILES = ("main", "short", "wide")
+
+
+@pytest.fixture(params=("auto",) + TILES)
+def gemm_tile(request):
+    """Each test once with the tile chosen per problem, once with each tile forced."""
+    assert _C.gemm_tile() == "auto"
+    _C.set_gemm_tile(request.param)
+    yield request.param
+    _C.set_gemm_tile("auto")
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("m,k,n", SIZES)
 @pytest.mark.parametrize("a_t,b_t", [(False, False), (True, False), (False, True), (True, True)])
-def test_sizes_and_transposes(m, k, n, a_t, b_t, dtype):
+def test_sizes_and_transposes(m, k, n, a_t, b_t, dtype, gemm_tile):
     check(operand(m, k, dtype, a_t, 1), operand(k, n, dtype, b_t, 2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_tile_gives_the_same_bits(dtype):
+    """The tiles differ in shape only: each element's products summed in the same order."""
+    cases = [(operand(m, k, dtype, a_t, 3), operand(k, n, dtype, b_t, 4))
+             for (m, k, n), a_t, b_t in [((37, 1000, 131), False, False),
+                                         ((130, 257, 1100), True, False),
+                                         ((33, 600, 1031), False, True)]]
+    results = {}
+    try:
+        for tile in TILES:
+            _C.set_gemm_tile(tile)
+            results[tile] = [_C.matmul(a, b) for a, b in cases]
+    finally:
+        _C.set_gemm_tile("auto")
+    for tile in TILES[1:]:
+        for x, y in zip(results[TILES[0]], results[tile]):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_set_gemm_tile_refuses_unknown_names():
+    with pytest.raises(ValueError, match="set_gemm_tile: expected 'auto', 'main', 'short' or "
+                                         "'wide', got 'tall'"):
+        _C.set_gemm_tile("tall")
+    assert _C.gemm_tile() == "auto"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
