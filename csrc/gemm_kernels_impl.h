@@ -275,16 +275,20 @@ void edge_micro_kernel(ptrdiff_t kc, const T* ap, const T* bp, ptrdiff_t b_strid
 
 // c (m, n), row stride ldc, (=|+=) a (m, k) . b (k, n): one thread's BLIS loop nest over
 // strided views; a_pack holds MC x KC and b_pack KC x NC elements (rounded up to whole panels).
+// Returns whether A is one block (m <= MC, k <= KC), so that a_pack holds all of it after
+// the call; a_packed says a_pack holds it already (the previous cell's A was this one).
 template <typename T, int MR, int NV>
-void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t b_rs,
+bool gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t b_rs,
                ptrdiff_t b_cs, T* c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
-               bool accumulate, T* a_pack, T* b_pack) {
+               bool accumulate, T* a_pack, T* b_pack, bool a_packed) {
     typedef Blocking<T, MR, NV> B;
     // Row-major B is read in place when this cell's rows fit one A block: each B element
     // then meets few A panels, and copying it would cost about as much as using it (+15-30%
     // at M = 32-64). A partial right-edge panel is still packed (zero-padded to NR columns).
     const typename B::Blocks block = B::blocks(k);
     const bool b_in_place = b_cs == 1 && m <= block.m;
+    const bool one_a_block = m <= block.m && k <= block.k;
+    a_packed = a_packed && one_a_block;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += block.n) {
         const ptrdiff_t cols = smaller(block.n, n - j0), col_panels = ceil_div(cols, B::nr);
         for (ptrdiff_t p0 = 0; p0 < k; p0 += block.k) {
@@ -298,12 +302,13 @@ void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
             }
             for (ptrdiff_t i0 = 0; i0 < m; i0 += block.m) {
                 const ptrdiff_t rows = smaller(block.m, m - i0), row_panels = ceil_div(rows, B::mr);
-                for (ptrdiff_t ip = 0; ip < row_panels; ++ip) {
+                for (ptrdiff_t ip = 0; ip < row_panels && !a_packed; ++ip) {
                     const ptrdiff_t i = i0 + ip * B::mr;
                     pack_a_panel<T, MR>(a + i * a_rs + p0 * a_cs, a_rs, a_cs,
                                  static_cast<int>(smaller(B::mr, m - i)), kc,
                                  a_pack + ip * B::mr * kc);
                 }
+                a_packed = one_a_block;   // and so for the next j0 too
                 for (ptrdiff_t jp = 0; jp < col_panels; ++jp) {
                     const int tile_cols = static_cast<int>(smaller(B::nr, cols - jp * B::nr));
                     const bool packed = !b_in_place || tile_cols < B::nr;
@@ -320,6 +325,7 @@ void gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
             }
         }
     }
+    return one_a_block;
 }
 
 // How a problem is split: `threads` threads take tasks t, t + threads, ... of
@@ -436,6 +442,7 @@ void run_tasks(const GemmProblem<T>& p, const Plan& plan, T* workspace, int thre
     T* a_pack = workspace + thread * (plan.a_pack + plan.b_pack);
     T* b_pack = a_pack + plan.a_pack;
     const ptrdiff_t cells = plan.grid_rows * plan.grid_cols;
+    const T* packed_a = nullptr;   // the A a_pack holds whole (a batch may repeat one A)
     for (ptrdiff_t task = thread; task < p.batch * cells; task += threads) {
         const ptrdiff_t index = task / cells, cell = task % cells;
         const ptrdiff_t i0 = cell / plan.grid_cols * plan.cell_m;
@@ -446,9 +453,10 @@ void run_tasks(const GemmProblem<T>& p, const Plan& plan, T* workspace, int thre
         T* c = p.c + index * p.c_batch_stride + i0 * p.c_row_stride + j0;
         const ptrdiff_t m = smaller(plan.cell_m, p.m - i0), n = smaller(plan.cell_n, p.n - j0);
         with_tile(plan.tile, [&](auto shape) {
-            gemm_cell<T, decltype(shape)::mr, decltype(shape)::nv>(
+            const bool whole = gemm_cell<T, decltype(shape)::mr, decltype(shape)::nv>(
                 a, p.a_row_stride, p.a_col_stride, b, p.b_row_stride, p.b_col_stride, c,
-                p.c_row_stride, m, n, p.k, p.accumulate, a_pack, b_pack);
+                p.c_row_stride, m, n, p.k, p.accumulate, a_pack, b_pack, a == packed_a);
+            packed_a = whole ? a : nullptr;
         });
     }
 }

@@ -109,6 +109,19 @@ def test_batches_and_broadcast_batches(dtype):
         assert got.ndim == 3
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k", [(33, 127), (200, 1000)])
+def test_a_broadcast_over_a_batch_gives_each_product_s_bits(m, k, dtype):
+    """One A against a batch of B: packed once when it is one block (33 x 127), per matrix
+    when not (200 x 1000: several row and depth blocks); either way each product's bits."""
+    a = rand(m, k, seed=18).astype(dtype)
+    b3 = rand(4, k, 9, seed=19).astype(dtype)
+    got = _C.matmul(a, b3)
+    for i in range(len(b3)):
+        np.testing.assert_array_equal(got[i], _C.matmul(a, b3[i]))
+    assert_close(got, reference(a, b3), dtype)
+
+
 def test_one_and_two_threads_give_identical_bits():
     before = _C.get_num_threads()
     a = rand(1000, 300, seed=7).astype(np.float32)
