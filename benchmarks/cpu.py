@@ -2,7 +2,8 @@
 record its results under benchmarks/results/.
 
     python benchmarks/cpu.py [--quick] [--op OP] [--save [TAG]]
-        # --save: results/cpu-<date>.json; --save zen4: results/cpu-<date>-zen4.json
+        # --save: results/cpu-<date>.json; --save zen4: results/cpu-<date>-zen4.json (with -2,
+        # -3, ... added where that file exists: an earlier run's results are never overwritten)
 """
 import argparse
 import datetime
@@ -15,17 +16,24 @@ from tensorcore.bench.runner import run
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
+def result_path(tag):
+    """results/cpu-<date>[-TAG].json, or the first of -2.json, -3.json, ... not taken."""
+    stem = f"cpu-{datetime.date.today().isoformat()}{f'-{tag}' if tag else ''}"
+    path, number = RESULTS / f"{stem}.json", 1
+    while path.exists():
+        number += 1
+        path = RESULTS / f"{stem}-{number}.json"
+    return path
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--op")
     parser.add_argument("--save", nargs="?", const="", metavar="TAG",
-                        help=f"write {RESULTS.name}/cpu-<date>[-TAG].json")
+                        help=f"write {RESULTS.name}/cpu-<date>[-TAG][-N].json")
     args = parser.parse_args()
-    path = None
-    if args.save is not None:
-        tag = f"-{args.save}" if args.save else ""
-        path = RESULTS / f"cpu-{datetime.date.today().isoformat()}{tag}.json"
+    path = None if args.save is None else result_path(args.save)
     report = run(device="cpu", op=args.op, quick=args.quick, json_path=path)
     print(format_report(report))
     if path:

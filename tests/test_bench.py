@@ -52,6 +52,24 @@ def test_quick_run_prints_a_table_and_writes_json(tmp_path):
         assert result["validation"]["matmul"]["cpu.gemm"] in ("ok", "unavailable")
 
 
+def test_saved_results_never_overwrite_an_earlier_run(tmp_path, monkeypatch):
+    """benchmarks/cpu.py --save names its file by date and tag, numbered past taken names."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        import cpu as script
+    finally:
+        sys.path.pop(0)
+    monkeypatch.setattr(script, "RESULTS", tmp_path)
+    first = script.result_path("zen4")
+    assert first.name.startswith("cpu-") and first.name.endswith("-zen4.json")
+    first.write_text("{}")
+    second = script.result_path("zen4")
+    assert second.name == first.name.replace(".json", "-2.json")
+    second.write_text("{}")
+    assert script.result_path("zen4").name == first.name.replace(".json", "-3.json")
+    assert script.result_path("").name == first.name.replace("-zen4", "")
+
+
 def test_op_filter_and_unknown_op(tiny):
     report = runner.run(op="conv2d", log=lambda *a, **k: None)
     groups = {r["group"] for r in report["results"]}
