@@ -1,5 +1,7 @@
 // Conv kernels for AVX2 + FMA (8 float / 4 double lanes, 16 registers).
 // System headers come before the target pragma so that only the kernels are compiled for it.
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cstddef>
 

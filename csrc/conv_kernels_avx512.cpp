@@ -1,5 +1,7 @@
 // Conv kernels for AVX-512 (16 float / 8 double lanes, 32 registers).
 // System headers come before the target pragma so that only the kernels are compiled for it.
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cstddef>
 

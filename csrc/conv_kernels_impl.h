@@ -62,7 +62,17 @@ void image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels, ptrdiff_t p
                     }
                 }
                 // loops of constant trip count, unrolled: a run-time bound would keep the
-                // accumulators in memory
+                // accumulators in memory. Whole tiles (all but the last of a block's rows)
+                // store without the bounds checks.
+                if (rows == R && q0 + tile <= pixels) {
+#pragma GCC unroll 16
+                    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 16
+                        for (int v = 0; v < VB; ++v)
+                            store(y + (o0 + r) * pixels + q0 + v * L, acc[r][v]);
+                    }
+                    continue;
+                }
 #pragma GCC unroll 16
                 for (int v = 0; v < VB; ++v) {
                     const ptrdiff_t q = q0 + v * L;

@@ -1,6 +1,7 @@
 // GEMM for AVX2 + FMA: 6 x 16 fp32 / 6 x 8 fp64 register tile, 12 of the 16 ymm registers
 // accumulating.
 // System headers come before the target pragma so that only the kernels are compiled for it.
+#include <immintrin.h>
 #include <omp.h>
 
 #include "gemm_kernels.h"

@@ -1,5 +1,6 @@
 // LSTM pointwise passes for AVX2 + FMA (8 float / 4 double lanes).
 // System headers come before the target pragma so that only the kernels are compiled for it.
+#include <immintrin.h>
 #include <math.h>
 
 #include "lstm_kernels.h"

@@ -1,8 +1,8 @@
 // Optimizer steps for AVX-512 (16 float / 8 double lanes).
 // System headers come before the target pragma so that only the kernels are compiled for it.
+#include <immintrin.h>
 #include <math.h>
 #include <omp.h>
-#include <immintrin.h>
 
 #include "optim_kernels.h"
 

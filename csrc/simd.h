@@ -1,6 +1,7 @@
 // SIMD vectors through GCC vector extensions, one register wide for the including ISA unit:
 // TC_VECTOR_BYTES is 64 (AVX-512 zmm), 32 (AVX2 ymm) or 16 (the SSE2/NEON baseline).
 // Included inside an ISA unit after its target pragma; everything here has internal linkage.
+// The AVX-512 and AVX2 units include <immintrin.h> before their pragma.
 #pragma once
 
 namespace TC_ISA {
@@ -46,9 +47,46 @@ inline typename Simd<T>::vec broadcast(T x) {
     return x - typename Simd<T>::vec{};
 }
 
-// p[0 .. count) in the first lanes, zeros after. Both go through a lane array on the stack:
-// indexing a vector's lanes at run time would make GCC keep that vector, and every
-// accumulator of a register tile beside it, in memory.
+// p[0 .. count) in the first lanes, zeros after; and v's first count lanes to p[0 .. count).
+// AVX-512 and AVX2 mask the lanes past count (never touching their memory); the baseline goes
+// through a lane array on the stack, as indexing a vector's lanes at run time would make GCC
+// keep that vector, and every accumulator of a register tile beside it, in memory. (Through
+// the stack on AVX-512 too, the conv weight gradient's last partial vector per tile zeroed the
+// array with `rep stos` and copied through memcpy, saving and restoring all 20 accumulators.)
+#if TC_VECTOR_BYTES == 64
+inline Simd<float>::vec load_partial(const float* p, int count) {
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), p);
+}
+inline Simd<double>::vec load_partial(const double* p, int count) {
+    return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << count) - 1), p);
+}
+inline void store_partial(float* p, Simd<float>::vec v, int count) {
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << count) - 1), v);
+}
+inline void store_partial(double* p, Simd<double>::vec v, int count) {
+    _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << count) - 1), v);
+}
+#elif TC_VECTOR_BYTES == 32
+// lanes i < count all ones, as AVX2's masked moves take them
+inline __m256i first_lanes_32(int count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+inline __m256i first_lanes_64(int count) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(count), _mm256_setr_epi64x(0, 1, 2, 3));
+}
+inline Simd<float>::vec load_partial(const float* p, int count) {
+    return _mm256_maskload_ps(p, first_lanes_32(count));
+}
+inline Simd<double>::vec load_partial(const double* p, int count) {
+    return _mm256_maskload_pd(p, first_lanes_64(count));
+}
+inline void store_partial(float* p, Simd<float>::vec v, int count) {
+    _mm256_maskstore_ps(p, first_lanes_32(count), v);
+}
+inline void store_partial(double* p, Simd<double>::vec v, int count) {
+    _mm256_maskstore_pd(p, first_lanes_64(count), v);
+}
+#else
 template <typename T>
 inline typename Simd<T>::vec load_partial(const T* p, int count) {
     T lanes[Simd<T>::lanes] = {};
@@ -62,6 +100,7 @@ inline void store_partial(T* p, typename Simd<T>::vec v, int count) {
     store(lanes, v);
     for (int i = 0; i < count; ++i) p[i] = lanes[i];
 }
+#endif
 
 // p[0 .. count) as a vector, count <= lanes: one full load when count is the lane count, else
 // count lanes and zeros (count may be 0)

@@ -1,5 +1,7 @@
 // Winograd kernels for AVX2 + FMA (16 registers).
 // System headers come before the target pragma so that only the kernels are compiled for it.
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cstddef>
 
