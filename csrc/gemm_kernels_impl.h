@@ -418,22 +418,29 @@ void plan_cells(const GemmProblem<T>& p, Plan& plan) {
 }
 
 template <typename T>
-Plan make_plan(const GemmProblem<T>& p, int threads) {
+Plan make_plan(const GemmProblem<T>& p, int threads, GemmTile tile) {
     Plan plan;
     // about 2^17 multiply-adds per thread at least, or the fork/join costs more than it saves
     const double useful = static_cast<double>(p.batch) * p.m * p.n * p.k / (1 << 17);
     plan.threads = useful < threads ? (useful < 1 ? 1 : static_cast<int>(useful)) : threads;
-    plan.tile = choose_tile(p);
+    plan.tile = tile;
     with_tile(plan.tile, [&](auto shape) {
         plan_cells<T, decltype(shape)::mr, decltype(shape)::nv>(p, plan);
     });
     return plan;
 }
 
+// The most any tile needs: the product's own plan is made when it runs, and set_gemm_tile may
+// have changed the tile since the caller sized its workspace
 template <typename T>
 size_t workspace_size(const GemmProblem<T>& p, int threads) {
-    const Plan plan = make_plan(p, threads);
-    return static_cast<size_t>(plan.a_pack + plan.b_pack) * plan.threads;
+    size_t most = 0;
+    for (GemmTile tile : {GemmTile::main, GemmTile::short_rows, GemmTile::wide}) {
+        const Plan plan = make_plan(p, threads, tile);
+        const size_t needed = static_cast<size_t>(plan.a_pack + plan.b_pack) * plan.threads;
+        if (needed > most) most = needed;
+    }
+    return most;
 }
 
 // Tasks thread, thread + threads, ... of the plan, into this thread's packing buffers.
@@ -463,7 +470,7 @@ void run_tasks(const GemmProblem<T>& p, const Plan& plan, T* workspace, int thre
 
 template <typename T>
 void run_gemm(const GemmProblem<T>& p, T* workspace, int threads) {
-    const Plan plan = make_plan(p, threads);
+    const Plan plan = make_plan(p, threads, choose_tile(p));
     if (plan.threads == 1) {
         run_tasks(p, plan, workspace, 0, 1);
         return;

@@ -2,6 +2,8 @@
 odd sizes that leave partial register tiles and cache blocks, all four transpose cases and
 other strided views read in place, batches and broadcast batches, thread-count independence,
 and bad input."""
+import threading
+import time
 import tracemalloc
 
 import numpy as np
@@ -73,6 +75,33 @@ def test_every_tile_gives_the_same_bits(dtype):
     for tile in TILES[1:]:
         for x, y in zip(results[TILES[0]], results[tile]):
             np.testing.assert_array_equal(x, y)
+
+
+def test_tile_changed_while_other_threads_multiply():
+    """Workspaces are sized for any tile, as the tile can change between sizing and running."""
+    a = rand(130, 600, seed=20).astype(np.float32)
+    b = rand(600, 1100, seed=21).astype(np.float32)
+    expected = _C.matmul(a, b)
+    results, stop = [], threading.Event()
+
+    def multiply():
+        while not stop.is_set():
+            results.append(np.array_equal(_C.matmul(a, b), expected))
+
+    workers = [threading.Thread(target=multiply) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        flips, deadline = 0, time.monotonic() + 60
+        while len(results) < 40 and time.monotonic() < deadline:
+            _C.set_gemm_tile(TILES[flips % len(TILES)])
+            flips += 1
+    finally:
+        _C.set_gemm_tile("auto")
+        stop.set()
+        for worker in workers:
+            worker.join()
+    assert len(results) >= 40 and all(results)
 
 
 def test_set_gemm_tile_refuses_unknown_names():
