@@ -288,7 +288,7 @@ bool gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
     const typename B::Blocks block = B::blocks(k);
     const bool b_in_place = b_cs == 1 && m <= block.m;
     const bool one_a_block = m <= block.m && k <= block.k;
-    a_packed = a_packed && one_a_block;
+    bool a_in_pack = a_packed && one_a_block;   // a_pack holds this A block already
     for (ptrdiff_t j0 = 0; j0 < n; j0 += block.n) {
         const ptrdiff_t cols = smaller(block.n, n - j0), col_panels = ceil_div(cols, B::nr);
         for (ptrdiff_t p0 = 0; p0 < k; p0 += block.k) {
@@ -302,13 +302,13 @@ bool gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
             }
             for (ptrdiff_t i0 = 0; i0 < m; i0 += block.m) {
                 const ptrdiff_t rows = smaller(block.m, m - i0), row_panels = ceil_div(rows, B::mr);
-                for (ptrdiff_t ip = 0; ip < row_panels && !a_packed; ++ip) {
+                for (ptrdiff_t ip = 0; ip < row_panels && !a_in_pack; ++ip) {
                     const ptrdiff_t i = i0 + ip * B::mr;
                     pack_a_panel<T, MR>(a + i * a_rs + p0 * a_cs, a_rs, a_cs,
                                  static_cast<int>(smaller(B::mr, m - i)), kc,
                                  a_pack + ip * B::mr * kc);
                 }
-                a_packed = one_a_block;   // and so for the next j0 too
+                a_in_pack = one_a_block;   // and so for the next j0 too
                 for (ptrdiff_t jp = 0; jp < col_panels; ++jp) {
                     const int tile_cols = static_cast<int>(smaller(B::nr, cols - jp * B::nr));
                     const bool packed = !b_in_place || tile_cols < B::nr;

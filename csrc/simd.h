@@ -54,17 +54,19 @@ inline typename Simd<T>::vec broadcast(T x) {
 // the stack on AVX-512 too, the conv weight gradient's last partial vector per tile zeroed the
 // array with `rep stos` and copied through memcpy, saving and restoring all 20 accumulators.)
 #if TC_VECTOR_BYTES == 64
+// bits i < count set, as AVX-512's mask registers take them
+inline unsigned first_lanes(int count) { return (1u << count) - 1; }
 inline Simd<float>::vec load_partial(const float* p, int count) {
-    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), p);
+    return _mm512_maskz_loadu_ps(first_lanes(count), p);
 }
 inline Simd<double>::vec load_partial(const double* p, int count) {
-    return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << count) - 1), p);
+    return _mm512_maskz_loadu_pd(first_lanes(count), p);
 }
 inline void store_partial(float* p, Simd<float>::vec v, int count) {
-    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << count) - 1), v);
+    _mm512_mask_storeu_ps(p, first_lanes(count), v);
 }
 inline void store_partial(double* p, Simd<double>::vec v, int count) {
-    _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << count) - 1), v);
+    _mm512_mask_storeu_pd(p, first_lanes(count), v);
 }
 #elif TC_VECTOR_BYTES == 32
 // lanes i < count all ones, as AVX2's masked moves take them
