@@ -102,7 +102,8 @@ void conv_direct_forward(const ConvGeometry& g, const T* x, const T* weight, con
             for (ptrdiff_t n = b0; n < b1; ++n) {
                 TC_ISA_CALL(isa, conv_image_forward(own + (n - b0) * image_cols, depth, P,
                                                     pixels_padded, weight_padded.data(),
-                                                    bias_padded.data(), g.O, y + n * g.O * P));
+                                                    bias_padded.data(), g.O, y + n * g.O * P,
+                                                    n + 1 < n1));
             }
         }
     });
@@ -131,7 +132,7 @@ void conv_direct_backward_input(const ConvGeometry& g, const T* grad, const T* w
                 std::copy(from, from + P, own_grad + o * pixels_padded);
             }
             TC_ISA_CALL(isa, conv_image_forward(own_grad, g.O, P, pixels_padded, weight_t.data(),
-                                                zeros.data(), depth, own_dcols));
+                                                zeros.data(), depth, own_dcols, false));
             for (ptrdiff_t c = 0; c < g.C; ++c) {
                 col2im_plane(g, own_dcols + c * g.taps() * P, P, dx + (n * g.C + c) * g.H * g.W);
             }
@@ -162,7 +163,7 @@ void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* 
             image_columns(g, x, n, own, depth_padded, pixels_padded);
             TC_ISA_CALL(isa, conv_image_weight_gradient(grad + n * g.O * P, own, depth_padded, P,
                                                         pixels_padded, g.O, sums,
-                                                        sums + weight_size));
+                                                        sums + weight_size, n + 1 < n1));
         }
     });
     // in double: the ranges element by element, in range order (a loop that vectorises),

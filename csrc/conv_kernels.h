@@ -29,15 +29,18 @@ constexpr ptrdiff_t conv_lanes = 64 / sizeof(T);
 // as conv_lanes<T> partial sums (lane i sums the pixels i mod the vector width), so the
 // kernels never reduce across a vector: dweight_lanes (out padded, depth_padded, lanes),
 // dbias_lanes (out padded, lanes).
+// Both prefetch the y lines they will store next, or the grad lines they will read next, one
+// tile ahead; next_image: the next image's y or grad (out x pixels more) directly follows this
+// one's and is this thread's next call, so the last tiles prefetch its first rows.
 #define TC_DECLARE_CONV_KERNELS_FOR(T)                                                       \
     void conv_copy_rows(const T* src, ptrdiff_t src_stride, T* dst, ptrdiff_t dst_stride,    \
                         ptrdiff_t rows, ptrdiff_t cols);                                     \
     void conv_image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels,                \
                             ptrdiff_t pixels_padded, const T* weight, const T* bias,         \
-                            ptrdiff_t out, T* y);                                            \
+                            ptrdiff_t out, T* y, bool next_image);                           \
     void conv_image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,    \
                                     ptrdiff_t pixels, ptrdiff_t pixels_padded, ptrdiff_t out, \
-                                    T* dweight_lanes, T* dbias_lanes);
+                                    T* dweight_lanes, T* dbias_lanes, bool next_image);
 
 #define TC_DECLARE_CONV_KERNELS(ns)        \
     namespace ns {                         \
