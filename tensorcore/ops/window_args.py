@@ -15,13 +15,17 @@ def is_int(value):
 def pair(op, name, value, minimum):
     """``value`` (an int or a pair of ints, as PyTorch takes them) as a pair of ints, each at
     least ``minimum``."""
-    values = (value, value) if is_int(value) else value
-    if (not isinstance(values, (tuple, list)) or len(values) != 2
-            or not all(is_int(v) for v in values)):
+    # no generators here: three calls per conv2d, on every training step
+    if is_int(value):
+        first = second = value
+    elif (isinstance(value, (tuple, list)) and len(value) == 2 and is_int(value[0])
+          and is_int(value[1])):
+        first, second = value
+    else:
         raise TypeError(f"{op}: expected {name} to be an int or a pair of ints, got {value!r}")
-    if min(values) < minimum:
+    if first < minimum or second < minimum:
         raise ValueError(f"{op}: expected {name} of at least {minimum}, got {value!r}")
-    return tuple(int(v) for v in values)
+    return (int(first), int(second))
 
 
 def positive_int(op, name, value):
