@@ -50,9 +50,10 @@ void image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels, ptrdiff_t p
             const T* w = weight + o0 * depth;
             const int rows = static_cast<int>(std::min<ptrdiff_t>(R, out - o0));
             // The tile below's y (rows o0 + R .., or after the last rows the next image's
-            // first ones, y rows out ..) is prefetched for writing where it has R whole rows
-            // and a whole vector of pixels: y is written once per call, and where it has left
-            // the caches each store waited on a line fill from DRAM.
+            // first ones, y rows out ..) is prefetched for writing, one prefetch per cache
+            // line, where it has R rows and the tile's pixels all lie in the row: y is
+            // written once per call, and where it has left the caches each store waited on a
+            // line fill from DRAM.
             const ptrdiff_t below = std::min(o0 + R, out);
             const ptrdiff_t rows_end = o0 + R < out || !next_image ? out : 2 * out;
             const bool prefetch_below = below + R <= rows_end;
