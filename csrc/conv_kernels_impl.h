@@ -50,10 +50,10 @@ void image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels, ptrdiff_t p
             const T* w = weight + o0 * depth;
             const int rows = static_cast<int>(std::min<ptrdiff_t>(R, out - o0));
             // The tile below's y (rows o0 + R .., or after the last rows the next image's
-            // first ones, y rows out ..) is prefetched for writing, one prefetch per cache
-            // line, where it has R rows and the tile's pixels all lie in the row: y is
-            // written once per call, and where it has left the caches each store waited on a
-            // line fill from DRAM.
+            // first ones, y rows out ..) is prefetched, one prefetch per cache line, where it
+            // has R rows and the tile's pixels all lie in the row: y is written once per call,
+            // and where it has left the caches each store waited on a line fill from DRAM.
+            // (A read prefetch: prefetchw measured 1.4-2.5% slower on Zen 4.)
             const ptrdiff_t below = std::min(o0 + R, out);
             const ptrdiff_t rows_end = o0 + R < out || !next_image ? out : 2 * out;
             const bool prefetch_below = below + R <= rows_end;
@@ -66,7 +66,7 @@ void image_forward(const T* cols, ptrdiff_t depth, ptrdiff_t pixels, ptrdiff_t p
                     for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 16
                         for (ptrdiff_t e = 0; e < tile; e += line)
-                            __builtin_prefetch(y + (below + r) * pixels + q0 + e, 1, 2);
+                            __builtin_prefetch(y + (below + r) * pixels + q0 + e, 0, 2);
                     }
                 }
                 for (ptrdiff_t k = 0; k < depth; ++k) {
