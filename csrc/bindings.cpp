@@ -80,7 +80,7 @@ PYBIND11_MODULE(_C, m) {
     m.def("conv2d_backward_weight", &tensorcore::conv2d_backward_weight, py::arg("grad"),
           py::arg("x"), py::arg("weight_shape"), py::arg("stride"), py::arg("padding"),
           py::arg("dilation"), py::arg("groups"), py::arg("algorithm") = "auto",
-          "-> (dweight, dbias).");
+          "-> (dweight, dbias); algorithm 'auto', 'winograd' or 'winograd_rows'.");
     m.def("fma_peak", &tensorcore::fma_peak, py::arg("threads"), py::arg("seconds") = 0.05,
           py::arg("repeats") = 3,
           "Measured float32 FMA peak in GFLOP/s of `threads` threads on the active ISA.");

@@ -143,19 +143,25 @@ py::array backward_input_typed(const tensorcore::ConvGeometry& g, const py::arra
     return out;
 }
 
+// The weight gradient's algorithms: conv_algorithms.cpp's choice, or one forced
+enum class WeightAlgorithm { automatic, winograd, winograd_rows };
+
 template <typename T>
 py::tuple backward_weight_typed(const tensorcore::ConvGeometry& g, const py::array& grad,
                                 const py::array& x, const std::vector<ptrdiff_t>& weight_shape,
-                                bool winograd) {
+                                WeightAlgorithm algorithm) {
     py::array_t<T> dweight = cached_array<T>(weight_shape);
     py::array_t<T> dbias = cached_array<T>({g.O});
     T* dweight_data = dweight.mutable_data();
     T* dbias_data = dbias.mutable_data();
     {
         py::gil_scoped_release release;
-        (winograd ? tensorcore::conv_winograd_backward_weight<T>
-                  : tensorcore::conv_backward_weight<T>)(g, data_of<T>(grad), data_of<T>(x),
-                                                         dweight_data, dbias_data);
+        auto* kernel = algorithm == WeightAlgorithm::winograd
+                           ? tensorcore::conv_winograd_backward_weight<T>
+                       : algorithm == WeightAlgorithm::winograd_rows
+                           ? tensorcore::conv_winograd_rows_backward_weight<T>
+                           : tensorcore::conv_backward_weight<T>;
+        kernel(g, data_of<T>(grad), data_of<T>(x), dweight_data, dbias_data);
     }
     return py::make_tuple(dweight, dbias);
 }
@@ -240,10 +246,22 @@ py::tuple conv2d_backward_weight(const py::array& grad, const py::array& x,
     ConvGeometry g = geometry(op, shape_of(x), weight_shape, stride, padding, dilation, groups);
     check_grad_shape(op, grad, g);
     g.channels_last = channels_last(op, "grad", grad, "x", x);
-    const bool winograd = forced_winograd(op, algorithm, g);
+    WeightAlgorithm chosen = WeightAlgorithm::automatic;
+    if (algorithm == "winograd_rows") {
+        require(tensorcore::conv_winograd_rows_applies(g), op,
+                "algorithm 'winograd_rows' needs NCHW images, a 3x3 kernel, stride 1, dilation 1, "
+                "groups 1 and output rows of at least 16 pixels, got kernel " +
+                    shape_string({g.kh, g.kw}) + ", stride " + shape_string({g.sh, g.sw}) +
+                    ", dilation " + shape_string({g.dh, g.dw}) + ", groups " +
+                    std::to_string(g.groups) + ", output " + shape_string({g.OH, g.OW}) +
+                    (g.channels_last ? ", channels-last" : ""));
+        chosen = WeightAlgorithm::winograd_rows;
+    } else if (forced_winograd(op, algorithm, g)) {
+        chosen = WeightAlgorithm::winograd;
+    }
     return type == FloatType::float32
-               ? backward_weight_typed<float>(g, grad, x, weight_shape, winograd)
-               : backward_weight_typed<double>(g, grad, x, weight_shape, winograd);
+               ? backward_weight_typed<float>(g, grad, x, weight_shape, chosen)
+               : backward_weight_typed<double>(g, grad, x, weight_shape, chosen);
 }
 
 }  // namespace tensorcore

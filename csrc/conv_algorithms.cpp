@@ -1,5 +1,6 @@
-// The convolution entry points of conv_geometry.h: each picks Winograd where it pays, else
-// the direct kernels or the GEMM lowering for its memory format.
+// The convolution entry points of conv_geometry.h: each picks Winograd where it pays (2-D;
+// for the weight gradient with few input channels, row-pair), else the direct kernels or the
+// GEMM lowering for its memory format.
 #include <vector>
 
 #include "conv_lowering.h"
@@ -72,6 +73,10 @@ void conv_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* d
                           T* dbias) {
     if (conv_winograd_pays(g)) {   // dbias included
         conv_winograd_backward_weight(g, grad, x, dweight, dbias);
+        return;
+    }
+    if (conv_winograd_rows_pays(g)) {   // dbias included
+        conv_winograd_rows_backward_weight(g, grad, x, dweight, dbias);
         return;
     }
     if (conv_direct_weight_applies(g)) {   // dbias included

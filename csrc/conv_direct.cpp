@@ -166,21 +166,12 @@ void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* 
                                                         sums + weight_size, n + 1 < n1));
         }
     });
-    // in double: the ranges element by element, in range order (a loop that vectorises),
-    // then each entry's lanes pairwise
-    CachedArray<double> range_sums(partial_size, 0.0);
-    for (int r = 0; r < ranges.count; ++r)
-        for (ptrdiff_t i = 0; i < partial_size; ++i) range_sums[i] += partial[r * partial_size + i];
-    auto total = [&](ptrdiff_t i) {
-        double lane[conv_lanes<T>];
-        std::copy(range_sums.data() + i * lanes, range_sums.data() + (i + 1) * lanes, lane);
-        for (ptrdiff_t width = lanes / 2; width >= 1; width /= 2)
-            for (ptrdiff_t l = 0; l < width; ++l) lane[l] += lane[l + width];
-        return static_cast<T>(lane[0]);
-    };
+    CachedArray<double> totals(partial_size / lanes);
+    total_lane_sums(partial.data(), ranges.count, partial_size / lanes, totals.data());
     for (ptrdiff_t o = 0; o < g.O; ++o) {
-        for (ptrdiff_t k = 0; k < depth; ++k) dweight[o * depth + k] = total(o * depth_padded + k);
-        dbias[o] = total(out_padded * depth_padded + o);
+        for (ptrdiff_t k = 0; k < depth; ++k)
+            dweight[o * depth + k] = static_cast<T>(totals[o * depth_padded + k]);
+        dbias[o] = static_cast<T>(totals[out_padded * depth_padded + o]);
     }
 }
 

@@ -1,7 +1,8 @@
 // The shape of one 2-D convolution and the algorithms that run it on raw pointers: im2col
 // lowering onto tensorcore::gemm (conv_lowering_*.cpp), direct kernels for NCHW images
-// (conv_direct.cpp, conv_kernels_<isa>.cpp) and Winograd F(2x2, 3x3) (conv_winograd.cpp). Callers (conv.cpp) check the arrays and release
-// the GIL.
+// (conv_direct.cpp, conv_kernels_<isa>.cpp), Winograd F(2x2, 3x3) (conv_winograd.cpp) and, for
+// the weight gradient, row-pair Winograd F(2, 3) (conv_winograd_rows.cpp). Callers (conv.cpp)
+// check the arrays and release the GIL.
 #pragma once
 
 #include <cstddef>
@@ -72,5 +73,15 @@ void conv_winograd_backward_input(const ConvGeometry& g, const T* grad, const T*
 template <typename T>
 void conv_winograd_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
                                    T* dbias);
+
+// The weight gradient by row-pair Winograd F(2, 3) (conv_winograd_rows.cpp), NCHW only: it
+// applies to 3x3 kernels at stride 1 and dilation 1 without groups and output rows of at
+// least 16 pixels, any padding; conv_backward_weight picks it where it pays (few input
+// channels).
+bool conv_winograd_rows_applies(const ConvGeometry& g);
+bool conv_winograd_rows_pays(const ConvGeometry& g);
+template <typename T>
+void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, const T* x,
+                                        T* dweight, T* dbias);
 
 }  // namespace tensorcore

@@ -4,6 +4,7 @@
 // columns past `pixels` are zero.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 namespace tensorcore {
@@ -18,6 +19,15 @@ constexpr ptrdiff_t conv_pixel_block = 256 / sizeof(T);
 // The weight gradient is summed per vector lane, in slots of the widest vector's lanes.
 template <typename T>
 constexpr ptrdiff_t conv_lanes = 64 / sizeof(T);
+
+// The rows of the tile after the one at rows o0 .. o0 + R of an image's `out`: from row
+// min(o0 + R, out) (past the last rows, row `out` is the next image's first, which follows in
+// memory when next_image), this many (0 to R). The kernels here prefetch them (rows of y or
+// grad), and so does the row-pair Winograd weight gradient (planes of grad).
+inline ptrdiff_t rows_ahead(ptrdiff_t o0, ptrdiff_t R, ptrdiff_t out, bool next_image) {
+    if (o0 + R < out) return std::min(R, out - o0 - R);
+    return next_image ? std::min(R, out) : 0;
+}
 
 }  // namespace tensorcore
 

@@ -10,6 +10,7 @@
 
 #include "buffer_cache.h"
 #include "conv_geometry.h"
+#include "conv_kernels.h"
 #include "threads.h"
 
 namespace tensorcore {
@@ -84,6 +85,25 @@ template <typename T>
 void add_partials(const T* partial, int ranges, ptrdiff_t size, T* out) {
     for (int r = 1; r < ranges; ++r)
         for (ptrdiff_t i = 0; i < size; ++i) out[i] += partial[(r - 1) * size + i];
+}
+
+// The lane sums of the direct and row-pair Winograd weight gradients (conv_kernels.h) added
+// up: partial holds `ranges` ranges of `entries` entries of conv_lanes<T> lanes each. In
+// double: the ranges element by element, in range order (a loop that vectorises), then each
+// entry's lanes pairwise, into totals (entries,).
+template <typename T>
+void total_lane_sums(const T* partial, int ranges, ptrdiff_t entries, double* totals) {
+    constexpr ptrdiff_t lanes = conv_lanes<T>;
+    const ptrdiff_t size = entries * lanes;
+    CachedArray<double> range_sums(size, 0.0);
+    for (int r = 0; r < ranges; ++r)
+        for (ptrdiff_t i = 0; i < size; ++i) range_sums[i] += partial[r * size + i];
+    for (ptrdiff_t e = 0; e < entries; ++e) {
+        double* lane = range_sums.data() + e * lanes;
+        for (ptrdiff_t width = lanes / 2; width >= 1; width /= 2)
+            for (ptrdiff_t l = 0; l < width; ++l) lane[l] += lane[l + width];
+        totals[e] = lane[0];
+    }
 }
 
 }  // namespace tensorcore

@@ -14,6 +14,7 @@
 #include "conv_geometry.h"
 #include "conv_lowering.h"
 #include "isa.h"
+#include "winograd_filter.h"
 #include "winograd_kernels.h"
 
 namespace tensorcore {
@@ -59,21 +60,6 @@ void stage(Isa isa, const T* images, ptrdiff_t n, ptrdiff_t channels, ptrdiff_t 
     }
     for (ptrdiff_t h = 0; h < height; ++h)
         std::copy_n(hwc + h * row, row, to + ((h + top) * to_w + left) * channels);
-}
-
-// out[0..4) = G a for a 3-vector a, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
-template <typename T>
-void filter_rows(const T a[3], T out[4]) {
-    out[0] = a[0];
-    out[1] = (a[0] + a[1] + a[2]) / 2;
-    out[2] = (a[0] - a[1] + a[2]) / 2;
-    out[3] = a[2];
-}
-
-// out[0..3) = G^T a for a 4-vector a
-double filter_adjoint(const double a[4], int i) {
-    const double sum = (a[1] + a[2]) / 2;
-    return i == 0 ? a[0] + sum : i == 1 ? (a[1] - a[2]) / 2 : sum + a[3];
 }
 
 // The transformed kernels G k G^T as (16, depth, width_padded), zero past the width. Forward:

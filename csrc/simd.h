@@ -47,62 +47,93 @@ inline typename Simd<T>::vec broadcast(T x) {
     return x - typename Simd<T>::vec{};
 }
 
-// p[0 .. count) in the first lanes, zeros after; and v's first count lanes to p[0 .. count).
-// AVX-512 and AVX2 mask the lanes past count (never touching their memory); the baseline goes
-// through a lane array on the stack, as indexing a vector's lanes at run time would make GCC
-// keep that vector, and every accumulator of a register tile beside it, in memory. (Through
-// the stack on AVX-512 too, the conv weight gradient's last partial vector per tile zeroed the
-// array with `rep stos` and copied through memcpy, saving and restoring all 20 accumulators.)
+// Lanes [begin, end) of the vector at p (p[begin .. end)), zeros in the others; and v's lanes
+// [begin, end) to p[begin .. end). Nothing outside those elements is touched: AVX-512 and AVX2
+// mask the other lanes; the baseline goes through a lane array on the stack, as indexing a
+// vector's lanes at run time would make GCC keep that vector, and every accumulator of a
+// register tile beside it, in memory. (Through the stack on AVX-512 too, the conv weight
+// gradient's last partial vector per tile zeroed the array with `rep stos` and copied through
+// memcpy, saving and restoring all 20 accumulators.)
 #if TC_VECTOR_BYTES == 64
-// bits i < count set, as AVX-512's mask registers take them
-inline unsigned first_lanes(int count) { return (1u << count) - 1; }
-inline Simd<float>::vec load_partial(const float* p, int count) {
-    return _mm512_maskz_loadu_ps(first_lanes(count), p);
+// bits begin <= i < end set, as AVX-512's mask registers take them
+inline unsigned lanes_between(int begin, int end) {
+    return ((1u << end) - 1) & ~((1u << begin) - 1);
 }
-inline Simd<double>::vec load_partial(const double* p, int count) {
-    return _mm512_maskz_loadu_pd(first_lanes(count), p);
+inline Simd<float>::vec load_lanes(const float* p, int begin, int end) {
+    return _mm512_maskz_loadu_ps(lanes_between(begin, end), p);
 }
-inline void store_partial(float* p, Simd<float>::vec v, int count) {
-    _mm512_mask_storeu_ps(p, first_lanes(count), v);
+inline Simd<double>::vec load_lanes(const double* p, int begin, int end) {
+    return _mm512_maskz_loadu_pd(lanes_between(begin, end), p);
 }
-inline void store_partial(double* p, Simd<double>::vec v, int count) {
-    _mm512_mask_storeu_pd(p, first_lanes(count), v);
+inline void store_lanes(float* p, Simd<float>::vec v, int begin, int end) {
+    _mm512_mask_storeu_ps(p, lanes_between(begin, end), v);
+}
+inline void store_lanes(double* p, Simd<double>::vec v, int begin, int end) {
+    _mm512_mask_storeu_pd(p, lanes_between(begin, end), v);
 }
 #elif TC_VECTOR_BYTES == 32
-// lanes i < count all ones, as AVX2's masked moves take them
-inline __m256i first_lanes_32(int count) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+// lanes begin <= i < end all ones, as AVX2's masked moves take them
+inline __m256i lanes_between_32(int begin, int end) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(begin), lane),
+                               _mm256_cmpgt_epi32(_mm256_set1_epi32(end), lane));
 }
-inline __m256i first_lanes_64(int count) {
-    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(count), _mm256_setr_epi64x(0, 1, 2, 3));
+inline __m256i lanes_between_64(int begin, int end) {
+    const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
+    return _mm256_andnot_si256(_mm256_cmpgt_epi64(_mm256_set1_epi64x(begin), lane),
+                               _mm256_cmpgt_epi64(_mm256_set1_epi64x(end), lane));
 }
-inline Simd<float>::vec load_partial(const float* p, int count) {
-    return _mm256_maskload_ps(p, first_lanes_32(count));
+inline Simd<float>::vec load_lanes(const float* p, int begin, int end) {
+    return _mm256_maskload_ps(p, lanes_between_32(begin, end));
 }
-inline Simd<double>::vec load_partial(const double* p, int count) {
-    return _mm256_maskload_pd(p, first_lanes_64(count));
+inline Simd<double>::vec load_lanes(const double* p, int begin, int end) {
+    return _mm256_maskload_pd(p, lanes_between_64(begin, end));
 }
-inline void store_partial(float* p, Simd<float>::vec v, int count) {
-    _mm256_maskstore_ps(p, first_lanes_32(count), v);
+inline void store_lanes(float* p, Simd<float>::vec v, int begin, int end) {
+    _mm256_maskstore_ps(p, lanes_between_32(begin, end), v);
 }
-inline void store_partial(double* p, Simd<double>::vec v, int count) {
-    _mm256_maskstore_pd(p, first_lanes_64(count), v);
+inline void store_lanes(double* p, Simd<double>::vec v, int begin, int end) {
+    _mm256_maskstore_pd(p, lanes_between_64(begin, end), v);
 }
 #else
 template <typename T>
-inline typename Simd<T>::vec load_partial(const T* p, int count) {
+inline typename Simd<T>::vec load_lanes(const T* p, int begin, int end) {
     T lanes[Simd<T>::lanes] = {};
-    for (int i = 0; i < count; ++i) lanes[i] = p[i];
+    for (int i = begin; i < end; ++i) lanes[i] = p[i];
     return load(lanes);
 }
 
 template <typename T>
-inline void store_partial(T* p, typename Simd<T>::vec v, int count) {
+inline void store_lanes(T* p, typename Simd<T>::vec v, int begin, int end) {
     T lanes[Simd<T>::lanes];
     store(lanes, v);
-    for (int i = 0; i < count; ++i) p[i] = lanes[i];
+    for (int i = begin; i < end; ++i) p[i] = lanes[i];
 }
 #endif
+
+// p[0 .. count) in the first lanes, zeros after; and v's first count lanes to p[0 .. count)
+template <typename T>
+inline typename Simd<T>::vec load_partial(const T* p, int count) {
+    return load_lanes(p, 0, count);
+}
+
+template <typename T>
+inline void store_partial(T* p, typename Simd<T>::vec v, int count) {
+    store_lanes(p, v, 0, count);
+}
+
+// a's lanes before `split`, b's from there on
+template <typename T>
+inline typename Simd<T>::vec merge_lanes(typename Simd<T>::vec a, typename Simd<T>::vec b,
+                                         int split) {
+    typedef typename Simd<T>::vec V;
+    typedef typename Simd<T>::bits B;
+    B lane;
+    for (int i = 0; i < Simd<T>::lanes; ++i) lane[i] = i;
+    const B from_a = lane < split - B{};
+    return reinterpret_cast<V>((from_a & reinterpret_cast<B>(a)) |
+                               (~from_a & reinterpret_cast<B>(b)));
+}
 
 // p[0 .. count) as a vector, count <= lanes: one full load when count is the lane count, else
 // count lanes and zeros (count may be 0)

@@ -1,0 +1,129 @@
+// The weight gradient of 3x3 convolutions by row-pair Winograd F(2, 3)
+// (winograd_rows_kernels.h), for NCHW images with few input channels: stride 1, dilation 1, no
+// groups, output rows of at least 16 pixels. Per pair of output rows and kernel column, 4
+// products instead of the direct kernels' 6, and the input transform, shared by every output
+// channel, costs little where the input channels are few (the first layer of a CNN), where
+// the 2-D F(2x2, 3x3) of conv_winograd.cpp does not pay. Threads take ranges of whole images
+// (ImageRanges); each image is staged with its padding and transformed into a buffer that
+// stays in L1 or L2, and the kernel runs on it:
+//   dw = G^T [ sum over row pairs (A g) . (B^T d) ]   per kernel column and input channel
+// (The forward by the same transform measured slower than the direct kernels: 1.2x the time
+// warm, 1.5x cold, on the first MNIST layer, Zen 4. Its 12 products per pair of output vectors
+// against the direct 18 left the stores, 2 or 3 masked ones per pair, to dominate.)
+#include <algorithm>
+#include <vector>
+
+#include "conv_geometry.h"
+#include "conv_lowering.h"
+#include "isa.h"
+#include "winograd_filter.h"
+#include "winograd_rows_kernels.h"
+
+namespace tensorcore {
+
+namespace {
+
+// Output rows narrower than this (the widest vector's float lanes) would let a vector of
+// positions span more than two row pairs.
+constexpr ptrdiff_t min_out_width = 16;
+// Input channels up to which the row-pair weight gradient replaces the direct kernels (and,
+// past 8 channels, the GEMM lowering); from 16 on, the 2-D Winograd takes over. Zen 4, both
+// builds alternated in one process, time against the direct kernels or GEMM, 2 threads (1):
+// (64, 1, 28, 28) -> 32 unpadded 0.92-0.95 (0.88-0.91), padded 0.82 (0.79); (32, 3, 32, 32)
+// -> 32 0.60 (0.61); (16, 8, 32, 32) -> 32 0.64 (0.52); (16, 15, 32, 32) -> 32 0.81 (0.61).
+constexpr ptrdiff_t max_channels = 15;
+
+ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t multiple) {
+    return (n + multiple - 1) / multiple * multiple;
+}
+
+// One worker's buffers: the transform v (4 x depth x positions_padded), aligned as the
+// buffer, then the staged image (C, image_h, image_w) with its padding.
+template <typename T>
+struct RowsLayout {
+    ptrdiff_t pairs, depth, positions_padded, v_size, image_h, image_w, worker_size;
+
+    explicit RowsLayout(const ConvGeometry& g)
+        : pairs((g.OH + 1) / 2), depth(3 * g.C),
+          positions_padded(round_up(pairs * g.OW, winograd_rows_block)),
+          v_size(4 * depth * positions_padded), image_h(2 * pairs + 2), image_w(g.OW + 2),
+          worker_size(round_up(v_size + g.C * image_h * image_w, conv_lanes<T>)) {}
+};
+
+// Image n of x (N, C, H, W) staged at row pad_top and column pad_left of `image`, zeros
+// around it (the whole input fits: H + pad_top + pad_bottom = OH + 2 <= image_h), then its
+// transform into v.
+template <typename T>
+void transform_image(Isa isa, const ConvGeometry& g, const RowsLayout<T>& layout, const T* x,
+                     ptrdiff_t n, T* v) {
+    T* image = v + layout.v_size;
+    std::fill(image, image + g.C * layout.image_h * layout.image_w, T(0));
+    for (ptrdiff_t c = 0; c < g.C; ++c) {
+        const T* plane = x + (n * g.C + c) * g.H * g.W;
+        T* staged = image + (c * layout.image_h + g.pad_top) * layout.image_w + g.pad_left;
+        for (ptrdiff_t h = 0; h < g.H; ++h)
+            std::copy_n(plane + h * g.W, g.W, staged + h * layout.image_w);
+    }
+    TC_ISA_CALL(isa, winograd_rows_input(image, g.C, g.OW, layout.pairs, v,
+                                         layout.positions_padded));
+}
+
+}  // namespace
+
+bool conv_winograd_rows_applies(const ConvGeometry& g) {
+    return !g.channels_last && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 &&
+           g.dw == 1 && g.groups == 1 && g.OW >= min_out_width && g.OH > 0 && g.N > 0;
+}
+
+bool conv_winograd_rows_pays(const ConvGeometry& g) {
+    return conv_winograd_rows_applies(g) && g.C <= max_channels;
+}
+
+// dweight and dbias; each range of images sums into its own lane sums, added up in double
+// in range order.
+template <typename T>
+void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, const T* x,
+                                        T* dweight, T* dbias) {
+    const RowsLayout<T> layout(g);
+    const ptrdiff_t depth = layout.depth, out_padded = round_up(g.O, conv_out_block);
+    constexpr ptrdiff_t lanes = conv_lanes<T>;
+    // per range: dweight lanes (O padded, 4, depth, lanes), then dbias lanes (O padded, lanes)
+    const ptrdiff_t weight_entries = out_padded * 4 * depth;
+    const ptrdiff_t entries = weight_entries + out_padded;
+    const ImageRanges ranges(g.N);
+    CachedArray<T> buffers(ranges.workers * layout.worker_size);
+    CachedArray<T> partial(ranges.count * entries * lanes, T(0));
+    const Isa isa = active_isa();
+    std::vector<PairSpan> spans(layout.positions_padded * sizeof(T) / 16);
+    TC_ISA_CALL(isa, winograd_rows_plan(T(0), g.OH, g.OW, spans.data()));
+    ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
+        T* v = buffers.data() + t * layout.worker_size;
+        T* sums = partial.data() + r * entries * lanes;
+        for (ptrdiff_t n = n0; n < n1; ++n) {
+            transform_image(isa, g, layout, x, n, v);
+            TC_ISA_CALL(isa, winograd_rows_weight_gradient(grad + n * g.O * g.pixels(), v, g.C,
+                                                           g.OH, g.OW, g.O, spans.data(), sums,
+                                                           sums + weight_entries * lanes,
+                                                           n + 1 < n1));
+        }
+    });
+    CachedArray<double> totals(entries);
+    total_lane_sums(partial.data(), ranges.count, entries, totals.data());
+    for (ptrdiff_t o = 0; o < g.O; ++o) {
+        for (ptrdiff_t k = 0; k < depth; ++k) {   // k = 3c + kw
+            double entry[4];
+            for (int i = 0; i < 4; ++i) entry[i] = totals[(o * 4 + i) * depth + k];
+            for (int kh = 0; kh < 3; ++kh)
+                dweight[(o * g.C + k / 3) * 9 + 3 * kh + k % 3] =
+                    static_cast<T>(filter_adjoint(entry, kh));
+        }
+        dbias[o] = static_cast<T>(totals[weight_entries + o]);
+    }
+}
+
+template void conv_winograd_rows_backward_weight<float>(const ConvGeometry&, const float*,
+                                                        const float*, float*, float*);
+template void conv_winograd_rows_backward_weight<double>(const ConvGeometry&, const double*,
+                                                         const double*, double*, double*);
+
+}  // namespace tensorcore

@@ -1,0 +1,239 @@
+// The kernels of winograd_rows_kernels.h, written once and compiled per ISA. The including
+// unit sets its target pragma and defines
+//   TC_ISA                        namespace of this copy (isa_avx512, isa_avx2, isa_generic)
+//   TC_VECTOR_BYTES               SIMD register width in bytes
+//   TC_WINOGRAD_ROWS_WEIGHT_ROWS  output channels per weight-gradient tile (12 accumulators
+//                                 each, one per transform entry and kernel column: 24 of the
+//                                 32 zmm on AVX-512, 12 of the 16 registers on AVX2 and SSE2)
+#include "conv_kernels.h"
+#include "simd.h"
+#include "winograd_rows_kernels.h"
+
+namespace TC_ISA {
+namespace {
+
+using tensorcore::conv_lanes;
+using tensorcore::PairSpan;
+
+// spans[q / L] for the vectors of positions q = 0, L, 2L, .. of an image, stepped along
+// without dividing (out_w >= L: a vector crosses at most one pair boundary)
+template <int L>
+void plan_spans(ptrdiff_t out_h, ptrdiff_t out_w, PairSpan* spans) {
+    const ptrdiff_t positions = (out_h + 1) / 2 * out_w;
+    ptrdiff_t j = 0, x = 0;
+    for (ptrdiff_t q = 0; q < positions; q += L) {
+        PairSpan& s = spans[q / L];
+        s.base = 2 * j * out_w + x;
+        s.valid = static_cast<int>(std::min<ptrdiff_t>(positions - q, L));
+        s.split = static_cast<int>(std::min<ptrdiff_t>(out_w - x, s.valid));
+        s.first_middle = 2 * j + 1 < out_h ? 0 : s.split;   // row 2j + 1 exists
+        s.last_bottom = 2 * j + 3 < out_h ? s.valid : s.split;
+        s.whole = s.split == L && s.first_middle == 0;
+        x += L;
+        if (x >= out_w) x -= out_w, ++j;
+    }
+}
+
+// The pair of values (rows 2j, 2j + 1) of each lane, zero past the plane's rows
+template <typename T>
+__attribute__((always_inline)) inline void load_pair(const T* plane, ptrdiff_t out_w,
+                                                     const PairSpan& s,
+                                                     typename Simd<T>::vec& g0,
+                                                     typename Simd<T>::vec& g1) {
+    typedef typename Simd<T>::vec V;
+    const T* row = plane + s.base;
+    if (s.whole) {
+        g0 = load(row);
+        g1 = load(row + out_w);
+        return;
+    }
+    const V top = load_lanes(row, 0, s.split);
+    const V middle =
+        s.valid > s.first_middle ? load_lanes(row + out_w, s.first_middle, s.valid) : V{};
+    const V bottom =
+        s.last_bottom > s.split ? load_lanes(row + 2 * out_w, s.split, s.last_bottom) : V{};
+    g0 = merge_lanes<T>(top, middle, s.split);
+    g1 = merge_lanes<T>(middle, bottom, s.split);
+}
+
+template <typename T>
+void input_transform(const T* image, ptrdiff_t channels, ptrdiff_t out_w, ptrdiff_t pairs, T* v,
+                     ptrdiff_t positions_padded) {
+    typedef typename Simd<T>::vec V;
+    constexpr int L = Simd<T>::lanes;
+    constexpr ptrdiff_t B = tensorcore::winograd_rows_block;
+    const ptrdiff_t image_w = out_w + 2, image_h = 2 * pairs + 2, positions = pairs * out_w;
+    const ptrdiff_t block_size = 12 * channels * B;
+    // the blocks holding positions past the last, zero (those before are overwritten next)
+    std::fill(v + positions / B * block_size, v + positions_padded / B * block_size, T(0));
+    for (ptrdiff_t j = 0; j < pairs; ++j) {
+        // whole vectors along the pair, the last one ending at its end (over the one before)
+        for (ptrdiff_t x0 = 0; x0 < out_w; x0 += L) {
+            const ptrdiff_t x = std::min(x0, out_w - L), q = j * out_w + x;
+            // positions q .. q + L: lanes [0, inside) in block q / B, the rest in the next
+            const ptrdiff_t offset = q % B;
+            const int inside = static_cast<int>(std::min<ptrdiff_t>(B - offset, L));
+            T* to = v + q / B * block_size + offset;
+            for (ptrdiff_t c = 0; c < channels; ++c) {
+                const T* d = image + (c * image_h + 2 * j) * image_w + x;
+                for (int kw = 0; kw < 3; ++kw) {
+                    const T* column = d + kw;
+                    const V d0 = load(column), d1 = load(column + image_w),
+                            d2 = load(column + 2 * image_w), d3 = load(column + 3 * image_w);
+                    const V entries[4] = {d0 - d2, d1 + d2, d2 - d1, d1 - d3};
+                    for (int i = 0; i < 4; ++i) {
+                        T* at = to + ((3 * c + kw) * 4 + i) * B;
+                        if (inside == L) {
+                            store(at, entries[i]);
+                        } else {
+                            store_lanes(at, entries[i], 0, inside);
+                            store_lanes(at + block_size - B, entries[i], inside, L);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// sums[i] (first L lanes) += v
+template <typename T>
+inline void add_lanes(T* sums, typename Simd<T>::vec v) {
+    store(sums, load(sums) + v);
+}
+
+// One tile of the weight gradient: grad planes g[0 .. R) against the 12 transform rows of
+// input channel c, summed over the positions into the lane sums of dweight_lanes (the tile's
+// first output channel) and, with_bias, dbias_lanes. The accumulators are locals touched
+// only by loops of constant trip count, so that they stay in registers. The first pass over
+// these planes (with_bias) also prefetches the next tile's R planes from `ahead` (when not
+// null): the lines of plane elements 2q .. 2q + 2L at step q (a plane holds about twice the
+// positions), as grad is read once per call and, on the first MNIST layer, 5.5 MB.
+template <typename T, int R, bool with_bias>
+void weight_gradient_tile(const T* const (&g)[R], int rows, const T* v, ptrdiff_t channels,
+                          ptrdiff_t c, ptrdiff_t out_h, ptrdiff_t out_w, const PairSpan* spans,
+                          const T* ahead, T* dweight_lanes, T* dbias_lanes) {
+    typedef typename Simd<T>::vec V;
+    constexpr int L = Simd<T>::lanes;
+    constexpr ptrdiff_t slot = conv_lanes<T>, line = 64 / sizeof(T);
+    const ptrdiff_t positions = (out_h + 1) / 2 * out_w, plane = out_h * out_w;
+    constexpr ptrdiff_t B = tensorcore::winograd_rows_block;
+    const ptrdiff_t block_size = 12 * channels * B, depth = 3 * channels;
+    V acc[R][4][3], bias_acc[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+        bias_acc[r] = broadcast(T(0));
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i)
+#pragma GCC unroll 3
+            for (int kw = 0; kw < 3; ++kw) acc[r][i][kw] = broadcast(T(0));
+    }
+    const T* vc = v + 12 * c * B;
+    auto accumulate = [&](ptrdiff_t q, auto prefetch) {
+        if (prefetch) {
+#pragma GCC unroll 8
+            for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+                for (ptrdiff_t e = 0; e < 2 * L; e += line)
+                    __builtin_prefetch(ahead + r * plane + 2 * q + e, 0, 2);
+            }
+        }
+        const T* vq = vc + q / B * block_size + q % B;
+        V g0[R], g1[R];
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) load_pair(g[r], out_w, spans[q / L], g0[r], g1[r]);
+        // acc[r][i][kw] += m[r] * (entry i of kernel column kw), or -= for entry 3 (A g's -g1)
+        auto add_entry = [&](auto i, const V(&m)[R]) {
+#pragma GCC unroll 3
+            for (int kw = 0; kw < 3; ++kw) {
+                const V row = in_register(load(vq + (4 * kw + i()) * B));
+#pragma GCC unroll 8
+                for (int r = 0; r < R; ++r) {
+                    if constexpr (i() == 3) {
+                        acc[r][3][kw] -= m[r] * row;
+                    } else {
+                        acc[r][i()][kw] += m[r] * row;
+                    }
+                }
+            }
+        };
+        // A g = (g0, g0 + g1, g0 - g1, -g1): entries 0 and 3 first, then g0 and g1 turn into
+        // the sum and difference in place (two vectors per channel live, not four)
+        add_entry(std::integral_constant<int, 0>(), g0);
+        add_entry(std::integral_constant<int, 3>(), g1);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+            g0[r] += g1[r];
+            g1[r] = g0[r] - (g1[r] + g1[r]);
+            if (with_bias) bias_acc[r] += g0[r];
+        }
+        add_entry(std::integral_constant<int, 1>(), g0);
+        add_entry(std::integral_constant<int, 2>(), g1);
+    };
+    // the steps whose prefetches all lie in the ahead planes, then the rest: two loops, as a
+    // test in the loop costs (3.5% in the direct weight gradient)
+    const ptrdiff_t prefetch_end =
+        with_bias && ahead ? std::min(positions, plane / 2 - L + 1) : 0;
+    ptrdiff_t q = 0;
+    for (; q < prefetch_end; q += L) accumulate(q, std::true_type());
+    for (; q < positions; q += L) accumulate(q, std::false_type());
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+        if (r >= rows) break;
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i)
+#pragma GCC unroll 3
+            for (int kw = 0; kw < 3; ++kw)
+                add_lanes(dweight_lanes + ((r * 4 + i) * depth + 3 * c + kw) * slot,
+                          acc[r][i][kw]);
+        if (with_bias) add_lanes(dbias_lanes + r * slot, bias_acc[r]);
+    }
+}
+
+template <typename T>
+void image_weight_gradient(const T* grad, const T* v, ptrdiff_t channels, ptrdiff_t out_h,
+                           ptrdiff_t out_w, ptrdiff_t out, const PairSpan* spans,
+                           T* dweight_lanes, T* dbias_lanes, bool next_image) {
+    constexpr int R = TC_WINOGRAD_ROWS_WEIGHT_ROWS;
+    constexpr ptrdiff_t slot = conv_lanes<T>;
+    static_assert(tensorcore::conv_out_block % R == 0, "tiles must not pass the sums' padding");
+    const ptrdiff_t plane = out_h * out_w, depth = 3 * channels;
+    for (ptrdiff_t o0 = 0; o0 < out; o0 += R) {
+        const int rows = static_cast<int>(std::min<ptrdiff_t>(R, out - o0));
+        const T* g[R];   // planes past `out` repeat the last one; their sums are dropped
+        for (int r = 0; r < R; ++r) g[r] = grad + (o0 + std::min(r, rows - 1)) * plane;
+        // the next tile's planes, or the next image's first, where there are R of them
+        const bool prefetch = tensorcore::rows_ahead(o0, R, out, next_image) == R;
+        const T* ahead = prefetch ? grad + std::min(o0 + R, out) * plane : nullptr;
+        T* dweight = dweight_lanes + o0 * 4 * depth * slot;
+        T* dbias = dbias_lanes + o0 * slot;
+        weight_gradient_tile<T, R, true>(g, rows, v, channels, 0, out_h, out_w, spans, ahead,
+                                         dweight, dbias);
+        for (ptrdiff_t c = 1; c < channels; ++c)
+            weight_gradient_tile<T, R, false>(g, rows, v, channels, c, out_h, out_w, spans,
+                                              nullptr, dweight, dbias);
+    }
+}
+
+}  // namespace
+
+#define TC_DEFINE_WINOGRAD_ROWS_KERNELS_FOR(T)                                                  \
+    void winograd_rows_plan(T, ptrdiff_t out_h, ptrdiff_t out_w, tensorcore::PairSpan* spans) { \
+        plan_spans<Simd<T>::lanes>(out_h, out_w, spans);                                        \
+    }                                                                                           \
+    void winograd_rows_input(const T* image, ptrdiff_t channels, ptrdiff_t out_w,               \
+                             ptrdiff_t pairs, T* v, ptrdiff_t positions_padded) {               \
+        input_transform(image, channels, out_w, pairs, v, positions_padded);                    \
+    }                                                                                           \
+    void winograd_rows_weight_gradient(const T* grad, const T* v, ptrdiff_t channels,          \
+                                       ptrdiff_t out_h, ptrdiff_t out_w, ptrdiff_t out,         \
+                                       const tensorcore::PairSpan* spans, T* dweight_lanes,     \
+                                       T* dbias_lanes, bool next_image) {                       \
+        image_weight_gradient(grad, v, channels, out_h, out_w, out, spans, dweight_lanes,      \
+                              dbias_lanes, next_image);                                         \
+    }
+
+TC_DEFINE_WINOGRAD_ROWS_KERNELS_FOR(float)
+TC_DEFINE_WINOGRAD_ROWS_KERNELS_FOR(double)
+
+}  // namespace TC_ISA
