@@ -71,8 +71,8 @@ PYBIND11_MODULE(_C, m) {
           py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"),
           py::arg("algorithm") = "auto",
           "x (N, C, H, W) NCHW or channels-last, weight (O, C/groups, kh, kw) -> y (N, O, OH, OW) "
-          "in x's memory format; padding (top, bottom, left, right); algorithm 'auto' or "
-          "'winograd'.");
+          "in x's memory format; padding (top, bottom, left, right); algorithm 'auto', "
+          "'winograd' or 'winograd_rows'.");
     m.def("conv2d_backward_input", &tensorcore::conv2d_backward_input, py::arg("grad"),
           py::arg("weight"), py::arg("x_shape"), py::arg("stride"), py::arg("padding"),
           py::arg("dilation"), py::arg("groups"), py::arg("algorithm") = "auto",

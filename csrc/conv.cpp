@@ -120,45 +120,49 @@ const T* data_of(const py::array& a) {
     return static_cast<const T*>(a.data());
 }
 
+// The algorithms an op can be asked for: conv_algorithms.cpp's choice, or one forced
+enum class Algorithm { automatic, winograd, winograd_rows };
+
 template <typename T>
 py::array forward_typed(const tensorcore::ConvGeometry& g, const py::array& x,
-                        const py::array& weight, const py::object& bias, bool winograd) {
+                        const py::array& weight, const py::object& bias, Algorithm algorithm) {
     T* y;
     py::array out = image_array<T>(g.channels_last, g.N, g.O, g.OH, g.OW, &y);
     const T* bias_data = bias.is_none() ? nullptr : data_of<T>(bias.cast<py::array>());
     py::gil_scoped_release release;
-    (winograd ? tensorcore::conv_winograd_forward<T> : tensorcore::conv_forward<T>)(
-        g, data_of<T>(x), data_of<T>(weight), bias_data, y);
+    auto* kernel = algorithm == Algorithm::winograd ? tensorcore::conv_winograd_forward<T>
+                   : algorithm == Algorithm::winograd_rows
+                       ? tensorcore::conv_winograd_rows_forward<T>
+                       : tensorcore::conv_forward<T>;
+    kernel(g, data_of<T>(x), data_of<T>(weight), bias_data, y);
     return out;
 }
 
 template <typename T>
 py::array backward_input_typed(const tensorcore::ConvGeometry& g, const py::array& grad,
-                               const py::array& weight, bool winograd) {
+                               const py::array& weight, Algorithm algorithm) {
     T* dx;
     py::array out = image_array<T>(g.channels_last, g.N, g.C, g.H, g.W, &dx);
     py::gil_scoped_release release;
-    (winograd ? tensorcore::conv_winograd_backward_input<T>
-              : tensorcore::conv_backward_input<T>)(g, data_of<T>(grad), data_of<T>(weight), dx);
+    auto* kernel = algorithm == Algorithm::winograd ? tensorcore::conv_winograd_backward_input<T>
+                                                    : tensorcore::conv_backward_input<T>;
+    kernel(g, data_of<T>(grad), data_of<T>(weight), dx);
     return out;
 }
-
-// The weight gradient's algorithms: conv_algorithms.cpp's choice, or one forced
-enum class WeightAlgorithm { automatic, winograd, winograd_rows };
 
 template <typename T>
 py::tuple backward_weight_typed(const tensorcore::ConvGeometry& g, const py::array& grad,
                                 const py::array& x, const std::vector<ptrdiff_t>& weight_shape,
-                                WeightAlgorithm algorithm) {
+                                Algorithm algorithm) {
     py::array_t<T> dweight = cached_array<T>(weight_shape);
     py::array_t<T> dbias = cached_array<T>({g.O});
     T* dweight_data = dweight.mutable_data();
     T* dbias_data = dbias.mutable_data();
     {
         py::gil_scoped_release release;
-        auto* kernel = algorithm == WeightAlgorithm::winograd
+        auto* kernel = algorithm == Algorithm::winograd
                            ? tensorcore::conv_winograd_backward_weight<T>
-                       : algorithm == WeightAlgorithm::winograd_rows
+                       : algorithm == Algorithm::winograd_rows
                            ? tensorcore::conv_winograd_rows_backward_weight<T>
                            : tensorcore::conv_backward_weight<T>;
         kernel(g, data_of<T>(grad), data_of<T>(x), dweight_data, dbias_data);
@@ -173,20 +177,32 @@ void check_grad_shape(const char* op, const py::array& grad, const tensorcore::C
             "expected grad of shape " + shape_string(expected) + ", got " + shape_string(grad));
 }
 
-// Whether `algorithm` forces Winograd: "auto" leaves the choice to conv_algorithms.cpp;
-// "winograd" must apply to g.
-bool forced_winograd(const char* op, const std::string& algorithm,
-                     const tensorcore::ConvGeometry& g) {
-    if (algorithm == "auto") return false;
+// The algorithm asked for: "auto" leaves the choice to conv_algorithms.cpp; "winograd" and
+// (where the op has it: with_rows) "winograd_rows" must apply to g.
+Algorithm chosen_algorithm(const char* op, const std::string& algorithm,
+                           const tensorcore::ConvGeometry& g, bool with_rows) {
+    if (algorithm == "auto") return Algorithm::automatic;
+    if (with_rows && algorithm == "winograd_rows") {
+        require(tensorcore::conv_winograd_rows_applies(g), op,
+                "algorithm 'winograd_rows' needs NCHW images, a 3x3 kernel, stride 1, dilation "
+                "1, groups 1 and output rows of at least 16 pixels, got kernel " +
+                    shape_string({g.kh, g.kw}) + ", stride " + shape_string({g.sh, g.sw}) +
+                    ", dilation " + shape_string({g.dh, g.dw}) + ", groups " +
+                    std::to_string(g.groups) + ", output " + shape_string({g.OH, g.OW}) +
+                    (g.channels_last ? ", channels-last" : ""));
+        return Algorithm::winograd_rows;
+    }
     require(algorithm == "winograd", op,
-            "expected algorithm 'auto' or 'winograd', got '" + algorithm + "'");
+            std::string("expected algorithm ") +
+                (with_rows ? "'auto', 'winograd' or 'winograd_rows'" : "'auto' or 'winograd'") +
+                ", got '" + algorithm + "'");
     require(tensorcore::conv_winograd_applies(g), op,
             "algorithm 'winograd' needs a 3x3 kernel, stride 1, dilation 1, groups 1 and "
             "padding <= 2, got kernel " + shape_string({g.kh, g.kw}) + ", stride " +
                 shape_string({g.sh, g.sw}) + ", dilation " + shape_string({g.dh, g.dw}) +
                 ", groups " + std::to_string(g.groups) + ", padding " +
                 shape_string({g.pad_top, g.pad_bottom, g.pad_left, g.pad_right}));
-    return true;
+    return Algorithm::winograd;
 }
 
 }  // namespace
@@ -213,9 +229,9 @@ py::array conv2d(const py::array& x, const py::array& weight, const py::object& 
         require_contiguous(op, "bias", b);
     }
     g.channels_last = channels_last(op, "x", x, "x", x);
-    const bool winograd = forced_winograd(op, algorithm, g);
-    return type == FloatType::float32 ? forward_typed<float>(g, x, weight, bias, winograd)
-                                      : forward_typed<double>(g, x, weight, bias, winograd);
+    const Algorithm chosen = chosen_algorithm(op, algorithm, g, true);
+    return type == FloatType::float32 ? forward_typed<float>(g, x, weight, bias, chosen)
+                                      : forward_typed<double>(g, x, weight, bias, chosen);
 }
 
 py::array conv2d_backward_input(const py::array& grad, const py::array& weight,
@@ -230,9 +246,9 @@ py::array conv2d_backward_input(const py::array& grad, const py::array& weight,
     require_contiguous(op, "weight", weight);
     check_grad_shape(op, grad, g);
     g.channels_last = channels_last(op, "grad", grad, "grad", grad);
-    const bool winograd = forced_winograd(op, algorithm, g);
-    return type == FloatType::float32 ? backward_input_typed<float>(g, grad, weight, winograd)
-                                      : backward_input_typed<double>(g, grad, weight, winograd);
+    const Algorithm chosen = chosen_algorithm(op, algorithm, g, false);
+    return type == FloatType::float32 ? backward_input_typed<float>(g, grad, weight, chosen)
+                                      : backward_input_typed<double>(g, grad, weight, chosen);
 }
 
 py::tuple conv2d_backward_weight(const py::array& grad, const py::array& x,
@@ -246,19 +262,7 @@ py::tuple conv2d_backward_weight(const py::array& grad, const py::array& x,
     ConvGeometry g = geometry(op, shape_of(x), weight_shape, stride, padding, dilation, groups);
     check_grad_shape(op, grad, g);
     g.channels_last = channels_last(op, "grad", grad, "x", x);
-    WeightAlgorithm chosen = WeightAlgorithm::automatic;
-    if (algorithm == "winograd_rows") {
-        require(tensorcore::conv_winograd_rows_applies(g), op,
-                "algorithm 'winograd_rows' needs NCHW images, a 3x3 kernel, stride 1, dilation 1, "
-                "groups 1 and output rows of at least 16 pixels, got kernel " +
-                    shape_string({g.kh, g.kw}) + ", stride " + shape_string({g.sh, g.sw}) +
-                    ", dilation " + shape_string({g.dh, g.dw}) + ", groups " +
-                    std::to_string(g.groups) + ", output " + shape_string({g.OH, g.OW}) +
-                    (g.channels_last ? ", channels-last" : ""));
-        chosen = WeightAlgorithm::winograd_rows;
-    } else if (forced_winograd(op, algorithm, g)) {
-        chosen = WeightAlgorithm::winograd;
-    }
+    const Algorithm chosen = chosen_algorithm(op, algorithm, g, true);
     return type == FloatType::float32
                ? backward_weight_typed<float>(g, grad, x, weight_shape, chosen)
                : backward_weight_typed<double>(g, grad, x, weight_shape, chosen);

@@ -3,8 +3,8 @@
 // views of NHWC memory, answered in the same memory format. The weight is C-contiguous
 // (O, C/groups, kh, kw); stride and dilation are (h, w), padding (top, bottom, left, right).
 // algorithm "auto" picks the kernels per shape; "winograd" forces Winograd F(2x2, 3x3) and,
-// for the weight gradient only, "winograd_rows" the row-pair Winograd F(2, 3); both raise
-// ValueError where they do not apply.
+// for the forward and the weight gradient, "winograd_rows" the row-pair Winograd F(2, 3);
+// both raise ValueError where they do not apply.
 #pragma once
 
 #include <pybind11/numpy.h>

@@ -1,6 +1,6 @@
-// The convolution entry points of conv_geometry.h: each picks Winograd where it pays (2-D;
-// for the weight gradient with few input channels, row-pair), else the direct kernels or the
-// GEMM lowering for its memory format.
+// The convolution entry points of conv_geometry.h: each picks Winograd where it pays (2-D, or
+// row-pair for few input channels), else the direct kernels or the GEMM lowering for its
+// memory format.
 #include <vector>
 
 #include "conv_lowering.h"
@@ -48,6 +48,8 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* weight, const T* b
         conv_winograd_forward(g, x, weight, bias, y);
     } else if (g.channels_last) {
         nhwc_forward(g, x, weight, bias, y);
+    } else if (conv_winograd_rows_pays(g, true)) {
+        conv_winograd_rows_forward(g, x, weight, bias, y);
     } else if (conv_direct_forward_applies(g)) {
         conv_direct_forward(g, x, weight, bias, y);
     } else {
@@ -75,7 +77,7 @@ void conv_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* d
         conv_winograd_backward_weight(g, grad, x, dweight, dbias);
         return;
     }
-    if (conv_winograd_rows_pays(g)) {   // dbias included
+    if (conv_winograd_rows_pays(g, false)) {   // dbias included
         conv_winograd_rows_backward_weight(g, grad, x, dweight, dbias);
         return;
     }

@@ -1,15 +1,14 @@
-// The weight gradient of 3x3 convolutions by row-pair Winograd F(2, 3)
-// (winograd_rows_kernels.h), for NCHW images with few input channels: stride 1, dilation 1, no
-// groups, output rows of at least 16 pixels. Per pair of output rows and kernel column, 4
-// products instead of the direct kernels' 6, and the input transform, shared by every output
-// channel, costs little where the input channels are few (the first layer of a CNN), where
-// the 2-D F(2x2, 3x3) of conv_winograd.cpp does not pay. Threads take ranges of whole images
-// (ImageRanges); each image is staged with its padding and transformed into a buffer that
-// stays in L1 or L2, and the kernel runs on it:
-//   dw = G^T [ sum over row pairs (A g) . (B^T d) ]   per kernel column and input channel
-// (The forward by the same transform measured slower than the direct kernels: 1.2x the time
-// warm, 1.5x cold, on the first MNIST layer, Zen 4. Its 12 products per pair of output vectors
-// against the direct 18 left the stores, 2 or 3 masked ones per pair, to dominate.)
+// 3x3 convolutions by row-pair Winograd F(2, 3) (winograd_rows_kernels.h), forward and weight
+// gradient, for NCHW images with few input channels: stride 1, dilation 1, no groups, output
+// rows of at least 16 pixels. Per pair of output rows and kernel column, 4 products instead of
+// the direct kernels' 6, and the input transform, shared by every output channel, costs little
+// where the input channels are few (the first layers of a CNN), where the 2-D F(2x2, 3x3) of
+// conv_winograd.cpp does not pay. Threads take ranges of whole images (ImageRanges); each
+// image is staged with its padding and transformed into a buffer that stays in L1 or L2, and
+// the kernels run on it:
+//   forward:         (y_2j, y_2j+1) = A^T [ (G w) . (B^T d) ]   summed over kernel columns
+//                    and input channels
+//   weight gradient: dw = G^T [ sum over row pairs (A g) . (B^T d) ]
 #include <algorithm>
 #include <vector>
 
@@ -26,12 +25,19 @@ namespace {
 // Output rows narrower than this (the widest vector's float lanes) would let a vector of
 // positions span more than two row pairs.
 constexpr ptrdiff_t min_out_width = 16;
-// Input channels up to which the row-pair weight gradient replaces the direct kernels (and,
-// past 8 channels, the GEMM lowering); from 16 on, the 2-D Winograd takes over. Zen 4, both
-// builds alternated in one process, time against the direct kernels or GEMM, 2 threads (1):
-// (64, 1, 28, 28) -> 32 unpadded 0.92-0.95 (0.88-0.91), padded 0.82 (0.79); (32, 3, 32, 32)
-// -> 32 0.60 (0.61); (16, 8, 32, 32) -> 32 0.64 (0.52); (16, 15, 32, 32) -> 32 0.81 (0.61).
-constexpr ptrdiff_t max_channels = 15;
+// Input channels up to which row-pair Winograd replaces the direct kernels (and, past 8
+// channels, the GEMM lowering of the weight gradient); from 16 on, the 2-D Winograd takes
+// over. Zen 4, both builds alternated in one process, time against the direct kernels or GEMM
+// on 2 threads (1):
+//   weight gradient: (64, 1, 28, 28) -> 32 unpadded 0.92-0.95 (0.88-0.91), padded 0.82
+//   (0.79); (32, 3, 32, 32) -> 32 0.60 (0.61); (16, 8, 32, 32) -> 32 0.64 (0.52); (16, 15,
+//   32, 32) -> 32 0.81 (0.61).
+//   forward: (32, 2, 32, 32) -> 32 0.81 (0.82); (32, 3, 32, 32) -> 32 0.81 (0.78), -> 64 0.88
+//   (0.80); (16, 8, 32, 32) -> 32 0.72 (0.72); (16, 15, 32, 32) -> 32 0.74 (0.73). With one
+//   input channel the forward stays direct: (64, 1, 28, 28) -> 32 took 1.2x the time (1.1x),
+//   the stores of its 26-wide rows (2 or 3 masked ones per pair of output vectors, against 12
+//   products) outweighing the products saved.
+constexpr ptrdiff_t max_channels = 15, min_forward_channels = 2;
 
 ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t multiple) {
     return (n + multiple - 1) / multiple * multiple;
@@ -68,6 +74,14 @@ void transform_image(Isa isa, const ConvGeometry& g, const RowsLayout<T>& layout
                                          layout.positions_padded));
 }
 
+// The spans of the active ISA's vectors over an image's positions (winograd_rows_kernels.h)
+template <typename T>
+std::vector<PairSpan> plan(Isa isa, const ConvGeometry& g, const RowsLayout<T>& layout) {
+    std::vector<PairSpan> spans(layout.positions_padded * sizeof(T) / 16);
+    TC_ISA_CALL(isa, winograd_rows_plan(T(0), g.OH, g.OW, spans.data()));
+    return spans;
+}
+
 }  // namespace
 
 bool conv_winograd_rows_applies(const ConvGeometry& g) {
@@ -75,8 +89,41 @@ bool conv_winograd_rows_applies(const ConvGeometry& g) {
            g.dw == 1 && g.groups == 1 && g.OW >= min_out_width && g.OH > 0 && g.N > 0;
 }
 
-bool conv_winograd_rows_pays(const ConvGeometry& g) {
-    return conv_winograd_rows_applies(g) && g.C <= max_channels;
+bool conv_winograd_rows_pays(const ConvGeometry& g, bool forward) {
+    return conv_winograd_rows_applies(g) && g.C <= max_channels &&
+           g.C >= (forward ? min_forward_channels : 1);
+}
+
+template <typename T>
+void conv_winograd_rows_forward(const ConvGeometry& g, const T* x, const T* weight,
+                                const T* bias, T* y) {
+    const RowsLayout<T> layout(g);
+    const ptrdiff_t depth = layout.depth, out_padded = round_up(g.O, conv_out_block);
+    // u (O padded, 4, depth): G times each kernel column, u[o][i][3c + kw]
+    CachedArray<T> u(out_padded * 4 * depth, T(0)), bias_padded(out_padded, T(0));
+    for (ptrdiff_t o = 0; o < g.O; ++o) {
+        for (ptrdiff_t k = 0; k < depth; ++k) {   // k = 3c + kw
+            const T* column = weight + (o * g.C + k / 3) * 9 + k % 3;
+            const T taps[3] = {column[0], column[3], column[6]};
+            T transformed[4];
+            filter_rows(taps, transformed);
+            for (int i = 0; i < 4; ++i) u[(o * 4 + i) * depth + k] = transformed[i];
+        }
+    }
+    if (bias) std::copy(bias, bias + g.O, bias_padded.begin());
+    const ImageRanges ranges(g.N);
+    CachedArray<T> buffers(ranges.workers * layout.worker_size);
+    const Isa isa = active_isa();
+    const std::vector<PairSpan> spans = plan(isa, g, layout);
+    ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
+        T* v = buffers.data() + t * layout.worker_size;
+        for (ptrdiff_t n = n0; n < n1; ++n) {
+            transform_image(isa, g, layout, x, n, v);
+            TC_ISA_CALL(isa, winograd_rows_forward(v, g.C, g.OH, g.OW, u.data(),
+                                                   bias_padded.data(), g.O, spans.data(),
+                                                   y + n * g.O * g.pixels()));
+        }
+    });
 }
 
 // dweight and dbias; each range of images sums into its own lane sums, added up in double
@@ -94,8 +141,7 @@ void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, co
     CachedArray<T> buffers(ranges.workers * layout.worker_size);
     CachedArray<T> partial(ranges.count * entries * lanes, T(0));
     const Isa isa = active_isa();
-    std::vector<PairSpan> spans(layout.positions_padded * sizeof(T) / 16);
-    TC_ISA_CALL(isa, winograd_rows_plan(T(0), g.OH, g.OW, spans.data()));
+    const std::vector<PairSpan> spans = plan(isa, g, layout);
     ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* v = buffers.data() + t * layout.worker_size;
         T* sums = partial.data() + r * entries * lanes;
@@ -121,6 +167,10 @@ void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, co
     }
 }
 
+template void conv_winograd_rows_forward<float>(const ConvGeometry&, const float*, const float*,
+                                                const float*, float*);
+template void conv_winograd_rows_forward<double>(const ConvGeometry&, const double*,
+                                                 const double*, const double*, double*);
 template void conv_winograd_rows_backward_weight<float>(const ConvGeometry&, const float*,
                                                         const float*, float*, float*);
 template void conv_winograd_rows_backward_weight<double>(const ConvGeometry&, const double*,

@@ -1,32 +1,33 @@
-// The weight gradient of a 3x3, stride-1 convolution by Winograd F(2, 3) down the kernel's
-// columns ("row pairs"), for NCHW images with few input channels (the first layer of a CNN),
-// compiled once per ISA (winograd_rows_kernels_impl.h in winograd_rows_kernels_<isa>.cpp);
-// conv_winograd_rows.cpp drives it.
+// 3x3, stride-1 convolution by Winograd F(2, 3) down the kernel's columns ("row pairs"),
+// forward and weight gradient, for NCHW images with few input channels (the first layers of a
+// CNN), compiled once per ISA (winograd_rows_kernels_impl.h in winograd_rows_kernels_<isa>.cpp);
+// conv_winograd_rows.cpp drives them.
 //
 // Output rows go in pairs: rows 2j and 2j + 1 at column x read input rows 2j .. 2j + 3 at
-// columns x .. x + 2. Per kernel column kw, the pair's contribution to the weight gradient
-// costs 4 products instead of 6:
-//   dw[., kw] += G^T [ (A g) . (B^T d_kw) ]   summed over pairs, columns and images
-// with g the pair of gradient values and d_kw the 4 input values of column x + kw; G^T is
-// applied once, to the sums. Unlike the 2-D F(2x2, 3x3) of winograd_kernels.h, no transform
-// crosses a row, so vectors run along the rows and the gradient is read as it lies; with one
-// input channel, one transformed image serves every output channel.
+// columns x .. x + 2. Per kernel column kw, a pair costs 4 products instead of 6:
+//   (y_2j, y_2j+1) += A^T [ (G w_kw) . (B^T d_kw) ]   summed over columns and input channels
+//   dw[., kw] += G^T [ (A g) . (B^T d_kw) ]            summed over pairs, columns and images
+// with d_kw the 4 input values of column x + kw, w_kw the kernel's column kw and g the pair of
+// gradient values; G^T is applied once, to the sums. Unlike the 2-D F(2x2, 3x3) of
+// winograd_kernels.h, no transform crosses a row, so vectors run along the rows and outputs
+// and gradients are written and read as they lie; one transformed image serves every output
+// channel.
 //
 // Position (j, x) of an image is j * out_w + x, for pairs = ceil(out_h / 2) pairs: a vector
 // of positions can cross from the end of pair j to the start of pair j + 1. Lane l of a vector
 // starting at (j, x) lies, in either pair, at element base + r * out_w + l of row 2j + r's
-// plane with base = 2j * out_w + x, so a vector's gradient pairs are read as three masked
-// vectors: at base (row 2j, nothing past the pair), base + out_w (row 2j + 1, then row 2j + 2
-// past the pair) and base + 2 out_w (row 2j + 3 past the pair). The kernels need out_w of at
-// least a vector's lanes, so that a vector spans at most two pairs.
+// plane with base = 2j * out_w + x, so a vector's pairs of values are stored or loaded as
+// three masked vectors: at base (row 2j, nothing past the pair), base + out_w (row 2j + 1,
+// then row 2j + 2 past the pair) and base + 2 out_w (row 2j + 3 past the pair). The kernels
+// need out_w of at least a vector's lanes, so that a vector spans at most two pairs.
 #pragma once
 
 #include <cstddef>
 
 namespace tensorcore {
 
-// Where the vector of positions q .. q + L (L lanes) lies in a gradient plane, for q =
-// j * out_w + x: memory rows base = 2j * out_w + x, base + out_w and base + 2 out_w hold
+// Where the vector of positions q .. q + L (L lanes) lies in an output or gradient plane, for
+// q = j * out_w + x: memory rows base = 2j * out_w + x, base + out_w and base + 2 out_w hold
 // lanes [0, split), [first_middle, valid) and [split, last_bottom); whole: just the first
 // two, all lanes. A plan holds one per vector of an image's positions: positions_padded *
 // sizeof(T) / 16 spans cover the narrowest vectors (16 bytes).
@@ -37,7 +38,7 @@ struct PairSpan {
 };
 
 // Positions per block of the transformed image (a multiple of every vector's lanes)
-constexpr ptrdiff_t winograd_rows_block = 128;
+constexpr ptrdiff_t winograd_rows_block = 192;
 
 }  // namespace tensorcore
 
@@ -52,6 +53,9 @@ constexpr ptrdiff_t winograd_rows_block = 128;
 //   of channel c of `image` (channels, 2 * pairs + 2, out_w + 2: padding in place), B^T d =
 //   (d0 - d2, d1 + d2, d2 - d1, d1 - d3); zero past pairs * out_w, up to positions_padded
 //   (a multiple of winograd_rows_block).
+// winograd_rows_forward: y (out, out_h, out_w) = A^T [sum over k of u[o][i][k] * v[., k, i]]
+//   + bias, u (out padded to conv_out_block, 4, 3 * channels) the transformed kernels G w,
+//   bias (out padded), A^T m = (m0 + m1 + m2, m1 - m2 - m3); spans from winograd_rows_plan.
 // winograd_rows_weight_gradient: dweight_lanes[o][i][k] (out padded to conv_out_block, 4,
 //   3 * channels, conv_lanes slots) += the sum over positions of (A g)[i] * v[., k, i], for g
 //   the pair of gradient values (grad (out, out_h, out_w)) and A g = (g0, g0 + g1, g0 - g1,
@@ -63,6 +67,9 @@ constexpr ptrdiff_t winograd_rows_block = 128;
     void winograd_rows_plan(T, ptrdiff_t out_h, ptrdiff_t out_w, tensorcore::PairSpan* spans); \
     void winograd_rows_input(const T* image, ptrdiff_t channels, ptrdiff_t out_w,               \
                              ptrdiff_t pairs, T* v, ptrdiff_t positions_padded);                \
+    void winograd_rows_forward(const T* v, ptrdiff_t channels, ptrdiff_t out_h, ptrdiff_t out_w, \
+                               const T* u, const T* bias, ptrdiff_t out,                        \
+                               const tensorcore::PairSpan* spans, T* y);                        \
     void winograd_rows_weight_gradient(const T* grad, const T* v, ptrdiff_t channels,          \
                                        ptrdiff_t out_h, ptrdiff_t out_w, ptrdiff_t out,         \
                                        const tensorcore::PairSpan* spans, T* dweight_lanes,     \

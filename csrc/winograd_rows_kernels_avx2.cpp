@@ -12,5 +12,6 @@
 
 #define TC_ISA isa_avx2
 #define TC_VECTOR_BYTES 32
+#define TC_WINOGRAD_ROWS_FORWARD_ROWS 1
 #define TC_WINOGRAD_ROWS_WEIGHT_ROWS 1
 #include "winograd_rows_kernels_impl.h"

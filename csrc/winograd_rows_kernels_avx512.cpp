@@ -12,5 +12,6 @@
 
 #define TC_ISA isa_avx512
 #define TC_VECTOR_BYTES 64
+#define TC_WINOGRAD_ROWS_FORWARD_ROWS 2
 #define TC_WINOGRAD_ROWS_WEIGHT_ROWS 2
 #include "winograd_rows_kernels_impl.h"

@@ -8,5 +8,6 @@
 
 #define TC_ISA isa_generic
 #define TC_VECTOR_BYTES 16
+#define TC_WINOGRAD_ROWS_FORWARD_ROWS 1
 #define TC_WINOGRAD_ROWS_WEIGHT_ROWS 1
 #include "winograd_rows_kernels_impl.h"

@@ -1,10 +1,12 @@
 // The kernels of winograd_rows_kernels.h, written once and compiled per ISA. The including
 // unit sets its target pragma and defines
-//   TC_ISA                        namespace of this copy (isa_avx512, isa_avx2, isa_generic)
-//   TC_VECTOR_BYTES               SIMD register width in bytes
-//   TC_WINOGRAD_ROWS_WEIGHT_ROWS  output channels per weight-gradient tile (12 accumulators
-//                                 each, one per transform entry and kernel column: 24 of the
-//                                 32 zmm on AVX-512, 12 of the 16 registers on AVX2 and SSE2)
+//   TC_ISA                         namespace of this copy (isa_avx512, isa_avx2, isa_generic)
+//   TC_VECTOR_BYTES                SIMD register width in bytes
+//   TC_WINOGRAD_ROWS_FORWARD_ROWS  output channels per forward tile (3 vectors of positions,
+//                                  4 accumulators each: 24 of the 32 zmm on AVX-512, 12 of the
+//                                  16 registers on AVX2 and SSE2)
+//   TC_WINOGRAD_ROWS_WEIGHT_ROWS   output channels per weight-gradient tile (12 accumulators
+//                                  each, one per transform entry and kernel column)
 #include "conv_kernels.h"
 #include "simd.h"
 #include "winograd_rows_kernels.h"
@@ -32,6 +34,25 @@ void plan_spans(ptrdiff_t out_h, ptrdiff_t out_w, PairSpan* spans) {
         x += L;
         if (x >= out_w) x -= out_w, ++j;
     }
+}
+
+// y0 and y1 into rows 2j and 2j + 1 of `plane` for the vector of span s (always inlined, as
+// the tiles' accumulators and these vectors must stay in registers)
+template <typename T>
+__attribute__((always_inline)) inline void store_pair(T* plane, ptrdiff_t out_w,
+                                                      const PairSpan& s,
+                                                      typename Simd<T>::vec y0,
+                                                      typename Simd<T>::vec y1) {
+    T* row = plane + s.base;
+    if (s.whole) {
+        store(row, y0);
+        store(row + out_w, y1);
+        return;
+    }
+    store_lanes(row, y0, 0, s.split);
+    if (s.valid > s.first_middle)
+        store_lanes(row + out_w, merge_lanes<T>(y1, y0, s.split), s.first_middle, s.valid);
+    if (s.last_bottom > s.split) store_lanes(row + 2 * out_w, y1, s.split, s.last_bottom);
 }
 
 // The pair of values (rows 2j, 2j + 1) of each lane, zero past the plane's rows
@@ -89,6 +110,85 @@ void input_transform(const T* image, ptrdiff_t channels, ptrdiff_t out_w, ptrdif
                             store_lanes(at, entries[i], 0, inside);
                             store_lanes(at + block_size - B, entries[i], inside, L);
                         }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// v elements per chunk of positions of the forward: 256 KiB of float, a quarter of L2
+constexpr ptrdiff_t forward_chunk_elements = ptrdiff_t(1) << 16;
+
+// The forward in tiles of R output channels x 3 vectors of positions, 4 accumulators (the
+// transform entries) per output vector.
+template <typename T>
+void image_forward(const T* v, ptrdiff_t channels, ptrdiff_t out_h, ptrdiff_t out_w,
+                   const T* u, const T* bias, ptrdiff_t out, const PairSpan* spans, T* y) {
+    typedef typename Simd<T>::vec V;
+    constexpr int L = Simd<T>::lanes, R = TC_WINOGRAD_ROWS_FORWARD_ROWS, VB = 3;
+    constexpr ptrdiff_t B = tensorcore::winograd_rows_block;
+    static_assert(tensorcore::conv_out_block % R == 0, "tiles must not pass the kernels' padding");
+    static_assert(B % (VB * L) == 0, "nor cross a block of positions");
+    const ptrdiff_t depth = 3 * channels, block_size = 12 * channels * B;
+    const ptrdiff_t positions = (out_h + 1) / 2 * out_w, plane = out_h * out_w;
+    // positions in chunks of whole blocks whose v stays in L2 while every output channel
+    // passes over them
+    const ptrdiff_t chunk = std::max<ptrdiff_t>(forward_chunk_elements / block_size, 1) * B;
+    for (ptrdiff_t p0 = 0; p0 < positions; p0 += chunk) {
+        const ptrdiff_t p1 = std::min(positions, p0 + chunk);
+        for (ptrdiff_t o0 = 0; o0 < out; o0 += R) {
+            const int rows = static_cast<int>(std::min<ptrdiff_t>(R, out - o0));
+            for (ptrdiff_t q = p0; q < p1; q += VB * L) {
+                V acc[4][R][VB];
+#pragma GCC unroll 8
+                for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+                    for (int e = 0; e < VB; ++e) {
+                        acc[0][r][e] = broadcast(bias[o0 + r]);   // y0 = m0 + m1 + m2
+                        acc[1][r][e] = acc[2][r][e] = broadcast(T(0));
+                        acc[3][r][e] = broadcast(-bias[o0 + r]);  // y1 = m1 - m2 - m3
+                    }
+                }
+                // k = 3c + kw at run time: unrolled, GCC issued all the tile's loads first and
+                // spilled the accumulators
+                const T* vk = v + q / B * block_size + q % B;
+                const T* uk = u + o0 * 4 * depth;
+#pragma GCC unroll 1
+                for (ptrdiff_t k = 0; k < depth; ++k, vk += 4 * B, ++uk) {
+#pragma GCC unroll 4
+                    for (int i = 0; i < 4; ++i) {
+                        V b[VB];
+#pragma GCC unroll 4
+                        for (int e = 0; e < VB; ++e)
+                            b[e] = in_register(load(vk + i * B + e * L));
+#pragma GCC unroll 8
+                        for (int r = 0; r < R; ++r) {
+                            const V a = broadcast(uk[(r * 4 + i) * depth]);
+#pragma GCC unroll 4
+                            for (int e = 0; e < VB; ++e) acc[i][r][e] += a * b[e];
+                        }
+                    }
+                }
+                // A^T m into the first two entries, then the stores
+#pragma GCC unroll 8
+                for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+                    for (int e = 0; e < VB; ++e) {
+                        const V m1 = acc[1][r][e], m2 = acc[2][r][e];
+                        acc[0][r][e] += m1 + m2;
+                        acc[1][r][e] = m1 - m2 - acc[3][r][e];
+                    }
+                }
+#pragma GCC unroll 4
+                for (int e = 0; e < VB; ++e) {
+                    if (q + e * L >= positions) break;
+                    const PairSpan& span = spans[q / L + e];
+#pragma GCC unroll 8
+                    for (int r = 0; r < R; ++r) {
+                        if (r < rows)
+                            store_pair<T>(y + (o0 + r) * plane, out_w, span, acc[0][r][e],
+                                          acc[1][r][e]);
                     }
                 }
             }
@@ -224,6 +324,11 @@ void image_weight_gradient(const T* grad, const T* v, ptrdiff_t channels, ptrdif
     void winograd_rows_input(const T* image, ptrdiff_t channels, ptrdiff_t out_w,               \
                              ptrdiff_t pairs, T* v, ptrdiff_t positions_padded) {               \
         input_transform(image, channels, out_w, pairs, v, positions_padded);                    \
+    }                                                                                           \
+    void winograd_rows_forward(const T* v, ptrdiff_t channels, ptrdiff_t out_h, ptrdiff_t out_w, \
+                               const T* u, const T* bias, ptrdiff_t out,                        \
+                               const tensorcore::PairSpan* spans, T* y) {                       \
+        image_forward(v, channels, out_h, out_w, u, bias, out, spans, y);                       \
     }                                                                                           \
     void winograd_rows_weight_gradient(const T* grad, const T* v, ptrdiff_t channels,          \
                                        ptrdiff_t out_h, ptrdiff_t out_w, ptrdiff_t out,         \

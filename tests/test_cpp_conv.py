@@ -274,17 +274,21 @@ def test_winograd_declines_other_kernel_sizes_and_bad_algorithm_names():
         ours("conv2d_backward_weight", "cpu.winograd")(rand(2, 4, 5, 5), x, w.shape, **geo)
     with pytest.raises(ValueError, match="got kernel \\(5, 5\\)"):
         _C.conv2d_backward_input(rand(2, 4, 5, 5), w, x.shape, algorithm="winograd", **geo)
-    with pytest.raises(ValueError, match="expected algorithm 'auto' or 'winograd', got 'fft'"):
+    with pytest.raises(ValueError, match="expected algorithm 'auto', 'winograd' or "
+                                         "'winograd_rows', got 'fft'"):
         _C.conv2d(x, w, None, algorithm="fft", **geo)
+    with pytest.raises(ValueError, match="expected algorithm 'auto' or 'winograd', got 'fft'"):
+        _C.conv2d_backward_input(rand(2, 4, 7, 7), rand(4, 3, 3, 3), x.shape, algorithm="fft",
+                                 **geo)
 
 
-# --- row-pair Winograd F(2, 3) weight gradient ("cpu.winograd_rows", and "cpu.cpp" below 16
-# input channels) -----------------------------------------------------------------------------
+# --- row-pair Winograd F(2, 3) ("cpu.winograd_rows" for the forward and the weight gradient;
+# "cpu.cpp" picks it below 16 input channels) -----------------------------------------------
 
 # 3x3, stride 1, NCHW, output rows of 16 pixels or more: odd and even output heights (the odd
 # last row has no pair), rows that no vector width divides (vectors cross from one pair of
 # rows to the next), every padding (asymmetric, beyond the kernel), 1 to 15 input channels,
-# images split per thread, several blocks of positions
+# output channels past a tile, images split per thread, several blocks of positions
 WINOGRAD_ROWS_CASES = [
     ((1, 1, 3, 18), (1, 1, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),       # one output row
     ((3, 1, 28, 28), (33, 1, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),     # the MNIST layer
@@ -295,63 +299,71 @@ WINOGRAD_ROWS_CASES = [
 ]
 
 
-def check_weight_gradient(case, dtype, variant, seed=0):
-    """dweight and dbias of `variant` on `case` (NCHW) against the float64 reference."""
+def check_winograd_rows(case, dtype, variant="cpu.winograd_rows", seed=0):
+    """The forward (with bias) and the weight gradient of `variant` on `case` (NCHW) against
+    the float64 reference."""
     x_shape, w_shape = case[:2]
     geo = geometry(case)
-    x = rand(*x_shape, seed=seed).astype(dtype)
-    out = reference("conv2d")(x.astype(np.float64), rand(*w_shape).astype(np.float64), None,
-                              **geo)
-    grad = rand(*out.shape, seed=seed + 3).astype(dtype)
+    x, w = rand(*x_shape, seed=seed).astype(dtype), rand(*w_shape, seed=seed + 1).astype(dtype)
+    b = rand(w_shape[0], seed=seed + 2).astype(dtype)
+    wide = (lambda a: a.astype(np.float64))
+    y_expected = reference("conv2d")(wide(x), wide(w), wide(b), **geo)
+    y = ours("conv2d", variant)(x, w, b, **geo)
+    assert_matches(y, y_expected, dtype, "conv2d")
+    grad = rand(*y_expected.shape, seed=seed + 3).astype(dtype)
     dw, db = ours("conv2d_backward_weight", variant)(grad, x, w_shape, **geo)
-    dw_expected, db_expected = reference("conv2d_backward_weight")(
-        grad.astype(np.float64), x.astype(np.float64), w_shape, **geo)
+    dw_expected, db_expected = reference("conv2d_backward_weight")(wide(grad), wide(x), w_shape,
+                                                                   **geo)
     assert_matches(dw, dw_expected, dtype, "conv2d_backward_weight dweight")
     assert_matches(db, db_expected, dtype, "conv2d_backward_weight dbias")
-    return dw, db
+    return y, dw, db
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", WINOGRAD_ROWS_CASES, ids=case_id)
 def test_winograd_rows_against_reference(case, dtype):
-    check_weight_gradient(case, dtype, "cpu.winograd_rows")
+    check_winograd_rows(case, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", WINOGRAD_ROWS_CASES[1:5], ids=case_id)
 def test_winograd_rows_every_isa(isa, case, dtype):
-    check_weight_gradient(case, dtype, "cpu.winograd_rows")
+    check_winograd_rows(case, dtype)
 
 
 @pytest.mark.parametrize("case", WINOGRAD_ROWS_CASES[1:4], ids=case_id)
 def test_winograd_rows_thread_count_does_not_change_results(threads, case):
     threads(1)
-    one = check_weight_gradient(case, np.float32, "cpu.winograd_rows")
+    one = check_winograd_rows(case, np.float32)
     threads(2)
-    two = check_weight_gradient(case, np.float32, "cpu.winograd_rows")
+    two = check_winograd_rows(case, np.float32)
     for a, b in zip(one, two):
         assert_matches(a, b, np.float32, "1 vs 2 threads")
 
 
-@pytest.mark.parametrize("x_shape, w_shape, picks", [
-    ((3, 1, 28, 28), (8, 1, 3, 3), "cpu.winograd_rows"),     # one input channel
-    ((3, 15, 20, 18), (4, 15, 3, 3), "cpu.winograd_rows"),
-    ((3, 16, 20, 18), (4, 16, 3, 3), "cpu.winograd"),         # 16: the 2-D Winograd pays
-    ((3, 1, 17, 17), (8, 1, 3, 3), None),                     # rows of 15: direct kernels
+@pytest.mark.parametrize("x_shape, forward, weight_gradient", [
+    ((3, 1, 28, 28), None, "cpu.winograd_rows"),      # one input channel: the direct forward
+    ((3, 2, 20, 18), "cpu.winograd_rows", "cpu.winograd_rows"),
+    ((3, 15, 20, 18), "cpu.winograd_rows", "cpu.winograd_rows"),
+    ((3, 16, 20, 18), "cpu.winograd", "cpu.winograd"),     # 16: the 2-D Winograd pays
+    ((3, 3, 17, 17), None, None),                          # rows of 15: direct kernels
 ])
-def test_cpp_picks_winograd_rows_for_few_input_channels(x_shape, w_shape, picks):
-    """"cpu.cpp" computes the weight gradient as the variant it picks does, bit for bit."""
-    x, grad = rand(*x_shape, seed=1), rand(x_shape[0], w_shape[0], x_shape[2] - 2,
-                                           x_shape[3] - 2, seed=2)
+def test_cpp_picks_winograd_rows_for_few_input_channels(x_shape, forward, weight_gradient):
+    """"cpu.cpp" computes as the variant it picks does, bit for bit."""
+    x, w = rand(*x_shape, seed=1), rand(4, x_shape[1], 3, 3, seed=2)
+    grad = rand(x_shape[0], 4, x_shape[2] - 2, x_shape[3] - 2, seed=3)
     geo = dict(stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1)
-    got = ours("conv2d_backward_weight")(grad, x, w_shape, **geo)
-    for variant in ("cpu.winograd_rows", "cpu.winograd"):
-        try:
-            forced = ours("conv2d_backward_weight", variant)(grad, x, w_shape, **geo)
-        except NotImplementedError:
-            continue
-        same = all(np.array_equal(a, b) for a, b in zip(got, forced))
-        assert same == (variant == picks), variant
+    for op, args, picks in (("conv2d", (x, w, None), forward),
+                            ("conv2d_backward_weight", (grad, x, w.shape), weight_gradient)):
+        as_tuple = (lambda r: r if isinstance(r, tuple) else (r,))
+        got = as_tuple(ours(op)(*args, **geo))
+        for variant in ("cpu.winograd_rows", "cpu.winograd"):
+            try:
+                forced = as_tuple(ours(op, variant)(*args, **geo))
+            except NotImplementedError:
+                continue
+            same = all(np.array_equal(a, b) for a, b in zip(got, forced))
+            assert same == (variant == picks), (op, variant)
 
 
 @pytest.mark.parametrize("x_shape, geo", [
@@ -361,41 +373,60 @@ def test_cpp_picks_winograd_rows_for_few_input_channels(x_shape, w_shape, picks)
     ((2, 1, 20, 17), dict(stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1)),
 ])
 def test_winograd_rows_declines_what_it_does_not_handle(x_shape, geo):
-    groups = geo["groups"]
-    w_shape = (4, x_shape[1] // groups, 3, 3)
+    w = rand(4, x_shape[1] // geo["groups"], 3, 3, seed=2)
     x = rand(*x_shape, seed=1)
-    out = reference("conv2d")(x, rand(*w_shape), None, **geo)
-    grad = rand(*out.shape, seed=2)
-    with pytest.raises(NotImplementedError):
-        ours("conv2d_backward_weight", "cpu.winograd_rows")(grad, x, w_shape, **geo)
-    with pytest.raises(ValueError, match="algorithm 'winograd_rows' needs NCHW images"):
-        _C.conv2d_backward_weight(grad, x, w_shape, algorithm="winograd_rows", **geo)
-    with tc.kernels.use(conv2d_backward_weight="cpu.winograd_rows"):   # the next one answers
-        dw, db = tc.kernels.get("conv2d_backward_weight")(grad, x, w_shape, **geo)
-    dw_expected, db_expected = reference("conv2d_backward_weight")(grad, x, w_shape, **geo)
-    np.testing.assert_allclose(dw, dw_expected, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(db, db_expected, rtol=1e-12, atol=1e-12)
+    y_expected = reference("conv2d")(x, w, None, **geo)
+    grad = rand(*y_expected.shape, seed=3)
+    expected = {"conv2d": (y_expected,),
+                "conv2d_backward_weight": reference("conv2d_backward_weight")(grad, x, w.shape,
+                                                                              **geo)}
+    for op, args, call in (("conv2d", (x, w, None), _C.conv2d),
+                           ("conv2d_backward_weight", (grad, x, w.shape),
+                            _C.conv2d_backward_weight)):
+        with pytest.raises(NotImplementedError):
+            ours(op, "cpu.winograd_rows")(*args, **geo)
+        with pytest.raises(ValueError, match="algorithm 'winograd_rows' needs NCHW images"):
+            call(*args, algorithm="winograd_rows", **geo)
+        with tc.kernels.use(**{op: "cpu.winograd_rows"}):   # the next variant answers
+            got = tc.kernels.get(op)(*args, **geo)
+        for a, b in zip((got,) if op == "conv2d" else got, expected[op]):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-def test_winograd_rows_declines_channels_last_and_other_ops():
+def test_winograd_rows_declines_channels_last_and_the_input_gradient():
     geo = dict(stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1)
     x, w, grad = rand(2, 2, 20, 20, seed=1), rand(4, 2, 3, 3, seed=2), rand(2, 4, 18, 18, seed=3)
+    with pytest.raises(NotImplementedError):
+        ours("conv2d", "cpu.winograd_rows")(nhwc(x), w, None, **geo)
     with pytest.raises(NotImplementedError):
         ours("conv2d_backward_weight", "cpu.winograd_rows")(nhwc(grad), nhwc(x), w.shape, **geo)
     with pytest.raises(ValueError, match="channels-last"):
         _C.conv2d_backward_weight(nhwc(grad), nhwc(x), w.shape, algorithm="winograd_rows", **geo)
     with pytest.raises(ValueError, match="expected algorithm 'auto' or 'winograd', got "
                                          "'winograd_rows'"):
-        _C.conv2d(x, w, None, algorithm="winograd_rows", **geo)
+        _C.conv2d_backward_input(grad, w, x.shape, algorithm="winograd_rows", **geo)
 
 
 def test_gradcheck_through_winograd_rows():
     x = tc.tensor(rand(2, 2, 5, 18, seed=1), requires_grad=True)
     w = tc.tensor(rand(3, 2, 3, 3, seed=2), requires_grad=True)
     b = tc.tensor(rand(3, seed=3), requires_grad=True)
-    with tc.kernels.use(conv2d="cpu.cpp", conv2d_backward_weight="cpu.winograd_rows"):
+    with tc.kernels.use(conv2d="cpu.winograd_rows", conv2d_backward_weight="cpu.winograd_rows"):
         assert tc.autograd.gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding=1), [x, w, b])
-        assert tc.kernels.get("conv2d_backward_weight").last.name == "cpu.winograd_rows"
+        for op in ("conv2d", "conv2d_backward_weight"):
+            assert tc.kernels.get(op).last.name == "cpu.winograd_rows"
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", [
+    ((3, 3, 32, 32), (16, 3, 3, 3), dict(padding=1)), ((2, 5, 17, 21), (7, 5, 3, 3), {})])
+def test_winograd_rows_against_torch(x_shape, w_shape, kwargs):
+    inputs = [rand(*x_shape, seed=1), rand(*w_shape, seed=2), rand(w_shape[0], seed=3)]
+    with tc.kernels.use(conv2d="cpu.cpp"):
+        compare_with_torch(lambda x, w, b: F.conv2d(x, w, b, **kwargs),
+                           lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kwargs), inputs)
+        for op in ("conv2d", "conv2d_backward_weight"):
+            assert tc.kernels.get(op).last.name == "cpu.cpp"
 
 
 # --- through F.conv2d and autograd ------------------------------------------------------

@@ -1,6 +1,7 @@
 """conv2d and its backward passes as "cpu.cpp" (csrc/conv*.cpp, which picks the kernels per
 shape), "cpu.winograd" (Winograd F(2x2, 3x3) forced wherever it applies) and, for the
-weight gradient, "cpu.winograd_rows" (row-pair Winograd F(2, 3) forced wherever it applies). Images run NCHW,
+forward and the weight gradient, "cpu.winograd_rows" (row-pair Winograd F(2, 3) forced
+wherever it applies). Images run NCHW,
 or channels-last when their memory is NHWC (an NCHW-shaped view such as
 ``x_nhwc.transpose(0, 3, 1, 2)``, as the Keras face passes them), and come back in that memory
 format; other strides are copied first."""
@@ -98,20 +99,27 @@ def conv2d_backward_weight_winograd(grad, x, weight_shape, stride, padding, dila
     return backward_weight("winograd", grad, x, weight_shape, stride, padding, dilation, groups)
 
 
-def winograd_rows_applies(grad, x, weight_shape, stride, dilation, groups):
+def winograd_rows_applies(x, weight_shape, out_w, stride, dilation, groups):
     """Decline what row-pair Winograd does not handle: it takes NCHW images, 3x3 kernels at
     stride 1 and dilation 1 without groups, and output rows of at least 16 pixels."""
     if (tuple(weight_shape[2:]) != (3, 3) or tuple(stride) != (1, 1)
-            or tuple(dilation) != (1, 1) or groups != 1 or grad.ndim != 4
-            or grad.shape[3] < 16 or channels_last(x)):
+            or tuple(dilation) != (1, 1) or groups != 1 or x.ndim != 4 or out_w < 16
+            or channels_last(x)):
         raise NotImplementedError
 
 
-# "cpu.cpp" already picks it for few input channels
+# "cpu.cpp" already picks it for few input channels; "cpu.winograd_rows" forces it
+@register("conv2d", "cpu.winograd_rows", priority=PRIORITY - 2, available=available)
+def conv2d_winograd_rows(x, weight, bias, stride, padding, dilation, groups):
+    out_w = x.shape[-1] + padding[2] + padding[3] - 2
+    winograd_rows_applies(x, weight.shape, out_w, stride, dilation, groups)
+    return forward("winograd_rows", x, weight, bias, stride, padding, dilation, groups)
+
+
 @register("conv2d_backward_weight", "cpu.winograd_rows", priority=PRIORITY - 2,
           available=available)
 def conv2d_backward_weight_winograd_rows(grad, x, weight_shape, stride, padding, dilation,
                                          groups):
-    winograd_rows_applies(grad, x, weight_shape, stride, dilation, groups)
+    winograd_rows_applies(x, weight_shape, grad.shape[-1], stride, dilation, groups)
     return backward_weight("winograd_rows", grad, x, weight_shape, stride, padding, dilation,
                            groups)
