@@ -70,8 +70,7 @@ void transform_image(Isa isa, const ConvGeometry& g, const RowsLayout<T>& layout
         for (ptrdiff_t h = 0; h < g.H; ++h)
             std::copy_n(plane + h * g.W, g.W, staged + h * layout.image_w);
     }
-    TC_ISA_CALL(isa, winograd_rows_input(image, g.C, g.OW, layout.pairs, v,
-                                         layout.positions_padded));
+    TC_ISA_CALL(isa, winograd_rows_input(image, g.C, g.OW, layout.pairs, v));
 }
 
 // The spans of the active ISA's vectors over an image's positions (winograd_rows_kernels.h)

@@ -51,8 +51,7 @@ constexpr ptrdiff_t winograd_rows_block = 192;
 //   v[q / block * 12 * channels * block + (4k + i) * block + q % block].
 // winograd_rows_input: v = (B^T d)[i] for d the 4 values of column x + kw, rows 2j .. 2j + 3,
 //   of channel c of `image` (channels, 2 * pairs + 2, out_w + 2: padding in place), B^T d =
-//   (d0 - d2, d1 + d2, d2 - d1, d1 - d3); zero past pairs * out_w, up to positions_padded
-//   (a multiple of winograd_rows_block).
+//   (d0 - d2, d1 + d2, d2 - d1, d1 - d3); zero past pairs * out_w to the end of its block.
 // winograd_rows_forward: y (out, out_h, out_w) = A^T [sum over k of u[o][i][k] * v[., k, i]]
 //   + bias, u (out padded to conv_out_block, 4, 3 * channels) the transformed kernels G w,
 //   bias (out padded), A^T m = (m0 + m1 + m2, m1 - m2 - m3); spans from winograd_rows_plan.
@@ -66,7 +65,7 @@ constexpr ptrdiff_t winograd_rows_block = 192;
 #define TC_DECLARE_WINOGRAD_ROWS_KERNELS_FOR(T)                                                 \
     void winograd_rows_plan(T, ptrdiff_t out_h, ptrdiff_t out_w, tensorcore::PairSpan* spans); \
     void winograd_rows_input(const T* image, ptrdiff_t channels, ptrdiff_t out_w,               \
-                             ptrdiff_t pairs, T* v, ptrdiff_t positions_padded);                \
+                             ptrdiff_t pairs, T* v);                                            \
     void winograd_rows_forward(const T* v, ptrdiff_t channels, ptrdiff_t out_h, ptrdiff_t out_w, \
                                const T* u, const T* bias, ptrdiff_t out,                        \
                                const tensorcore::PairSpan* spans, T* y);                        \

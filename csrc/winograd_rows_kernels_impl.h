@@ -78,15 +78,19 @@ __attribute__((always_inline)) inline void load_pair(const T* plane, ptrdiff_t o
 }
 
 template <typename T>
-void input_transform(const T* image, ptrdiff_t channels, ptrdiff_t out_w, ptrdiff_t pairs, T* v,
-                     ptrdiff_t positions_padded) {
+void input_transform(const T* image, ptrdiff_t channels, ptrdiff_t out_w, ptrdiff_t pairs,
+                     T* v) {
     typedef typename Simd<T>::vec V;
     constexpr int L = Simd<T>::lanes;
     constexpr ptrdiff_t B = tensorcore::winograd_rows_block;
     const ptrdiff_t image_w = out_w + 2, image_h = 2 * pairs + 2, positions = pairs * out_w;
     const ptrdiff_t block_size = 12 * channels * B;
-    // the blocks holding positions past the last, zero (those before are overwritten next)
-    std::fill(v + positions / B * block_size, v + positions_padded / B * block_size, T(0));
+    // the positions past the last, zero: the end of the last block's rows
+    if (positions % B != 0) {
+        T* last = v + positions / B * block_size;
+        for (ptrdiff_t row = 0; row < 12 * channels; ++row)
+            std::fill(last + row * B + positions % B, last + (row + 1) * B, T(0));
+    }
     for (ptrdiff_t j = 0; j < pairs; ++j) {
         // whole vectors along the pair, the last one ending at its end (over the one before)
         for (ptrdiff_t x0 = 0; x0 < out_w; x0 += L) {
@@ -322,8 +326,8 @@ void image_weight_gradient(const T* grad, const T* v, ptrdiff_t channels, ptrdif
         plan_spans<Simd<T>::lanes>(out_h, out_w, spans);                                        \
     }                                                                                           \
     void winograd_rows_input(const T* image, ptrdiff_t channels, ptrdiff_t out_w,               \
-                             ptrdiff_t pairs, T* v, ptrdiff_t positions_padded) {               \
-        input_transform(image, channels, out_w, pairs, v, positions_padded);                    \
+                             ptrdiff_t pairs, T* v) {                                           \
+        input_transform(image, channels, out_w, pairs, v);                                      \
     }                                                                                           \
     void winograd_rows_forward(const T* v, ptrdiff_t channels, ptrdiff_t out_h, ptrdiff_t out_w, \
                                const T* u, const T* bias, ptrdiff_t out,                        \
