@@ -68,6 +68,13 @@ __attribute__((always_inline)) inline void load_pair(const T* plane, ptrdiff_t o
         g1 = load(row + out_w);
         return;
     }
+    if (s.first_middle == 0 && s.last_bottom == Simd<T>::lanes) {
+        // crossing into a pair whose rows all exist: whole vectors, all inside the plane
+        const V middle = load(row + out_w);
+        g0 = merge_lanes<T>(load(row), middle, s.split);
+        g1 = merge_lanes<T>(middle, load(row + 2 * out_w), s.split);
+        return;
+    }
     const V top = load_lanes(row, 0, s.split);
     const V middle =
         s.valid > s.first_middle ? load_lanes(row + out_w, s.first_middle, s.valid) : V{};
