@@ -17,9 +17,10 @@
 // of positions can cross from the end of pair j to the start of pair j + 1. Lane l of a vector
 // starting at (j, x) lies, in either pair, at element base + r * out_w + l of row 2j + r's
 // plane with base = 2j * out_w + x, so a vector's pairs of values are stored or loaded as
-// three masked vectors: at base (row 2j, nothing past the pair), base + out_w (row 2j + 1,
-// then row 2j + 2 past the pair) and base + 2 out_w (row 2j + 3 past the pair). The kernels
-// need out_w of at least a vector's lanes, so that a vector spans at most two pairs.
+// three vectors: at base (row 2j, nothing past the pair), base + out_w (row 2j + 1, then row
+// 2j + 2 past the pair) and base + 2 out_w (row 2j + 3 past the pair), the stores masked, the
+// loads where they would leave the plane. The kernels need out_w of at least a vector's
+// lanes, so that a vector spans at most two pairs.
 #pragma once
 
 #include <cstddef>
