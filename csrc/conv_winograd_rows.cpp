@@ -34,9 +34,12 @@ constexpr ptrdiff_t min_out_width = 16;
 //   32, 32) -> 32 0.81 (0.61).
 //   forward: (32, 2, 32, 32) -> 32 0.81 (0.82); (32, 3, 32, 32) -> 32 0.81 (0.78), -> 64 0.88
 //   (0.80); (16, 8, 32, 32) -> 32 0.72 (0.72); (16, 15, 32, 32) -> 32 0.74 (0.73). With one
-//   input channel the forward stays direct: (64, 1, 28, 28) -> 32 took 1.2x the time (1.1x),
-//   the stores of its 26-wide rows (2 or 3 masked ones per pair of output vectors, against 12
-//   products) outweighing the products saved.
+//   input channel the forward stays direct unless the output rows are a multiple of 16 wide:
+//   (64, 1, 28, 28) -> 32 took 1.2x the time (1.1x), and 1.0x padded by 1: the vectors that
+//   cross from one pair of 26 or 28 columns to the next cost 3 masked stores (against 12
+//   products). Where none crosses, 0.70-0.94 (0.65-0.96): (64, 1, 18, 18) -> 32 unpadded,
+//   padded by 1 (32, 1, 32, 32) -> 32 and -> 64, (16, 1, 48, 48) -> 32, (16, 1, 64, 64) -> 8
+//   and -> 32.
 // AVX-512 only: with 16 registers (AVX2, and the baseline) the tiles hold one output channel,
 // and on AVX2 (Zen 4, 2 threads) the weight gradient took 1.07-1.17x the direct kernels' time
 // on the MNIST layer and 1.12x at 15 channels, the forward 1.09x at 2 channels and 1.08x at 15
@@ -93,8 +96,11 @@ bool conv_winograd_rows_applies(const ConvGeometry& g) {
 }
 
 bool conv_winograd_rows_pays(const ConvGeometry& g, bool forward) {
+    // the forward with one input channel only where no vector crosses from one pair of rows
+    // to the next
+    const bool forward_pays = g.C >= min_forward_channels || g.OW % min_out_width == 0;
     return active_isa() == Isa::avx512 && conv_winograd_rows_applies(g) &&
-           g.C <= max_channels && g.C >= (forward ? min_forward_channels : 1);
+           g.C <= max_channels && (!forward || forward_pays);
 }
 
 template <typename T>

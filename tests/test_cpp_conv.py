@@ -343,6 +343,7 @@ def test_winograd_rows_thread_count_does_not_change_results(threads, case):
 
 @pytest.mark.parametrize("x_shape, forward, weight_gradient", [
     ((3, 1, 28, 28), None, "cpu.winograd_rows"),      # one input channel: the direct forward
+    ((3, 1, 18, 34), "cpu.winograd_rows", "cpu.winograd_rows"),   # ... unless rows of 16k
     ((3, 2, 20, 18), "cpu.winograd_rows", "cpu.winograd_rows"),
     ((3, 15, 20, 18), "cpu.winograd_rows", "cpu.winograd_rows"),
     ((3, 16, 20, 18), "cpu.winograd", "cpu.winograd"),     # 16: the 2-D Winograd pays
