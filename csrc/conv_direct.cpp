@@ -37,10 +37,6 @@ constexpr ptrdiff_t direct_input_max_out = 32;
 // there batches cost 2% (the cols no longer stay in L1).
 constexpr ptrdiff_t forward_cols_batch_bytes = 128 * 1024;
 
-ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t multiple) {
-    return (n + multiple - 1) / multiple * multiple;
-}
-
 // im2col of image n into cols (rows_padded rows, pixels_padded apart): the C*kh*kw rows of
 // taps, their pixel padding zeroed, then zero rows. The buffer needs no initialisation (the
 // calling thread would otherwise zero every thread's buffer, several images' worth for the

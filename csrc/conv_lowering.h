@@ -24,6 +24,11 @@ inline ptrdiff_t conv_chunk_images(const ConvGeometry& g, ptrdiff_t elements_per
                                  1, std::max<ptrdiff_t>(g.N, 1));
 }
 
+// n rounded up to a multiple of `multiple` (the conv drivers' buffer padding)
+inline ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t multiple) {
+    return (n + multiple - 1) / multiple * multiple;
+}
+
 // Threads for a loop over `elements`: small loops run on one thread.
 inline int conv_loop_threads(ptrdiff_t elements) {
     return elements < (ptrdiff_t(1) << 14) ? 1 : num_threads();

@@ -24,10 +24,6 @@ namespace {
 // Bytes of transformed data per chunk of tiles: half of a 1 MiB L2.
 constexpr ptrdiff_t chunk_bytes = ptrdiff_t(512) << 10;
 
-ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t multiple) {
-    return (n + multiple - 1) / multiple * multiple;
-}
-
 // The tile grid of one image with output size out_h x out_w, its padded input image (rows of
 // image_w pixels) and the chunk capacity when each tile row of the transformed data holds
 // `width` elements per transform entry.

@@ -46,10 +46,6 @@ constexpr ptrdiff_t min_out_width = 16;
 // (0.57-0.95x elsewhere).
 constexpr ptrdiff_t max_channels = 15, min_forward_channels = 2;
 
-ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t multiple) {
-    return (n + multiple - 1) / multiple * multiple;
-}
-
 // One worker's buffers: the transform v (4 x depth x positions_padded), aligned as the
 // buffer, then the staged image (C, image_h, image_w) with its padding.
 template <typename T>
