@@ -71,6 +71,16 @@ inline void store_lanes(float* p, Simd<float>::vec v, int begin, int end) {
 inline void store_lanes(double* p, Simd<double>::vec v, int begin, int end) {
     _mm512_mask_storeu_pd(p, lanes_between(begin, end), v);
 }
+// v with its lanes [begin, end) loaded from p[begin .. end): one merge-masked load instead
+// of a load and a blend
+inline Simd<float>::vec load_lanes_over(Simd<float>::vec v, const float* p, int begin,
+                                        int end) {
+    return _mm512_mask_loadu_ps(v, lanes_between(begin, end), p);
+}
+inline Simd<double>::vec load_lanes_over(Simd<double>::vec v, const double* p, int begin,
+                                         int end) {
+    return _mm512_mask_loadu_pd(v, lanes_between(begin, end), p);
+}
 #elif TC_VECTOR_BYTES == 32
 // lanes begin <= i < end all ones, as AVX2's masked moves take them
 inline __m256i lanes_between_32(int begin, int end) {
@@ -134,6 +144,21 @@ inline typename Simd<T>::vec merge_lanes(typename Simd<T>::vec a, typename Simd<
     return reinterpret_cast<V>((from_a & reinterpret_cast<B>(a)) |
                                (~from_a & reinterpret_cast<B>(b)));
 }
+
+#if TC_VECTOR_BYTES != 64
+// v with its lanes [begin, end) loaded from p[begin .. end) (as AVX-512's above)
+template <typename T>
+inline typename Simd<T>::vec load_lanes_over(typename Simd<T>::vec v, const T* p, int begin,
+                                             int end) {
+    typedef typename Simd<T>::vec V;
+    typedef typename Simd<T>::bits B;
+    B lane;
+    for (int i = 0; i < Simd<T>::lanes; ++i) lane[i] = i;
+    const B from_p = (lane >= begin - B{}) & (lane < end - B{});
+    return reinterpret_cast<V>((from_p & reinterpret_cast<B>(load_lanes(p, begin, end))) |
+                               (~from_p & reinterpret_cast<B>(v)));
+}
+#endif
 
 // p[0 .. count) as a vector, count <= lanes: one full load when count is the lane count, else
 // count lanes and zeros (count may be 0)
