@@ -59,19 +59,24 @@ struct RowsLayout {
           worker_size(round_up(v_size + g.C * image_h * image_w, conv_lanes<T>)) {}
 };
 
-// Image n of x (N, C, H, W) staged at row pad_top and column pad_left of `image`, zeros
-// around it (the whole input fits: H + pad_top + pad_bottom = OH + 2 <= image_h), then its
-// transform into v.
+// The transform of image n of x (N, C, H, W) into v: from x itself where it has the staged
+// image's shape (no padding, an even number of output rows), else staged at row pad_top and
+// column pad_left of the worker's `image`, zeros around it (the whole input fits: H + pad_top
+// + pad_bottom = OH + 2 <= image_h).
 template <typename T>
 void transform_image(Isa isa, const ConvGeometry& g, const RowsLayout<T>& layout, const T* x,
                      ptrdiff_t n, T* v) {
-    T* image = v + layout.v_size;
-    std::fill(image, image + g.C * layout.image_h * layout.image_w, T(0));
-    for (ptrdiff_t c = 0; c < g.C; ++c) {
-        const T* plane = x + (n * g.C + c) * g.H * g.W;
-        T* staged = image + (c * layout.image_h + g.pad_top) * layout.image_w + g.pad_left;
-        for (ptrdiff_t h = 0; h < g.H; ++h)
-            std::copy_n(plane + h * g.W, g.W, staged + h * layout.image_w);
+    const T* image = x + n * g.C * g.H * g.W;
+    if (g.pad_top != 0 || g.pad_left != 0 || g.H != layout.image_h || g.W != layout.image_w) {
+        T* staged = v + layout.v_size;
+        std::fill(staged, staged + g.C * layout.image_h * layout.image_w, T(0));
+        for (ptrdiff_t c = 0; c < g.C; ++c) {
+            const T* plane = image + c * g.H * g.W;
+            T* to = staged + (c * layout.image_h + g.pad_top) * layout.image_w + g.pad_left;
+            for (ptrdiff_t h = 0; h < g.H; ++h)
+                std::copy_n(plane + h * g.W, g.W, to + h * layout.image_w);
+        }
+        image = staged;
     }
     TC_ISA_CALL(isa, winograd_rows_input(image, g.C, g.OW, layout.pairs, v));
 }
