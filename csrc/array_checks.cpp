@@ -105,6 +105,16 @@ std::vector<ptrdiff_t> element_strides(const char* op, const char* name, const p
     return strides;
 }
 
+void require_allocatable(const char* op, const char* name,
+                         const std::vector<py::ssize_t>& shape) {
+    long double bytes = 8;
+    for (py::ssize_t size : shape) bytes *= size > 1 ? size : 1;
+    if (bytes > static_cast<long double>(PTRDIFF_MAX)) {
+        throw std::invalid_argument(std::string(op) + ": " + name + " of shape " +
+                                    shape_string(shape) + " is too large for an array");
+    }
+}
+
 std::string shape_string(const std::vector<py::ssize_t>& shape) {
     std::string text = "(";
     for (size_t d = 0; d < shape.size(); ++d) text += (d ? ", " : "") + std::to_string(shape[d]);

@@ -45,6 +45,12 @@ void require_int64(const char* op, const char* name, const pybind11::array& a);
 // not a whole number of elements.
 std::vector<ptrdiff_t> element_strides(const char* op, const char* name, const pybind11::array& a);
 
+// invalid_argument unless NumPy can make a float64 array of `shape` (a new output of `op`,
+// its sizes from the caller): the product of its sizes, zeros counted as ones as NumPy counts
+// them, times 8 bytes within ptrdiff_t.
+void require_allocatable(const char* op, const char* name,
+                         const std::vector<pybind11::ssize_t>& shape);
+
 // "(2, 3)"
 std::string shape_string(const std::vector<pybind11::ssize_t>& shape);
 std::string shape_string(const pybind11::array& a);

@@ -64,6 +64,9 @@ tensorcore::ConvGeometry geometry(const char* op, const std::vector<ptrdiff_t>& 
                 shape_string({dilation.begin(), dilation.end()}));
     g.OH = extent_h / g.sh + 1;
     g.OW = extent_w / g.sw + 1;
+    require_allocatable(op, "x", x_shape);
+    require_allocatable(op, "weight", weight_shape);
+    require_allocatable(op, "output", {g.N, g.O, g.OH, g.OW});
     return g;
 }
 
@@ -185,10 +188,11 @@ Algorithm chosen_algorithm(const char* op, const std::string& algorithm,
     if (with_rows && algorithm == "winograd_rows") {
         require(tensorcore::conv_winograd_rows_applies(g), op,
                 "algorithm 'winograd_rows' needs NCHW images, a 3x3 kernel, stride 1, dilation "
-                "1, groups 1 and output rows of at least 16 pixels, got kernel " +
-                    shape_string({g.kh, g.kw}) + ", stride " + shape_string({g.sh, g.sw}) +
-                    ", dilation " + shape_string({g.dh, g.dw}) + ", groups " +
-                    std::to_string(g.groups) + ", output " + shape_string({g.OH, g.OW}) +
+                "1, groups 1, output rows of at least 16 pixels and a batch of at least one, "
+                "got kernel " + shape_string({g.kh, g.kw}) + ", stride " +
+                    shape_string({g.sh, g.sw}) + ", dilation " + shape_string({g.dh, g.dw}) +
+                    ", groups " + std::to_string(g.groups) + ", output " +
+                    shape_string({g.OH, g.OW}) + ", batch " + std::to_string(g.N) +
                     (g.channels_last ? ", channels-last" : ""));
         return Algorithm::winograd_rows;
     }
@@ -197,11 +201,13 @@ Algorithm chosen_algorithm(const char* op, const std::string& algorithm,
                 (with_rows ? "'auto', 'winograd' or 'winograd_rows'" : "'auto' or 'winograd'") +
                 ", got '" + algorithm + "'");
     require(tensorcore::conv_winograd_applies(g), op,
-            "algorithm 'winograd' needs a 3x3 kernel, stride 1, dilation 1, groups 1 and "
-            "padding <= 2, got kernel " + shape_string({g.kh, g.kw}) + ", stride " +
-                shape_string({g.sh, g.sw}) + ", dilation " + shape_string({g.dh, g.dw}) +
-                ", groups " + std::to_string(g.groups) + ", padding " +
-                shape_string({g.pad_top, g.pad_bottom, g.pad_left, g.pad_right}));
+            "algorithm 'winograd' needs a 3x3 kernel, stride 1, dilation 1, groups 1, "
+            "padding <= 2 and a batch of at least one, got kernel " +
+                shape_string({g.kh, g.kw}) + ", stride " + shape_string({g.sh, g.sw}) +
+                ", dilation " + shape_string({g.dh, g.dw}) + ", groups " +
+                std::to_string(g.groups) + ", padding " +
+                shape_string({g.pad_top, g.pad_bottom, g.pad_left, g.pad_right}) + ", batch " +
+                std::to_string(g.N));
     return Algorithm::winograd;
 }
 

@@ -23,7 +23,8 @@ T* updated_data(const py::array& a) {
 }
 
 // The arrays of one update, checked: the parameter's dtype and shape for all, C-contiguous,
-// the updated ones writeable.
+// the updated ones writeable, no two sharing memory (the kernels read and write each element
+// once, in place).
 class Operands {
 public:
     Operands(const char* op, const py::array& param, const py::array& grad)
@@ -42,6 +43,17 @@ public:
         return updated_data<T>(*a);
     }
 
+    // The array's data, or null for an absent one; invalid_argument when `needed` (the
+    // update's hyperparameters use it) and absent.
+    template <typename T>
+    T* state(const char* name, const std::optional<py::array>& a, bool needed) const {
+        if (needed && !a) {
+            throw std::invalid_argument(std::string(op_) + ": a non-zero momentum needs " +
+                                        name + ", got None");
+        }
+        return state<T>(name, a);
+    }
+
     void check(const char* name, const py::array& a, bool updated) const {
         require_contiguous_float(op_, name, a, type_);
         if (shape_of(a) != shape_of(param_)) {
@@ -53,18 +65,33 @@ public:
             throw std::invalid_argument(std::string(op_) + ": " + name +
                                         " is updated in place but is read-only");
         }
+        const char* begin = static_cast<const char*>(a.data());
+        const Span span{name, begin, begin + a.nbytes()};
+        for (const Span& other : spans_) {
+            if (span.begin < other.end && other.begin < span.end) {
+                throw std::invalid_argument(std::string(op_) + ": " + name + " and " +
+                                            other.name + " share memory");
+            }
+        }
+        spans_.push_back(span);
     }
 
 private:
+    struct Span {
+        const char* name;
+        const char *begin, *end;
+    };
+
     const char* op_;
     const py::array& param_;
     FloatType type_;
+    mutable std::vector<Span> spans_;   // the arrays checked so far
 };
 
 template <typename T>
 void sgd_typed(const Operands& o, const py::array& param, const py::array& grad,
                const std::optional<py::array>& velocity, const SgdHyper& h) {
-    T* v = o.state<T>("velocity", velocity);
+    T* v = o.state<T>("velocity", velocity, h.momentum != 0);
     const Isa isa = active_isa();
     const int threads = num_threads();
     py::gil_scoped_release release;
@@ -89,7 +116,7 @@ void rmsprop_typed(const Operands& o, const py::array& param, const py::array& g
                    const py::array& square_avg, const std::optional<py::array>& momentum_buffer,
                    const std::optional<py::array>& grad_avg, const RmspropHyper& h) {
     T* s = o.state<T>("square_avg", square_avg);
-    T* b = o.state<T>("momentum_buffer", momentum_buffer);
+    T* b = o.state<T>("momentum_buffer", momentum_buffer, h.momentum != 0);
     T* a = o.state<T>("grad_avg", grad_avg);
     const Isa isa = active_isa();
     const int threads = num_threads();

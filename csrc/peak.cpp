@@ -7,10 +7,13 @@
 #include <string>
 
 #include "isa.h"
+#include "threads.h"
 
 namespace {
 
 constexpr int kChains = 16;
+// The longest measurement asked for: inf would calibrate for 2^40 iterations
+constexpr double max_seconds = 600;
 
 typedef float zmm __attribute__((vector_size(64)));
 typedef float ymm __attribute__((vector_size(32)));
@@ -75,10 +78,13 @@ double time_chains(Isa isa, int threads, long iterations) {
 namespace tensorcore {
 
 double fma_peak(int threads, double seconds, int repeats) {
-    if (threads < 1 || repeats < 1 || !(seconds > 0)) {
-        throw std::invalid_argument("fma_peak: expected threads >= 1, repeats >= 1 and seconds "
-                                    "> 0, got threads=" + std::to_string(threads) +
-                                    ", repeats=" + std::to_string(repeats));
+    if (threads < 1 || threads > max_num_threads || repeats < 1 ||
+        !(seconds > 0 && seconds <= max_seconds)) {
+        throw std::invalid_argument(
+            "fma_peak: expected threads from 1 to " + std::to_string(max_num_threads) +
+            ", repeats >= 1 and seconds in (0, " + std::to_string(int(max_seconds)) +
+            "], got threads=" + std::to_string(threads) + ", repeats=" +
+            std::to_string(repeats) + ", seconds=" + std::to_string(seconds));
     }
     const Isa isa = active_isa();
     const double flops_per_step = 2.0 * kChains * vector_bytes(isa) / sizeof(float);

@@ -32,18 +32,27 @@ ptrdiff_t output_size(ptrdiff_t size, ptrdiff_t kernel, ptrdiff_t stride, ptrdif
     return count;
 }
 
+// Parameters up to this bound keep dilation * (kernel - 1) and every index in range.
+constexpr ptrdiff_t parameter_limit = ptrdiff_t(1) << 30;
+
 PoolGeometry geometry(const char* op, std::array<ptrdiff_t, 4> x_shape, Pair kernel, Pair stride,
                       Pair padding, Pair dilation, bool ceil_mode) {
-    const bool valid = kernel[0] >= 1 && kernel[1] >= 1 && stride[0] >= 1 && stride[1] >= 1 &&
-                       padding[0] >= 0 && padding[1] >= 0 && dilation[0] >= 1 && dilation[1] >= 1;
+    auto within = [](Pair p, ptrdiff_t low) {
+        return p[0] >= low && p[1] >= low && p[0] <= parameter_limit && p[1] <= parameter_limit;
+    };
+    // padding at most half the kernel (PyTorch's rule): no window lies wholly in the padding
+    const bool valid = within(kernel, 1) && within(stride, 1) && within(dilation, 1) &&
+                       within(padding, 0) && padding[0] <= kernel[0] / 2 &&
+                       padding[1] <= kernel[1] / 2;
     for (ptrdiff_t size : x_shape) {
         if (size < 0) throw std::invalid_argument(std::string(op) + ": negative size in x_shape");
     }
     if (!valid) {
-        throw std::invalid_argument(std::string(op) + ": expected kernel, stride, dilation >= 1 and "
-                                    "padding >= 0, got kernel " + pair_string(kernel) +
-                                    ", stride " + pair_string(stride) + ", padding " +
-                                    pair_string(padding) + ", dilation " + pair_string(dilation));
+        throw std::invalid_argument(
+            std::string(op) + ": expected kernel, stride and dilation from 1 to 2^30 and padding "
+            "from 0 to half the kernel, got kernel " + pair_string(kernel) + ", stride " +
+            pair_string(stride) + ", padding " + pair_string(padding) + ", dilation " +
+            pair_string(dilation));
     }
     PoolGeometry g;
     g.N = x_shape[0], g.C = x_shape[1], g.H = x_shape[2], g.W = x_shape[3];
@@ -51,6 +60,8 @@ PoolGeometry geometry(const char* op, std::array<ptrdiff_t, 4> x_shape, Pair ker
     g.ph = padding[0], g.pw = padding[1], g.dh = dilation[0], g.dw = dilation[1];
     g.OH = output_size(g.H, g.kh, g.sh, g.ph, g.dh, ceil_mode);
     g.OW = output_size(g.W, g.kw, g.sw, g.pw, g.dw, ceil_mode);
+    require_allocatable(op, "x", {g.N, g.C, g.H, g.W});
+    require_allocatable(op, "output", {g.N, g.C, g.OH, g.OW});
     if (g.OH < 1 || g.OW < 1) {
         throw std::invalid_argument(std::string(op) + ": the windows do not fit the input: "
                                     "output size " + pair_string({g.OH, g.OW}) + " for input " +
@@ -215,6 +226,7 @@ py::array max_pool2d_backward(const py::array& grad, const py::array& indices,
     if (x_shape[2] < 0 || x_shape[3] < 0) {
         throw std::invalid_argument(std::string(op) + ": negative size in x_shape");
     }
+    require_allocatable(op, "x", {x_shape.begin(), x_shape.end()});
     PoolGeometry g{};
     g.N = x_shape[0], g.C = x_shape[1], g.H = x_shape[2], g.W = x_shape[3];
     g.OH = grad.shape(2), g.OW = grad.shape(3);

@@ -161,3 +161,7 @@ def test_fma_peak_is_measured_and_checks_its_arguments():
     assert np.isfinite(one) and one > 0.1
     with pytest.raises(ValueError, match="fma_peak"):
         _C.fma_peak(0)
+    with pytest.raises(ValueError, match="fma_peak: expected threads from 1 to 1024"):
+        _C.fma_peak(100000, 0.01, 1)
+    with pytest.raises(ValueError, match="seconds=inf"):     # would calibrate for hours
+        _C.fma_peak(1, float("inf"))

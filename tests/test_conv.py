@@ -156,6 +156,9 @@ def arrays(x_shape=(1, 2, 5, 5), w_shape=(3, 2, 3, 3)):
     ((1, 2, 5, 5), (3, 2, 3, 3), dict(groups=1.0), TypeError, "groups"),
     ((1, 2, 5, 5), (3, 2, 3, 3), dict(stride=True), TypeError, "True"),
     ((1, 2, 5, 5), (3, 2, 3, 3), dict(padding=(1, False)), TypeError, "False"),
+    ((1, 2, 5, 5), (3, 2, 3, 3), dict(stride=2**63), ValueError, "stride from 1 to 2"),
+    ((1, 2, 5, 5), (3, 2, 3, 3), dict(dilation=(1, 2**30 + 1)), ValueError, "dilation"),
+    ((1, 2, 5, 5), (3, 2, 3, 3), dict(groups=2**64), ValueError, "groups of at most 1073741824"),
 ])
 def test_conv2d_bad_arguments(x_shape, w_shape, kwargs, error, received):
     x, w = arrays(x_shape, w_shape)

@@ -216,6 +216,7 @@ def test_bad_input_to_fused_kernels_raises():
     target = np.array([0, 1, 2])
     read_only = np.ones(4, np.float32)
     read_only.flags.writeable = False
+    shared = np.ones(8)
     cases = [
         (TypeError, "softmax: expected x of dtype", _C.softmax, (np.ones(3, np.int64),)),
         (ValueError, "softmax: expected x to be C-contiguous", _C.softmax, (f32.T,)),
@@ -250,6 +251,20 @@ def test_bad_input_to_fused_kernels_raises():
          (np.ones(4), np.ones(4), np.ones(4), np.ones(4), 0, 0.1, 0.9, 0.999, 1e-8, 0.0, False)),
         (ValueError, "rmsprop_step: expected square_avg to be C-contiguous", _C.rmsprop_step,
          (np.ones(4), np.ones(4), np.ones(8)[::2], None, None, 0.1, 0.9, 1e-8, 0.0, 0.0)),
+        # a momentum without its buffer would be dropped silently
+        (ValueError, "sgd_step: a non-zero momentum needs velocity, got None", _C.sgd_step,
+         (np.ones(4), np.ones(4), None, 0.1, 0.9, False, 0.0)),
+        (ValueError, "rmsprop_step: a non-zero momentum needs momentum_buffer, got None",
+         _C.rmsprop_step, (np.ones(4), np.ones(4), np.ones(4), None, None, 0.1, 0.9, 1e-8, 0.0,
+                           0.5)),
+        # updated in place, element by element: no two operands may overlap
+        (ValueError, "sgd_step: velocity and param share memory", _C.sgd_step,
+         (shared[:4], np.ones(4), shared[2:6], 0.1, 0.9, False, 0.0)),
+        (ValueError, "adam_step: exp_avg_sq and exp_avg share memory", _C.adam_step,
+         (np.ones(4), np.ones(4), shared[:4], shared[3:7], 1, 0.1, 0.9, 0.999, 1e-8, 0.0,
+          False)),
+        (ValueError, "adam_step: grad and param share memory", _C.adam_step,
+         (shared[:4], shared[:4], np.ones(4), np.ones(4), 1, 0.1, 0.9, 0.999, 1e-8, 0.0, False)),
     ]
     for error, message, fn, args in cases:
         with pytest.raises(error, match=message):

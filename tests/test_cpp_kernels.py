@@ -296,6 +296,7 @@ def test_bad_input_to_extension_raises():
         (ValueError, _C.gelu, (np.ones(3), "fast")),
         (ValueError, _C.set_isa, ("sse9",)),
         (ValueError, _C.set_num_threads, (0,)),
+        (ValueError, _C.set_num_threads, (1025,)),    # libgomp aborts or crashes past thousands
     ]
     for error, fn, args in cases:
         with pytest.raises(error, match=r"\w"):
@@ -340,6 +341,36 @@ def test_environment_knobs_at_import():
     assert "RuntimeWarning" in err
     for knob in ("TENSORCORE_ISA", "TENSORCORE_NUM_THREADS", "TENSORCORE_CPU_CACHE_MB"):
         assert knob in err
+
+
+def test_extension_failing_at_import_is_an_error():
+    # -W error turns the junk knob's warning into an error inside the extension's import:
+    # tensorcore must not carry on silently with the reference kernels
+    root = os.path.dirname(os.path.dirname(os.path.abspath(tc.__file__)))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TENSORCORE_")}
+    environment.update(PYTHONPATH=root, TENSORCORE_NUM_THREADS="lots")
+    done = subprocess.run([sys.executable, "-W", "error", "-c", "import tensorcore"],
+                          env=environment, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "TENSORCORE_NUM_THREADS='lots'" in done.stderr
+
+
+@pytest.mark.parametrize("env, threads", [
+    (dict(TENSORCORE_NUM_THREADS=" 3 "), "3"),
+    (dict(TENSORCORE_NUM_THREADS="65536"), None),        # too many: warns, keeps the default
+    (dict(OMP_NUM_THREADS="4294967296"), "1"),          # libgomp wraps it to 0
+    (dict(OMP_NUM_THREADS="2147483648"), "1"),          # ... and this one below 0
+    (dict(OMP_NUM_THREADS="999999"), "1024"),
+])
+def test_thread_count_from_the_environment_stays_usable(env, threads):
+    code = ("import numpy as np, tensorcore._C as C; a = np.ones((300, 300)); "
+            "assert (C.matmul(a, a) == 300).all(); C.relu(np.ones(10**6, np.float32)); "
+            "print(C.get_num_threads())")
+    out, err = run_isolated(code, **env)
+    if threads is None:
+        assert "TENSORCORE_NUM_THREADS='65536' is not a thread count from 1 to 1024" in err
+    else:
+        assert out == threads
 
 
 # --- end to end, with every kernel call re-checked against the reference ----------------

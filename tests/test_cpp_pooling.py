@@ -218,6 +218,21 @@ def test_bad_input_to_pooling_raises():
          (x, (0, 2), (2, 2), (0, 0), (1, 1), False)),
         (ValueError, r"max_pool2d: the windows do not fit.*\(0, 0\)", _C.max_pool2d,
          (x, (5, 5), (1, 1), (0, 0), (1, 1), False)),
+        # dilation * (kernel - 1) would wrap around 64 bits: windows far outside the plane
+        (ValueError, "max_pool2d: expected kernel, stride and dilation from 1 to 2", _C.max_pool2d,
+         (x, (2**32 + 1, 1), (1, 1), (0, 0), (2**32, 1), False)),
+        (ValueError, "max_pool2d: expected kernel, stride and dilation from 1 to 2", _C.max_pool2d,
+         (x, (2**62, 1), (1, 1), (0, 0), (4, 1), False)),
+        # windows wholly in the padding: 0 / 0 in avg_pool2d, -inf and index -1 in max_pool2d
+        (ValueError, "avg_pool2d: .*padding from 0 to half the kernel", _C.avg_pool2d,
+         (x, (2, 2), (1, 1), (3, 3), False, False, None)),
+        (ValueError, "max_pool2d: .*padding from 0 to half the kernel", _C.max_pool2d,
+         (x, (3, 3), (1, 1), (2, 1), (1, 1), False)),
+        (ValueError, r"avg_pool2d_backward: x of shape \(1, 2, 4294967296, 4294967296\) is too "
+         "large", _C.avg_pool2d_backward, (g, (1, 2, 2**32, 2**32), (2, 2), (2, 2), (0, 0),
+                                           False, True, None)),
+        (ValueError, r"max_pool2d_backward: x of shape \(1, 2, 4294967296, 4294967296\) is too "
+         "large", _C.max_pool2d_backward, (g, index, (1, 2, 2**32, 2**32))),
         (ValueError, r"max_pool2d_backward: indices must lie in \[-1, H\*W\) = \[-1, 16\)",
          _C.max_pool2d_backward, (g, index + 16, (1, 2, 4, 4))),
         (ValueError, "max_pool2d_backward: indices must lie", _C.max_pool2d_backward,

@@ -77,6 +77,8 @@ def test_lstm_sequence_rejects_bad_input():
     x, h, c, w_ih, w_hh, b_ih, b_hh = (tc.tensor(a) for a in sequence_inputs(3, 2, 3, 5))
     with pytest.raises(ShapeError, match=r"lstm_sequence: expected input of shape \(T, B, I\)"):
         lstm_sequence(x[0], (h, c), w_ih, w_hh)
+    with pytest.raises(ShapeError, match=r"lstm_sequence: .* T >= 1 .*got \(0, 2, 3\)"):
+        lstm_sequence(x[:0], (h, c), w_ih, w_hh)      # no final state to return
     with pytest.raises(ShapeError, match=r"lstm_sequence: expected h \(B, H\) of shape \(2, 5\)"):
         lstm_sequence(x, (h[:1], c), w_ih, w_hh)
 

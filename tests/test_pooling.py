@@ -221,6 +221,8 @@ POOLS = [("max_pool2d", F.max_pool2d), ("avg_pool2d", F.avg_pool2d)]
     ((1, 2, 5, 5), ("2",), {}, TypeError, "'2'"),
     ((1, 2, 5, 5), ((2, 2, 2),), {}, TypeError, r"\(2, 2, 2\)"),
     ((1, 2, 5, 5), (2,), dict(stride=1.5), TypeError, "1.5"),
+    ((1, 2, 5, 5), (2**63 + 1,), {}, ValueError, "kernel_size from 1 to 2"),
+    ((1, 2, 5, 5), (2,), dict(stride=(1, 2**31)), ValueError, "stride from 1 to 2"),
 ])
 def test_pooling_bad_arguments(name, pool, x_shape, args, kwargs, error, received):
     with pytest.raises(error, match=name) as caught:
@@ -239,7 +241,8 @@ def test_max_pool2d_bad_dilation(kwargs, error, received):
     assert caught.match(received)
 
 
-@pytest.mark.parametrize("divisor, error", [(0, ValueError), (1.5, TypeError)])
+@pytest.mark.parametrize("divisor, error", [(0, ValueError), (1.5, TypeError),
+                                            (2**63, ValueError), (-2**31, ValueError)])
 def test_avg_pool2d_bad_divisor_override(divisor, error):
     with pytest.raises(error, match="avg_pool2d: .*divisor_override"):
         F.avg_pool2d(tc.tensor(rand(1, 2, 4, 4, seed=1)), 2, divisor_override=divisor)

@@ -4,7 +4,7 @@ from ..errors import ShapeError
 from ..kernels import registry
 from .common import as_tensor
 from .matmul import check_operands
-from .window_args import check_output_size, image_input, pair, positive_int
+from .window_args import LARGEST, check_output_size, image_input, pair, positive_int
 
 conv2d_kernel = registry.get("conv2d")
 backward_input_kernel = registry.get("conv2d_backward_input")
@@ -56,7 +56,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"kw), got shape {weight.shape}")
     stride = pair("conv2d", "stride", stride, 1)
     dilation = pair("conv2d", "dilation", dilation, 1)
-    groups = positive_int("conv2d", "groups", groups)
+    groups = positive_int("conv2d", "groups", groups, LARGEST)
     C, (O, group_channels, kh, kw) = x.shape[1], weight.shape
     if C % groups or O % groups:
         raise ShapeError(f"conv2d: expected in_channels and out_channels divisible by groups="

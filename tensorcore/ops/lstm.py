@@ -107,7 +107,8 @@ def lstm_sequence(x, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """T LSTM steps over x (T, B, I) from hx = (h0, c0), each (B, H), or None for zeros.
     Returns (out (T, B, H), (h_n, c_n)): one layer of torch.nn.LSTM, time-major."""
     x = as_tensor(x)
-    if x.ndim != 3:
-        raise ShapeError(f"lstm_sequence: expected input of shape (T, B, I), got {x.shape}")
+    if x.ndim != 3 or x.shape[0] == 0:
+        raise ShapeError(f"lstm_sequence: expected input of shape (T, B, I) with T >= 1 (as "
+                         f"torch.nn.LSTM), got {x.shape}")
     out, h_n, c_n = LSTMSequence.apply(*_operands("lstm_sequence", x, hx, w_ih, w_hh, b_ih, b_hh))
     return out, (h_n, c_n)

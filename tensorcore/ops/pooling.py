@@ -1,7 +1,7 @@
 """max_pool2d and avg_pool2d over NCHW images, as torch.nn.functional's."""
 from ..autograd import Function
 from ..kernels import registry
-from .window_args import check_output_size, image_input, is_int, pair
+from .window_args import LARGEST, check_output_size, image_input, is_int, pair
 
 max_pool_kernel = registry.get("max_pool2d")
 max_pool_backward_kernel = registry.get("max_pool2d_backward")
@@ -67,8 +67,9 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
         if not is_int(divisor_override):
             raise TypeError(f"avg_pool2d: expected divisor_override to be an int or None, got "
                             f"{divisor_override!r}")
-        if divisor_override == 0:
-            raise ValueError("avg_pool2d: expected a non-zero divisor_override, got 0")
+        if divisor_override == 0 or abs(divisor_override) > LARGEST:
+            raise ValueError(f"avg_pool2d: expected a non-zero divisor_override within "
+                             f"+-2**30, got {divisor_override}")
         divisor_override = int(divisor_override)
     y = AvgPool2d.apply(x, kernel=kernel, stride=stride, padding=padding,
                         ceil_mode=bool(ceil_mode), count_include_pad=bool(count_include_pad),

@@ -6,6 +6,11 @@ from ..kernels.windows import output_size
 from .common import as_tensor
 
 
+# The largest kernel size, stride, padding, dilation or group count, as the C++ kernels take
+# them (every index product stays within 64 bits)
+LARGEST = 1 << 30
+
+
 def is_int(value):
     # a plain int first: the ABC check costs about 0.3 us, ten times per conv2d call
     return type(value) is int or (isinstance(value, numbers.Integral)
@@ -23,16 +28,19 @@ def pair(op, name, value, minimum):
         first, second = value
     else:
         raise TypeError(f"{op}: expected {name} to be an int or a pair of ints, got {value!r}")
-    if first < minimum or second < minimum:
-        raise ValueError(f"{op}: expected {name} of at least {minimum}, got {value!r}")
+    if not (minimum <= first <= LARGEST and minimum <= second <= LARGEST):
+        raise ValueError(f"{op}: expected {name} from {minimum} to 2**30, got {value!r}")
     return (int(first), int(second))
 
 
-def positive_int(op, name, value):
+def positive_int(op, name, value, largest=None):
+    """``value`` as an int of at least 1 (and at most ``largest`` where given)."""
     if not is_int(value):
         raise TypeError(f"{op}: expected {name} to be an int, got {value!r}")
     if value < 1:
         raise ValueError(f"{op}: expected {name} of at least 1, got {value}")
+    if largest is not None and value > largest:
+        raise ValueError(f"{op}: expected {name} of at most {largest}, got {value}")
     return int(value)
 
 
