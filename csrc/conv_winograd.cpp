@@ -42,14 +42,19 @@ struct Tiling {
 
 // Image n of `images` (N, channels, height, width: NCHW, or NHWC when channels_last) as HWC
 // rows into `to` (rows of to_w pixels) from pixel (top, left); what lies outside stays as it
-// is (zero: the padding). NCHW images are transposed through `scratch` (height * width *
-// channels).
+// is (zero: the padding). NCHW images are transposed straight into `to` where their rows lie
+// there as in the image (no padding before them, rows as wide), else through `scratch`
+// (height * width * channels).
 template <typename T>
 void stage(Isa isa, const T* images, ptrdiff_t n, ptrdiff_t channels, ptrdiff_t height,
            ptrdiff_t width, bool channels_last, T* scratch, T* to, ptrdiff_t to_w, ptrdiff_t top,
            ptrdiff_t left) {
     const ptrdiff_t plane = height * width, row = width * channels;
     const T* hwc = images + n * plane * channels;
+    if (!channels_last && top == 0 && left == 0 && to_w == width) {
+        TC_ISA_CALL(isa, winograd_transpose(hwc, channels, plane, plane, to, channels));
+        return;
+    }
     if (!channels_last) {
         TC_ISA_CALL(isa, winograd_transpose(hwc, channels, plane, plane, scratch, channels));
         hwc = scratch;
