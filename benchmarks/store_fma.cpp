@@ -4,7 +4,8 @@
 //   g++ -O2 -mavx512f -mfma benchmarks/store_fma.cpp -o /tmp/store_fma && /tmp/store_fma
 //
 // Each loop iteration issues `fmas` independent FMAs (one per accumulator, so FMA latency is
-// hidden), `adds` independent adds, `loads` loads feeding the FMAs and `stores` stores to an
+// hidden), `adds` independent adds, `loads` loads feeding the FMAs (from addresses that move
+// with the iteration, so the compiler cannot hoist them) and `stores` stores to an
 // L1-resident ring. Times are in FMA cycles: the 16-FMA loop, which runs at the FMA pipes'
 // throughput, is taken as 16 cycles (no cycle counter is needed). Medians of 7 runs; prints
 // one JSON object per mix.
@@ -31,7 +32,8 @@ __attribute__((noinline)) double seconds_per_iteration() {
     for (long it = 0; it < iterations; ++it) {
 #pragma GCC unroll 16
         for (int i = 0; i < fmas; ++i)
-            acc[i] = _mm512_fmadd_ps(acc[i], a, i < loads ? _mm512_load_ps(ring + 16 * i) : b);
+            acc[i] = _mm512_fmadd_ps(
+                acc[i], a, i < loads ? _mm512_load_ps(ring + 16 * ((it + i) & 63)) : b);
 #pragma GCC unroll 8
         for (int i = 0; i < adds; ++i) sums[i] = _mm512_add_ps(sums[i], c);
 #pragma GCC unroll 16

@@ -51,12 +51,11 @@ void stage(Isa isa, const T* images, ptrdiff_t n, ptrdiff_t channels, ptrdiff_t 
            ptrdiff_t left) {
     const ptrdiff_t plane = height * width, row = width * channels;
     const T* hwc = images + n * plane * channels;
-    if (!channels_last && top == 0 && left == 0 && to_w == width) {
-        TC_ISA_CALL(isa, winograd_transpose(hwc, channels, plane, plane, to, channels));
-        return;
-    }
     if (!channels_last) {
-        TC_ISA_CALL(isa, winograd_transpose(hwc, channels, plane, plane, scratch, channels));
+        const bool in_place = top == 0 && left == 0 && to_w == width;
+        TC_ISA_CALL(isa, winograd_transpose(hwc, channels, plane, plane, in_place ? to : scratch,
+                                            channels));
+        if (in_place) return;
         hwc = scratch;
     }
     for (ptrdiff_t h = 0; h < height; ++h)

@@ -4,8 +4,8 @@
 // the direct kernels' 6, and the input transform, shared by every output channel, costs little
 // where the input channels are few (the first layers of a CNN), where the 2-D F(2x2, 3x3) of
 // conv_winograd.cpp does not pay. Threads take ranges of whole images (ImageRanges); each
-// image is staged with its padding and transformed into a buffer that stays in L1 or L2, and
-// the kernels run on it:
+// image (staged with its padding, where it has any) is transformed into a buffer that stays
+// in L1 or L2, and the kernels run on it:
 //   forward:         (y_2j, y_2j+1) = A^T [ (G w) . (B^T d) ]   summed over kernel columns
 //                    and input channels
 //   weight gradient: dw = G^T [ sum over row pairs (A g) . (B^T d) ]

@@ -88,17 +88,6 @@ private:
     mutable std::vector<Span> spans_;   // the arrays checked so far
 };
 
-// invalid_argument unless low <= value < below (NaN fails), as torch.optim checks its options
-void require_range(const char* op, const char* name, double value, double low,
-                   double below = INFINITY) {
-    if (!(value >= low && value < below)) {
-        throw std::invalid_argument(
-            std::string(op) + ": expected " + name + " >= " + std::to_string(low) +
-            (std::isinf(below) ? "" : " and < " + std::to_string(below)) + ", got " +
-            std::to_string(value));
-    }
-}
-
 template <typename T>
 void sgd_typed(const Operands& o, const py::array& param, const py::array& grad,
                const std::optional<py::array>& velocity, const SgdHyper& h) {
@@ -144,9 +133,6 @@ void sgd_step(const py::array& param, const py::array& grad,
               const std::optional<py::array>& velocity, double lr, double momentum,
               bool nesterov, double weight_decay) {
     const Operands o("sgd_step", param, grad);
-    for (auto [name, value] : {std::pair{"lr", lr}, {"momentum", momentum},
-                               {"weight_decay", weight_decay}})
-        require_range("sgd_step", name, value, 0);
     const SgdHyper h{lr, momentum, weight_decay, nesterov};
     if (o.type() == FloatType::float32) {
         sgd_typed<float>(o, param, grad, velocity, h);
@@ -159,10 +145,6 @@ void adam_step(const py::array& param, const py::array& grad, const py::array& e
                const py::array& exp_avg_sq, long long step, double lr, double beta1,
                double beta2, double eps, double weight_decay, bool decoupled) {
     const Operands o("adam_step", param, grad);
-    for (auto [name, value] : {std::pair{"lr", lr}, {"eps", eps}, {"weight_decay", weight_decay}})
-        require_range("adam_step", name, value, 0);
-    require_range("adam_step", "beta1", beta1, 0, 1);   // 1 would divide by 1 - beta1^step = 0
-    require_range("adam_step", "beta2", beta2, 0, 1);
     if (step < 1) {
         throw std::invalid_argument("adam_step: expected step >= 1 (this update's count), got " +
                                     std::to_string(step));
@@ -182,9 +164,6 @@ void rmsprop_step(const py::array& param, const py::array& grad, const py::array
                   const std::optional<py::array>& grad_avg, double lr, double alpha, double eps,
                   double weight_decay, double momentum) {
     const Operands o("rmsprop_step", param, grad);
-    for (auto [name, value] : {std::pair{"lr", lr}, {"alpha", alpha}, {"eps", eps},
-                               {"weight_decay", weight_decay}, {"momentum", momentum}})
-        require_range("rmsprop_step", name, value, 0);
     const RmspropHyper h{lr, alpha, eps, weight_decay, momentum};
     if (o.type() == FloatType::float32) {
         rmsprop_typed<float>(o, param, grad, square_avg, momentum_buffer, grad_avg, h);

@@ -58,9 +58,9 @@ PoolGeometry geometry(const char* op, std::array<ptrdiff_t, 4> x_shape, Pair ker
     g.N = x_shape[0], g.C = x_shape[1], g.H = x_shape[2], g.W = x_shape[3];
     g.kh = kernel[0], g.kw = kernel[1], g.sh = stride[0], g.sw = stride[1];
     g.ph = padding[0], g.pw = padding[1], g.dh = dilation[0], g.dw = dilation[1];
+    require_allocatable(op, "x", {g.N, g.C, g.H, g.W});   // before H + 2 * padding
     g.OH = output_size(g.H, g.kh, g.sh, g.ph, g.dh, ceil_mode);
     g.OW = output_size(g.W, g.kw, g.sw, g.pw, g.dw, ceil_mode);
-    require_allocatable(op, "x", {g.N, g.C, g.H, g.W});
     require_allocatable(op, "output", {g.N, g.C, g.OH, g.OW});
     if (g.OH < 1 || g.OW < 1) {
         throw std::invalid_argument(std::string(op) + ": the windows do not fit the input: "

@@ -10,12 +10,11 @@ import types
 import numpy as np
 
 from .errors import DeviceError
+from .extension import load_extension
 
-try:
-    from ._C import owns_buffer as _owns_kernel_buffer
-except ImportError:  # extension not built (or built before owns_buffer): no kernel buffers
-    def _owns_kernel_buffer(array):
-        return False
+_extension = load_extension()
+# without the extension (or one built before owns_buffer) there are no kernel buffers
+_owns_kernel_buffer = getattr(_extension, "owns_buffer", lambda array: False)
 
 
 @functools.lru_cache(maxsize=None)

@@ -231,6 +231,8 @@ def test_bad_input_to_pooling_raises():
         (ValueError, r"avg_pool2d_backward: x of shape \(1, 2, 4294967296, 4294967296\) is too "
          "large", _C.avg_pool2d_backward, (g, (1, 2, 2**32, 2**32), (2, 2), (2, 2), (0, 0),
                                            False, True, None)),
+        (ValueError, "avg_pool2d_backward: x of shape .* is too large", _C.avg_pool2d_backward,
+         (g, (1, 2, 2**63 - 1, 4), (2, 2), (2, 2), (1, 1), False, True, None)),  # H + 2 * pad
         (ValueError, r"max_pool2d_backward: x of shape \(1, 2, 4294967296, 4294967296\) is too "
          "large", _C.max_pool2d_backward, (g, index, (1, 2, 2**32, 2**32))),
         (ValueError, r"max_pool2d_backward: indices must lie in \[-1, H\*W\) = \[-1, 16\)",

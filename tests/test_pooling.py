@@ -242,7 +242,8 @@ def test_max_pool2d_bad_dilation(kwargs, error, received):
 
 
 @pytest.mark.parametrize("divisor, error", [(0, ValueError), (1.5, TypeError),
-                                            (2**63, ValueError), (-2**31, ValueError)])
+                                            (2**63, ValueError), (-2**31, ValueError),
+                                            (np.int64(-2**63), ValueError)])
 def test_avg_pool2d_bad_divisor_override(divisor, error):
     with pytest.raises(error, match="avg_pool2d: .*divisor_override"):
         F.avg_pool2d(tc.tensor(rand(1, 2, 4, 4, seed=1)), 2, divisor_override=divisor)

@@ -5,6 +5,7 @@ import platform
 import numpy as np
 
 from ..bench.machine import cpu_model
+from ..extension import load_extension
 from . import reference  # noqa: F401
 from . import cpu  # noqa: F401
 from . import cuda  # noqa: F401
@@ -12,11 +13,7 @@ from . import cuda  # noqa: F401
 
 def cpp_extension():
     """The C++ extension module, or None when it was not built."""
-    try:
-        from .. import _C
-    except ImportError:
-        return None
-    return _C
+    return load_extension()
 
 
 def info():

@@ -4,6 +4,8 @@ import platform
 
 import numpy as np
 
+from ..extension import load_extension
+
 
 def cpuinfo():
     """The first processor's fields of /proc/cpuinfo ({} where there is none)."""
@@ -52,9 +54,8 @@ def describe():
                    # other work on the machine while it ran: timings on a busy machine are noisy
                    "load_average_1_5_15_min": list(os.getloadavg()) if hasattr(os, "getloadavg")
                    else None}
-    try:
-        from .. import _C
-    except ImportError:
+    _C = load_extension()
+    if _C is None:
         return description
     description.update(cpu_isa=_C.isa(), cpu_features=_C.cpu_features(),
                        tensorcore_threads=_C.get_num_threads())

@@ -16,6 +16,7 @@ import datetime
 import json
 
 from .. import __version__
+from ..extension import load_extension
 from . import cases, machine, openblas, suite
 from .timing import paused_median_seconds_and_faults
 from .validation import validate_case
@@ -41,9 +42,8 @@ def measure_peak(settings, before=None):
     ``before`` (the measurement at the start of the run), the higher of the two for each: a
     ceiling is what the machine reaches while nothing else runs, and on a shared machine a
     single measurement can catch the other core taken."""
-    try:
-        from .. import _C
-    except ImportError:
+    _C = load_extension()
+    if _C is None:
         return None
     threads = _C.get_num_threads()
     peak = {"threads": threads, "gflops_1_thread": _C.fma_peak(1, settings.peak_seconds),

@@ -67,7 +67,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
         if not is_int(divisor_override):
             raise TypeError(f"avg_pool2d: expected divisor_override to be an int or None, got "
                             f"{divisor_override!r}")
-        if divisor_override == 0 or abs(divisor_override) > LARGEST:
+        if divisor_override == 0 or not -LARGEST <= divisor_override <= LARGEST:
             raise ValueError(f"avg_pool2d: expected a non-zero divisor_override within "
                              f"+-2**30, got {divisor_override}")
         divisor_override = int(divisor_override)

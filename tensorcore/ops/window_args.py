@@ -18,8 +18,8 @@ def is_int(value):
 
 
 def pair(op, name, value, minimum):
-    """``value`` (an int or a pair of ints, as PyTorch takes them) as a pair of ints, each at
-    least ``minimum``."""
+    """``value`` (an int or a pair of ints, as PyTorch takes them) as a pair of ints, each from
+    ``minimum`` to LARGEST."""
     # no generators here: three calls per conv2d, on every training step
     if is_int(value):
         first = second = value

@@ -2,18 +2,11 @@
 checks that make a variant decline (NotImplementedError) what it does not handle, so the
 registry falls back to the reference. Without a built extension the variants are unavailable.
 """
-import importlib.util
-
 import numpy as np
 
-try:
-    from ... import _C
-except ImportError:
-    # not built: the reference variants serve every op. Built but failing to load (a warning
-    # turned error at its import, a broken build) is an error, not a silent fall back.
-    if importlib.util.find_spec("..._C", __package__) is not None:
-        raise
-    _C = None
+from ...extension import load_extension
+
+_C = load_extension()
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 PRIORITY = 10
