@@ -2,6 +2,7 @@
 
 #include <pybind11/stl.h>
 
+#include <array>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -43,11 +44,12 @@ public:
         return updated_data<T>(*a);
     }
 
-    // The array's data, or null for an absent one; invalid_argument when `needed` (the
-    // update's hyperparameters use it) and absent.
+    // A momentum buffer's data, or null for an absent one; invalid_argument when absent
+    // with a non-zero momentum (the update would silently drop the momentum).
     template <typename T>
-    T* state(const char* name, const std::optional<py::array>& a, bool needed) const {
-        if (needed && !a) {
+    T* momentum_state(const char* name, const std::optional<py::array>& a,
+                      double momentum) const {
+        if (momentum != 0 && !a) {
             throw std::invalid_argument(std::string(op_) + ": a non-zero momentum needs " +
                                         name + ", got None");
         }
@@ -67,13 +69,13 @@ public:
         }
         const char* begin = static_cast<const char*>(a.data());
         const Span span{name, begin, begin + a.nbytes()};
-        for (const Span& other : spans_) {
-            if (span.begin < other.end && other.begin < span.end) {
+        for (int i = 0; i < checked_; ++i) {
+            if (span.begin < spans_[i].end && spans_[i].begin < span.end) {
                 throw std::invalid_argument(std::string(op_) + ": " + name + " and " +
-                                            other.name + " share memory");
+                                            spans_[i].name + " share memory");
             }
         }
-        spans_.push_back(span);
+        spans_.at(checked_++) = span;
     }
 
 private:
@@ -85,13 +87,16 @@ private:
     const char* op_;
     const py::array& param_;
     FloatType type_;
-    mutable std::vector<Span> spans_;   // the arrays checked so far
+    // the arrays checked so far: param, grad and at most three states (no allocation on
+    // every parameter's update)
+    mutable std::array<Span, 5> spans_;
+    mutable int checked_ = 0;
 };
 
 template <typename T>
 void sgd_typed(const Operands& o, const py::array& param, const py::array& grad,
                const std::optional<py::array>& velocity, const SgdHyper& h) {
-    T* v = o.state<T>("velocity", velocity, h.momentum != 0);
+    T* v = o.momentum_state<T>("velocity", velocity, h.momentum);
     const Isa isa = active_isa();
     const int threads = num_threads();
     py::gil_scoped_release release;
@@ -116,7 +121,7 @@ void rmsprop_typed(const Operands& o, const py::array& param, const py::array& g
                    const py::array& square_avg, const std::optional<py::array>& momentum_buffer,
                    const std::optional<py::array>& grad_avg, const RmspropHyper& h) {
     T* s = o.state<T>("square_avg", square_avg);
-    T* b = o.state<T>("momentum_buffer", momentum_buffer, h.momentum != 0);
+    T* b = o.momentum_state<T>("momentum_buffer", momentum_buffer, h.momentum);
     T* a = o.state<T>("grad_avg", grad_avg);
     const Isa isa = active_isa();
     const int threads = num_threads();

@@ -132,15 +132,21 @@ inline void store_partial(T* p, typename Simd<T>::vec v, int count) {
     store_lanes(p, v, 0, count);
 }
 
+// Each lane's index (0, 1, .. lanes - 1), to compare with lane counts
+template <typename T>
+inline typename Simd<T>::bits lane_indices() {
+    typename Simd<T>::bits lane;
+    for (int i = 0; i < Simd<T>::lanes; ++i) lane[i] = i;
+    return lane;
+}
+
 // a's lanes before `split`, b's from there on
 template <typename T>
 inline typename Simd<T>::vec merge_lanes(typename Simd<T>::vec a, typename Simd<T>::vec b,
                                          int split) {
     typedef typename Simd<T>::vec V;
     typedef typename Simd<T>::bits B;
-    B lane;
-    for (int i = 0; i < Simd<T>::lanes; ++i) lane[i] = i;
-    const B from_a = lane < split - B{};
+    const B from_a = lane_indices<T>() < split - B{};
     return reinterpret_cast<V>((from_a & reinterpret_cast<B>(a)) |
                                (~from_a & reinterpret_cast<B>(b)));
 }
@@ -152,8 +158,7 @@ inline typename Simd<T>::vec load_lanes_over(typename Simd<T>::vec v, const T* p
                                              int end) {
     typedef typename Simd<T>::vec V;
     typedef typename Simd<T>::bits B;
-    B lane;
-    for (int i = 0; i < Simd<T>::lanes; ++i) lane[i] = i;
+    const B lane = lane_indices<T>();
     const B from_p = (lane >= begin - B{}) & (lane < end - B{});
     return reinterpret_cast<V>((from_p & reinterpret_cast<B>(load_lanes(p, begin, end))) |
                                (~from_p & reinterpret_cast<B>(v)));

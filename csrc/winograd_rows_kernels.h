@@ -19,7 +19,8 @@
 // plane with base = 2j * out_w + x, so a vector's pairs of values are stored or loaded as
 // three vectors: at base (row 2j, nothing past the pair), base + out_w (row 2j + 1, then row
 // 2j + 2 past the pair) and base + 2 out_w (row 2j + 3 past the pair), the stores masked, the
-// loads where they would leave the plane. The kernels need out_w of at least a vector's
+// loads the middle row whole (masked where it would leave the plane) with the other two
+// rows' lanes loaded over it. The kernels need out_w of at least a vector's
 // lanes, so that a vector spans at most two pairs.
 #pragma once
 
