@@ -136,34 +136,34 @@ void conv_direct_backward_input(const ConvGeometry& g, const T* grad, const T* w
     });
 }
 
-// dweight and dbias; each range of images sums into its own lane sums, added up in double
-// in range order.
+// dweight and dbias, each range of images summed on its own (RangeLaneSums)
 template <typename T>
 void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
                                  T* dbias) {
-    const ptrdiff_t depth = g.C * g.taps(), P = g.pixels(), lanes = conv_lanes<T>;
+    const ptrdiff_t depth = g.C * g.taps(), P = g.pixels();
     const ptrdiff_t depth_padded = round_up(depth, conv_depth_block);
     const ptrdiff_t pixels_padded = round_up(P, conv_pixel_block<T>);
     const ptrdiff_t out_padded = round_up(g.O, conv_out_block);
-    // per range: dweight lanes (O padded, depth_padded, lanes), then dbias lanes (O padded, lanes)
-    const ptrdiff_t weight_size = out_padded * depth_padded * lanes;
-    const ptrdiff_t partial_size = weight_size + out_padded * lanes;
+    // lane sums: dweight's (O padded, depth_padded), then dbias's (O padded)
+    const ptrdiff_t weight_entries = out_padded * depth_padded;
     const ImageRanges ranges(g.N);
     CachedArray<T> cols(ranges.workers * depth_padded * pixels_padded);
-    CachedArray<T> partial(ranges.count * partial_size, T(0));
+    RangeLaneSums<T> sums(ranges, weight_entries + out_padded);
     const Isa isa = active_isa();
     ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* own = cols.data() + t * depth_padded * pixels_padded;
-        T* sums = partial.data() + r * partial_size;
+        T* lanes = sums.begin_range(t);
         for (ptrdiff_t n = n0; n < n1; ++n) {
             image_columns(g, x, n, own, depth_padded, pixels_padded);
             TC_ISA_CALL(isa, conv_image_weight_gradient(grad + n * g.O * P, own, depth_padded, P,
-                                                        pixels_padded, g.O, sums,
-                                                        sums + weight_size, n + 1 < n1));
+                                                        pixels_padded, g.O, lanes,
+                                                        lanes + weight_entries * sums.lanes,
+                                                        n + 1 < n1));
         }
+        sums.end_range(r, t);
     });
-    CachedArray<double> totals(partial_size / lanes);
-    total_lane_sums(partial.data(), ranges.count, partial_size / lanes, totals.data());
+    CachedArray<double> totals(weight_entries + out_padded);
+    sums.totals(totals.data());
     for (ptrdiff_t o = 0; o < g.O; ++o) {
         for (ptrdiff_t k = 0; k < depth; ++k)
             dweight[o * depth + k] = static_cast<T>(totals[o * depth_padded + k]);

@@ -92,23 +92,59 @@ void add_partials(const T* partial, int ranges, ptrdiff_t size, T* out) {
         for (ptrdiff_t i = 0; i < size; ++i) out[i] += partial[(r - 1) * size + i];
 }
 
-// The lane sums of the direct and row-pair Winograd weight gradients (conv_kernels.h) added
-// up: partial holds `ranges` ranges of `entries` entries of conv_lanes<T> lanes each. In
-// double: the ranges element by element, in range order (a loop that vectorises), then each
-// entry's lanes pairwise, into totals (entries,).
+// The lane sums of the direct and row-pair Winograd weight gradients (conv_kernels.h:
+// `entries` entries of conv_lanes<T> lanes each), one set per worker, zeroed as a range
+// begins and, as it ends, reduced into the range's doubles (each entry's lanes pairwise) by
+// the thread that ran it; totals() adds the ranges up in range order. The sums do not depend
+// on which thread took which range, and what is left after the threads is a few doubles per
+// entry. (Adding up all ranges' lanes after the threads, one thread working, the first MNIST
+// layer's weight gradient took 1/0.92 of the time it takes now on 2 threads of Zen 4, with 8
+// ranges of 6656 floats; 1/0.98 on one thread.)
 template <typename T>
-void total_lane_sums(const T* partial, int ranges, ptrdiff_t entries, double* totals) {
-    constexpr ptrdiff_t lanes = conv_lanes<T>;
-    const ptrdiff_t size = entries * lanes;
-    CachedArray<double> range_sums(size, 0.0);
-    for (int r = 0; r < ranges; ++r)
-        for (ptrdiff_t i = 0; i < size; ++i) range_sums[i] += partial[r * size + i];
-    for (ptrdiff_t e = 0; e < entries; ++e) {
-        double* lane = range_sums.data() + e * lanes;
-        for (ptrdiff_t width = lanes / 2; width >= 1; width /= 2)
-            for (ptrdiff_t l = 0; l < width; ++l) lane[l] += lane[l + width];
-        totals[e] = lane[0];
+class RangeLaneSums {
+  public:
+    static constexpr ptrdiff_t lanes = conv_lanes<T>;
+
+    RangeLaneSums(const ImageRanges& ranges, ptrdiff_t entries)
+        : entries_(entries), ranges_(ranges.count),
+          lane_sums_(ranges.workers * entries * lanes), range_sums_(ranges.count * entries) {}
+
+    // The worker's lane sums (entries, lanes), zeroed, for the kernels to add a range into
+    T* begin_range(int worker) {
+        T* sums = lane_sums_.data() + worker * entries_ * lanes;
+        std::fill(sums, sums + entries_ * lanes, T(0));
+        return sums;
     }
-}
+
+    // The worker's lane sums into range `range`'s doubles
+    void end_range(int range, int worker) {
+        const T* sums = lane_sums_.data() + worker * entries_ * lanes;
+        double* out = range_sums_.data() + range * entries_;
+        for (ptrdiff_t e = 0; e < entries_; ++e) {
+            // (unrolled, so that the lanes stay in registers)
+            double lane[lanes];
+#pragma GCC unroll 16
+            for (ptrdiff_t l = 0; l < lanes; ++l) lane[l] = sums[e * lanes + l];
+#pragma GCC unroll 4
+            for (ptrdiff_t width = lanes / 2; width >= 1; width /= 2)
+#pragma GCC unroll 8
+                for (ptrdiff_t l = 0; l < width; ++l) lane[l] += lane[l + width];
+            out[e] = lane[0];
+        }
+    }
+
+    // totals (entries,) = the ranges' sums added in range order
+    void totals(double* totals) const {
+        std::copy(range_sums_.data(), range_sums_.data() + entries_, totals);
+        for (int r = 1; r < ranges_; ++r)
+            for (ptrdiff_t e = 0; e < entries_; ++e) totals[e] += range_sums_[r * entries_ + e];
+    }
+
+  private:
+    ptrdiff_t entries_;
+    int ranges_;
+    CachedArray<T> lane_sums_;
+    CachedArray<double> range_sums_;
+};
 
 }  // namespace tensorcore

@@ -136,35 +136,34 @@ void conv_winograd_rows_forward(const ConvGeometry& g, const T* x, const T* weig
     });
 }
 
-// dweight and dbias; each range of images sums into its own lane sums, added up in double
-// in range order.
+// dweight and dbias, each range of images summed on its own (RangeLaneSums)
 template <typename T>
 void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, const T* x,
                                         T* dweight, T* dbias) {
     const RowsLayout<T> layout(g);
     const ptrdiff_t depth = layout.depth, out_padded = round_up(g.O, conv_out_block);
-    constexpr ptrdiff_t lanes = conv_lanes<T>;
-    // per range: dweight lanes (O padded, 4, depth, lanes), then dbias lanes (O padded, lanes)
+    // lane sums: dweight's (O padded, 4, depth), then dbias's (O padded)
     const ptrdiff_t weight_entries = out_padded * 4 * depth;
     const ptrdiff_t entries = weight_entries + out_padded;
     const ImageRanges ranges(g.N);
     CachedArray<T> buffers(ranges.workers * layout.worker_size);
-    CachedArray<T> partial(ranges.count * entries * lanes, T(0));
+    RangeLaneSums<T> sums(ranges, entries);
     const Isa isa = active_isa();
     const std::vector<PairSpan> spans = plan(isa, g, layout);
     ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* v = buffers.data() + t * layout.worker_size;
-        T* sums = partial.data() + r * entries * lanes;
+        T* lanes = sums.begin_range(t);
         for (ptrdiff_t n = n0; n < n1; ++n) {
             transform_image(isa, g, layout, x, n, v);
-            TC_ISA_CALL(isa, winograd_rows_weight_gradient(grad + n * g.O * g.pixels(), v, g.C,
-                                                           g.OH, g.OW, g.O, spans.data(), sums,
-                                                           sums + weight_entries * lanes,
-                                                           n + 1 < n1));
+            TC_ISA_CALL(isa, winograd_rows_weight_gradient(
+                                 grad + n * g.O * g.pixels(), v, g.C, g.OH, g.OW, g.O,
+                                 spans.data(), lanes, lanes + weight_entries * sums.lanes,
+                                 n + 1 < n1));
         }
+        sums.end_range(r, t);
     });
     CachedArray<double> totals(entries);
-    total_lane_sums(partial.data(), ranges.count, entries, totals.data());
+    sums.totals(totals.data());
     for (ptrdiff_t o = 0; o < g.O; ++o) {
         for (ptrdiff_t k = 0; k < depth; ++k) {   // k = 3c + kw
             double entry[4];
