@@ -152,12 +152,12 @@ void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* 
     const Isa isa = active_isa();
     ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* own = cols.data() + t * depth_padded * pixels_padded;
-        T* lanes = sums.begin_range(t);
+        T* lane_sums = sums.begin_range(t);
         for (ptrdiff_t n = n0; n < n1; ++n) {
             image_columns(g, x, n, own, depth_padded, pixels_padded);
             TC_ISA_CALL(isa, conv_image_weight_gradient(grad + n * g.O * P, own, depth_padded, P,
-                                                        pixels_padded, g.O, lanes,
-                                                        lanes + weight_entries * sums.lanes,
+                                                        pixels_padded, g.O, lane_sums,
+                                                        lane_sums + weight_entries * sums.lanes,
                                                         n + 1 < n1));
         }
         sums.end_range(r, t);

@@ -133,11 +133,11 @@ class RangeLaneSums {
         }
     }
 
-    // totals (entries,) = the ranges' sums added in range order
-    void totals(double* totals) const {
-        std::copy(range_sums_.data(), range_sums_.data() + entries_, totals);
+    // out (entries,) = the ranges' sums added in range order
+    void totals(double* out) const {
+        std::copy(range_sums_.data(), range_sums_.data() + entries_, out);
         for (int r = 1; r < ranges_; ++r)
-            for (ptrdiff_t e = 0; e < entries_; ++e) totals[e] += range_sums_[r * entries_ + e];
+            for (ptrdiff_t e = 0; e < entries_; ++e) out[e] += range_sums_[r * entries_ + e];
     }
 
   private:

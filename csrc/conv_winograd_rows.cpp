@@ -152,12 +152,12 @@ void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, co
     const std::vector<PairSpan> spans = plan(isa, g, layout);
     ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* v = buffers.data() + t * layout.worker_size;
-        T* lanes = sums.begin_range(t);
+        T* lane_sums = sums.begin_range(t);
         for (ptrdiff_t n = n0; n < n1; ++n) {
             transform_image(isa, g, layout, x, n, v);
             TC_ISA_CALL(isa, winograd_rows_weight_gradient(
                                  grad + n * g.O * g.pixels(), v, g.C, g.OH, g.OW, g.O,
-                                 spans.data(), lanes, lanes + weight_entries * sums.lanes,
+                                 spans.data(), lane_sums, lane_sums + weight_entries * sums.lanes,
                                  n + 1 < n1));
         }
         sums.end_range(r, t);

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import tensorcore as tc
+from tensorcore.extension import load_extension
 
 
 def _cuda_driver_device_count():
@@ -36,7 +37,7 @@ def _seeded():
 
 
 # The C++ kernel tests' fixtures (the extension may be absent: those tests skip then).
-_C = tc.backends.cpp_extension()
+_C = load_extension()
 # Every output and scratch buffer of the C++ kernels starts as NaN bytes: a kernel that reads
 # one before writing it (relying on fresh, zeroed pages) fails its tests.
 if _C is not None:

@@ -11,17 +11,12 @@ from . import cpu  # noqa: F401
 from . import cuda  # noqa: F401
 
 
-def cpp_extension():
-    """The C++ extension module, or None when it was not built."""
-    return load_extension()
-
-
 def info():
     """What this installation runs on: versions, the CPU features the C++ backend dispatches
     on, devices found, and the active variant of every kernel op per device."""
     from .. import __version__, device as devices
     from ..kernels import registry
-    _C = cpp_extension()
+    _C = load_extension()
     report = {
         "tensorcore": __version__,
         "python": platform.python_version(),
