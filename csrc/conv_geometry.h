@@ -77,7 +77,8 @@ void conv_winograd_backward_weight(const ConvGeometry& g, const T* grad, const T
 // Row-pair Winograd F(2, 3) (conv_winograd_rows.cpp), NCHW only: it applies to 3x3 kernels
 // at stride 1 and dilation 1 without groups and output rows of at least 16 pixels, any
 // padding; the conv_* entry points pick it for the forward or the weight gradient where it
-// pays (few input channels, AVX-512). The input gradient has no row-pair path.
+// pays (few input channels, AVX-512). With one input channel and even output rows its
+// forward runs 2-D F(2x2, 3x3) tiles. The input gradient has no row-pair path.
 bool conv_winograd_rows_applies(const ConvGeometry& g);
 bool conv_winograd_rows_pays(const ConvGeometry& g, bool forward);
 template <typename T>

@@ -7,7 +7,8 @@
 // image (staged with its padding, where it has any) is transformed into a buffer that stays
 // in L1 or L2, and the kernels run on it:
 //   forward:         (y_2j, y_2j+1) = A^T [ (G w) . (B^T d) ]   summed over kernel columns
-//                    and input channels
+//                    and input channels; with one input channel and even output rows, 2-D
+//                    F(2x2, 3x3) tiles y = A^T [ (G w G^T) . (B^T d B) ] A
 //   weight gradient: dw = G^T [ sum over row pairs (A g) . (B^T d) ]
 #include <algorithm>
 #include <vector>
@@ -34,51 +35,58 @@ constexpr ptrdiff_t min_out_width = 16;
 //   32, 32) -> 32 0.81 (0.61).
 //   forward: (32, 2, 32, 32) -> 32 0.81 (0.82); (32, 3, 32, 32) -> 32 0.81 (0.78), -> 64 0.88
 //   (0.80); (16, 8, 32, 32) -> 32 0.72 (0.72); (16, 15, 32, 32) -> 32 0.74 (0.73). With one
-//   input channel the forward stays direct unless the output rows are a multiple of 16 wide:
-//   (64, 1, 28, 28) -> 32 took 1.2x the time (1.1x), and 1.0x padded by 1: the vectors that
-//   cross from one pair of 26 or 28 columns to the next cost 3 masked stores (against 12
-//   products). Where none crosses, 0.70-0.94 (0.65-0.96): (64, 1, 18, 18) -> 32 unpadded,
-//   padded by 1 (32, 1, 32, 32) -> 32 and -> 64, (16, 1, 48, 48) -> 32, (16, 1, 64, 64) -> 8
-//   and -> 32.
+//   input channel the row pairs' forward took 1.2x the direct kernel's time (1.1x) on
+//   (64, 1, 28, 28) -> 32, 1.06x on 25-wide rows: the vectors that cross from one pair of rows
+//   to the next cost 3 masked stores (against 12 products). The 2-D tiles (even rows only)
+//   took 0.81 (0.80) there, 0.78 (0.77) padded by 1, 0.87 (0.88) on (64, 1, 18, 18), and
+//   against the row pairs (rows of 16k) 0.80-0.83 (0.79-0.80) on (32, 1, 32, 32) padded by 1
+//   -> 32 and -> 64; against the direct kernel 0.81-0.84 on (16, 1, 48, 48) and
+//   (16, 1, 64, 64) -> 32.
 // AVX-512 only: with 16 registers (AVX2, and the baseline) the tiles hold one output channel,
 // and on AVX2 (Zen 4, 2 threads) the weight gradient took 1.07-1.17x the direct kernels' time
 // on the MNIST layer and 1.12x at 15 channels, the forward 1.09x at 2 channels and 1.08x at 15
 // (0.57-0.95x elsewhere).
 constexpr ptrdiff_t max_channels = 15, min_forward_channels = 2;
 
-// One worker's buffers: the transform v (4 x depth x positions_padded), aligned as the
-// buffer, then the staged image (C, image_h, image_w) with its padding.
+// One worker's buffers: the transform v (the row pairs': 4 x depth x positions_padded; the
+// 2-D tiles': 16 x the tiles and the lanes of a vector past them, in whole blocks), then the
+// staged image (C, image_h, image_w) with its padding. The forward takes the 2-D tiles for
+// one input channel and even output rows.
 template <typename T>
 struct RowsLayout {
-    ptrdiff_t pairs, depth, positions_padded, v_size, image_h, image_w, worker_size;
+    ptrdiff_t pairs, depth, positions_padded;
+    bool tiles_apply;
+    ptrdiff_t v_size, image_h, image_w, worker_size;
 
     explicit RowsLayout(const ConvGeometry& g)
         : pairs((g.OH + 1) / 2), depth(3 * g.C),
           positions_padded(round_up(pairs * g.OW, winograd_rows_block)),
-          v_size(4 * depth * positions_padded), image_h(2 * pairs + 2), image_w(g.OW + 2),
+          tiles_apply(g.C == 1 && g.OW % 2 == 0),
+          v_size(std::max(4 * depth * positions_padded,
+                          16 * round_up(pairs * g.OW / 2 + 16, winograd_tiles_block))),
+          image_h(2 * pairs + 2), image_w(g.OW + 2),
           worker_size(round_up(v_size + g.C * image_h * image_w, conv_lanes<T>)) {}
 };
 
-// The transform of image n of x (N, C, H, W) into v: from x itself where it has the staged
+// Image n of x (N, C, H, W) as the transforms read it: x itself where it has the staged
 // image's shape (no padding, an even number of output rows), else staged at row pad_top and
-// column pad_left of the worker's `image`, zeros around it (the whole input fits: H + pad_top
-// + pad_bottom = OH + 2 <= image_h).
+// column pad_left of the worker's `image` (after v), zeros around it (the whole input fits:
+// H + pad_top + pad_bottom = OH + 2 <= image_h).
 template <typename T>
-void transform_image(Isa isa, const ConvGeometry& g, const RowsLayout<T>& layout, const T* x,
-                     ptrdiff_t n, T* v) {
+const T* staged_image(const ConvGeometry& g, const RowsLayout<T>& layout, const T* x,
+                      ptrdiff_t n, T* v) {
     const T* image = x + n * g.C * g.H * g.W;
-    if (g.pad_top != 0 || g.pad_left != 0 || g.H != layout.image_h || g.W != layout.image_w) {
-        T* staged = v + layout.v_size;
-        std::fill(staged, staged + g.C * layout.image_h * layout.image_w, T(0));
-        for (ptrdiff_t c = 0; c < g.C; ++c) {
-            const T* plane = image + c * g.H * g.W;
-            T* to = staged + (c * layout.image_h + g.pad_top) * layout.image_w + g.pad_left;
-            for (ptrdiff_t h = 0; h < g.H; ++h)
-                std::copy_n(plane + h * g.W, g.W, to + h * layout.image_w);
-        }
-        image = staged;
+    if (g.pad_top == 0 && g.pad_left == 0 && g.H == layout.image_h && g.W == layout.image_w)
+        return image;
+    T* staged = v + layout.v_size;
+    std::fill(staged, staged + g.C * layout.image_h * layout.image_w, T(0));
+    for (ptrdiff_t c = 0; c < g.C; ++c) {
+        const T* plane = image + c * g.H * g.W;
+        T* to = staged + (c * layout.image_h + g.pad_top) * layout.image_w + g.pad_left;
+        for (ptrdiff_t h = 0; h < g.H; ++h)
+            std::copy_n(plane + h * g.W, g.W, to + h * layout.image_w);
     }
-    TC_ISA_CALL(isa, winograd_rows_input(image, g.C, g.OW, layout.pairs, v));
+    return staged;
 }
 
 // The spans of the active ISA's vectors over an image's positions (winograd_rows_kernels.h)
@@ -97,20 +105,16 @@ bool conv_winograd_rows_applies(const ConvGeometry& g) {
 }
 
 bool conv_winograd_rows_pays(const ConvGeometry& g, bool forward) {
-    // the forward with one input channel only where no vector crosses from one pair of rows
-    // to the next
-    const bool forward_pays = g.C >= min_forward_channels || g.OW % min_out_width == 0;
+    // the forward with one input channel only where the output rows are even (the 2-D tiles)
+    const bool forward_pays = g.C >= min_forward_channels || g.OW % 2 == 0;
     return active_isa() == Isa::avx512 && conv_winograd_rows_applies(g) &&
            g.C <= max_channels && (!forward || forward_pays);
 }
 
+// u for the row pairs: (O padded, 4, depth), G times each kernel column, u[o][i][3c + kw]
 template <typename T>
-void conv_winograd_rows_forward(const ConvGeometry& g, const T* x, const T* weight,
-                                const T* bias, T* y) {
-    const RowsLayout<T> layout(g);
-    const ptrdiff_t depth = layout.depth, out_padded = round_up(g.O, conv_out_block);
-    // u (O padded, 4, depth): G times each kernel column, u[o][i][3c + kw]
-    CachedArray<T> u(out_padded * 4 * depth, T(0)), bias_padded(out_padded, T(0));
+void transform_kernel_columns(const ConvGeometry& g, const T* weight, T* u) {
+    const ptrdiff_t depth = 3 * g.C;
     for (ptrdiff_t o = 0; o < g.O; ++o) {
         for (ptrdiff_t k = 0; k < depth; ++k) {   // k = 3c + kw
             const T* column = weight + (o * g.C + k / 3) * 9 + k % 3;
@@ -120,6 +124,37 @@ void conv_winograd_rows_forward(const ConvGeometry& g, const T* x, const T* weig
             for (int i = 0; i < 4; ++i) u[(o * 4 + i) * depth + k] = transformed[i];
         }
     }
+}
+
+// u for the 2-D tiles (one input channel): (O, 16), G w G^T, u[o][4a + b] (a down the
+// kernel, b along it)
+template <typename T>
+void transform_kernels(const ConvGeometry& g, const T* weight, T* u) {
+    for (ptrdiff_t o = 0; o < g.O; ++o) {
+        T rows[3][4];   // G along each kernel row
+        for (int kh = 0; kh < 3; ++kh) filter_rows(weight + o * 9 + 3 * kh, rows[kh]);
+        for (int b = 0; b < 4; ++b) {
+            const T column[3] = {rows[0][b], rows[1][b], rows[2][b]};
+            T transformed[4];
+            filter_rows(column, transformed);
+            for (int a = 0; a < 4; ++a) u[o * 16 + 4 * a + b] = transformed[a];
+        }
+    }
+}
+
+template <typename T>
+void conv_winograd_rows_forward(const ConvGeometry& g, const T* x, const T* weight,
+                                const T* bias, T* y) {
+    const RowsLayout<T> layout(g);
+    const bool tiles = layout.tiles_apply;
+    const ptrdiff_t out_padded = round_up(g.O, conv_out_block);
+    CachedArray<T> u(tiles ? g.O * 16 : out_padded * 4 * layout.depth, T(0));
+    CachedArray<T> bias_padded(out_padded, T(0));
+    if (tiles) {
+        transform_kernels(g, weight, u.data());
+    } else {
+        transform_kernel_columns(g, weight, u.data());
+    }
     if (bias) std::copy(bias, bias + g.O, bias_padded.begin());
     const ImageRanges ranges(g.N);
     CachedArray<T> buffers(ranges.workers * layout.worker_size);
@@ -128,10 +163,19 @@ void conv_winograd_rows_forward(const ConvGeometry& g, const T* x, const T* weig
     ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* v = buffers.data() + t * layout.worker_size;
         for (ptrdiff_t n = n0; n < n1; ++n) {
-            transform_image(isa, g, layout, x, n, v);
-            TC_ISA_CALL(isa, winograd_rows_forward(v, g.C, g.OH, g.OW, u.data(),
-                                                   bias_padded.data(), g.O, spans.data(),
-                                                   y + n * g.O * g.pixels()));
+            const T* image = staged_image(g, layout, x, n, v);
+            T* y_n = y + n * g.O * g.pixels();
+            if (tiles) {
+                TC_ISA_CALL(isa, winograd_tiles_input(image, g.OW, layout.pairs, v));
+                TC_ISA_CALL(isa, winograd_tiles_forward(v, g.OH, g.OW, u.data(),
+                                                        bias_padded.data(), g.O, spans.data(),
+                                                        y_n));
+            } else {
+                TC_ISA_CALL(isa, winograd_rows_input(image, g.C, g.OW, layout.pairs, v));
+                TC_ISA_CALL(isa, winograd_rows_forward(v, g.C, g.OH, g.OW, u.data(),
+                                                       bias_padded.data(), g.O, spans.data(),
+                                                       y_n));
+            }
         }
     });
 }
@@ -154,7 +198,8 @@ void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, co
         T* v = buffers.data() + t * layout.worker_size;
         T* lane_sums = sums.begin_range(t);
         for (ptrdiff_t n = n0; n < n1; ++n) {
-            transform_image(isa, g, layout, x, n, v);
+            TC_ISA_CALL(isa, winograd_rows_input(staged_image(g, layout, x, n, v), g.C, g.OW,
+                                                 layout.pairs, v));
             TC_ISA_CALL(isa, winograd_rows_weight_gradient(
                                  grad + n * g.O * g.pixels(), v, g.C, g.OH, g.OW, g.O,
                                  spans.data(), lane_sums, lane_sums + weight_entries * sums.lanes,

@@ -71,6 +71,21 @@ inline void store_lanes(float* p, Simd<float>::vec v, int begin, int end) {
 inline void store_lanes(double* p, Simd<double>::vec v, int begin, int end) {
     _mm512_mask_storeu_pd(p, lanes_between(begin, end), v);
 }
+// v's lanes whose bits are set in `lanes` to p (nothing else touched); and b's lanes whose
+// bits are set, a's in the others
+inline void store_masked(float* p, Simd<float>::vec v, unsigned lanes) {
+    _mm512_mask_storeu_ps(p, lanes, v);
+}
+inline void store_masked(double* p, Simd<double>::vec v, unsigned lanes) {
+    _mm512_mask_storeu_pd(p, lanes, v);
+}
+inline Simd<float>::vec blend_masked(unsigned lanes, Simd<float>::vec a, Simd<float>::vec b) {
+    return _mm512_mask_blend_ps(lanes, a, b);
+}
+inline Simd<double>::vec blend_masked(unsigned lanes, Simd<double>::vec a,
+                                      Simd<double>::vec b) {
+    return _mm512_mask_blend_pd(lanes, a, b);
+}
 // v with its lanes [begin, end) loaded from p[begin .. end): one merge-masked load instead
 // of a load and a blend
 inline Simd<float>::vec load_lanes_over(Simd<float>::vec v, const float* p, int begin,

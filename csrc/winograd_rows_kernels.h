@@ -22,6 +22,17 @@
 // loads the middle row whole (masked where it would leave the plane) with the other two
 // rows' lanes loaded over it. The kernels need out_w of at least a vector's
 // lanes, so that a vector spans at most two pairs.
+//
+// With one input channel and even output rows, the forward also pairs the columns: the 2-D
+// F(2x2, 3x3) over 2 x 2 tiles of outputs, y = A^T [ (G w G^T) . (B^T d B) ] A, 16 products
+// per tile instead of 24 (the row pairs') or 36 (the direct kernel's), its sums of products
+// (A^T) on the adders. Tile (j, i) holds positions 2i and 2i + 1 of pair j, so tile
+// t = j * out_w / 2 + i holds positions 2t and 2t + 1: a vector of L tiles computes the two
+// vectors of positions from 2t, stored through their spans once their columns are
+// interleaved. With several input channels its 16 accumulators per output channel (against
+// the row pairs' 4 per vector) leave the tile load-bound (1.2-1.3x the row pairs' time on
+// Zen 4, 3 to 8 channels); a 2-D weight gradient measured 1.12x the row pairs' time (16
+// products, but 12 sums and 4 shuffles per tile against 24 products).
 #pragma once
 
 #include <cstddef>
@@ -37,10 +48,16 @@ struct PairSpan {
     ptrdiff_t base;
     int split, first_middle, valid, last_bottom;
     bool whole;
+    // the same as lane bits (bit i: lane i), for AVX-512's masks: lanes stored at base, at
+    // base + out_w and at base + 2 out_w
+    unsigned top_lanes, middle_lanes, bottom_lanes;
 };
 
 // Positions per block of the transformed image (a multiple of every vector's lanes)
 constexpr ptrdiff_t winograd_rows_block = 192;
+
+// Tiles per block of the 2-D transform (a multiple of every vector's lanes)
+constexpr ptrdiff_t winograd_tiles_block = winograd_rows_block / 2;
 
 }  // namespace tensorcore
 
@@ -57,6 +74,14 @@ constexpr ptrdiff_t winograd_rows_block = 192;
 // winograd_rows_forward: y (out, out_h, out_w) = A^T [sum over k of u[o][i][k] * v[., k, i]]
 //   + bias, u (out padded to conv_out_block, 4, 3 * channels) the transformed kernels G w,
 //   bias (out padded), A^T m = (m0 + m1 + m2, m1 - m2 - m3); spans from winograd_rows_plan.
+// winograd_tiles_input: the 2-D transform of a one-channel `image` (2 * pairs + 2, out_w + 2:
+//   padding in place), out_w even, in blocks of winograd_tiles_block tiles: (B^T d B)[a][b]
+//   of tile t's 4 x 4 inputs d (rows 2j .. 2j + 3, columns 2i .. 2i + 3) at v[t / block * 16
+//   * block + (4a + b) * block + t % block], zero past the last tile to the end of its block.
+//   v must hold a vector's lanes more than the tiles (round_up(tiles + 16, block) blocks).
+// winograd_tiles_forward: y (out, out_h, out_w) = A^T [u[o] . v[tile]] A + bias for the tiles
+//   of winograd_tiles_input, u (out, 16) the transformed kernels G w G^T (entry 4a + b);
+//   spans from winograd_rows_plan.
 // winograd_rows_weight_gradient: dweight_lanes[o][i][k] (out padded to conv_out_block, 4,
 //   3 * channels, conv_lanes slots) += the sum over positions of (A g)[i] * v[., k, i], for g
 //   the pair of gradient values (grad (out, out_h, out_w)) and A g = (g0, g0 + g1, g0 - g1,
@@ -71,6 +96,10 @@ constexpr ptrdiff_t winograd_rows_block = 192;
     void winograd_rows_forward(const T* v, ptrdiff_t channels, ptrdiff_t out_h, ptrdiff_t out_w, \
                                const T* u, const T* bias, ptrdiff_t out,                        \
                                const tensorcore::PairSpan* spans, T* y);                        \
+    void winograd_tiles_input(const T* image, ptrdiff_t out_w, ptrdiff_t pairs, T* v);         \
+    void winograd_tiles_forward(const T* v, ptrdiff_t out_h, ptrdiff_t out_w, const T* u,       \
+                                const T* bias, ptrdiff_t out, const tensorcore::PairSpan* spans, \
+                                T* y);                                                          \
     void winograd_rows_weight_gradient(const T* grad, const T* v, ptrdiff_t channels,          \
                                        ptrdiff_t out_h, ptrdiff_t out_w, ptrdiff_t out,         \
                                        const tensorcore::PairSpan* spans, T* dweight_lanes,     \

@@ -31,6 +31,12 @@ void plan_spans(ptrdiff_t out_h, ptrdiff_t out_w, PairSpan* spans) {
         s.first_middle = 2 * j + 1 < out_h ? 0 : s.split;   // row 2j + 1 exists
         s.last_bottom = 2 * j + 3 < out_h ? s.valid : s.split;
         s.whole = s.split == L && s.first_middle == 0;
+        auto bits = [](int begin, int end) {   // bits begin <= i < end
+            return begin < end ? ((2u << (end - 1)) - 1) & ~((1u << begin) - 1) : 0u;
+        };
+        s.top_lanes = bits(0, s.split);
+        s.middle_lanes = bits(s.first_middle, s.valid);
+        s.bottom_lanes = bits(s.split, s.last_bottom);
         x += L;
         if (x >= out_w) x -= out_w, ++j;
     }
@@ -49,10 +55,17 @@ __attribute__((always_inline)) inline void store_pair(T* plane, ptrdiff_t out_w,
         store(row + out_w, y1);
         return;
     }
+#if TC_VECTOR_BYTES == 64
+    // branch-free: a store whose mask is empty touches nothing
+    store_masked(row, y0, s.top_lanes);
+    store_masked(row + out_w, blend_masked(s.top_lanes, y0, y1), s.middle_lanes);
+    store_masked(row + 2 * out_w, y1, s.bottom_lanes);
+#else
     store_lanes(row, y0, 0, s.split);
     if (s.valid > s.first_middle)
         store_lanes(row + out_w, merge_lanes<T>(y1, y0, s.split), s.first_middle, s.valid);
     if (s.last_bottom > s.split) store_lanes(row + 2 * out_w, y1, s.split, s.last_bottom);
+#endif
 }
 
 // The pair of values (rows 2j, 2j + 1) of each lane, zero past the plane's rows
@@ -212,6 +225,155 @@ void image_forward(const T* v, ptrdiff_t channels, ptrdiff_t out_h, ptrdiff_t ou
     }
 }
 
+// The lanes k = 0 .. L - 1 of f(k), for __builtin_shuffle of two vectors (indices L .. 2L - 1
+// pick the second's lanes)
+template <typename T, typename F, size_t... k>
+inline typename Simd<T>::bits lane_pattern(F f, std::index_sequence<k...>) {
+    return typename Simd<T>::bits{f(static_cast<int>(k))...};
+}
+template <typename T, typename F>
+inline typename Simd<T>::bits lane_pattern(F f) {
+    return lane_pattern<T>(f, std::make_index_sequence<Simd<T>::lanes>());
+}
+
+// (x0 - x2, x1 + x2, x2 - x1, x1 - x3): B^T x, for x along either side of a tile
+template <typename V>
+__attribute__((always_inline)) inline void input_entries(V x0, V x1, V x2, V x3, V (&out)[4]) {
+    out[0] = x0 - x2;
+    out[1] = x1 + x2;
+    out[2] = x2 - x1;
+    out[3] = x1 - x3;
+}
+
+// The 2-D transform (winograd_rows_kernels.h): per channel and pair of rows, vectors of L
+// tiles along the pair (the last one's lanes past the pair overwritten by the next pair's),
+// each tile's 4 columns picked from 2L + 2 consecutive elements per row (even and odd lanes).
+template <typename T>
+void tiles_input(const T* image, ptrdiff_t out_w, ptrdiff_t pairs, T* v) {
+    typedef typename Simd<T>::vec V;
+    constexpr int L = Simd<T>::lanes;
+    constexpr ptrdiff_t B = tensorcore::winograd_tiles_block;
+    const ptrdiff_t image_w = out_w + 2, image_h = 2 * pairs + 2, per_pair = out_w / 2;
+    const ptrdiff_t tiles = pairs * per_pair, block_size = 16 * B;
+    const auto even = lane_pattern<T>([](int k) { return 2 * k; });
+    const auto odd = lane_pattern<T>([](int k) { return 2 * k + 1; });
+    {
+        for (ptrdiff_t j = 0; j < pairs; ++j) {
+            for (ptrdiff_t i = 0; i < per_pair; i += L) {
+                const T* d = image + 2 * j * image_w + 2 * i;
+                V rows[4][4];   // B^T along each of the tiles' 4 rows
+                for (int r = 0; r < 4; ++r) {
+                    const T* row = d + r * image_w;
+                    // elements left in the image from `row`: lanes past the pair read the next
+                    // row (and are overwritten), only loads that would leave the image stop at
+                    // its end (masked)
+                    const int left = static_cast<int>(
+                        std::min<ptrdiff_t>((image_h - 2 * j - r) * image_w - 2 * i, 4 * L));
+                    V x[4];
+                    if (left >= 2 * L + 2) {
+                        x[0] = load(row), x[1] = load(row + L);
+                        x[2] = load(row + 2), x[3] = load(row + L + 2);
+                    } else {
+                        x[0] = load_n(row, std::min(left, L));
+                        x[1] = load_n(row + L, std::clamp(left - L, 0, L));
+                        x[2] = load_n(row + 2, std::clamp(left - 2, 0, L));
+                        x[3] = load_n(row + L + 2, std::clamp(left - L - 2, 0, L));
+                    }
+                    input_entries(__builtin_shuffle(x[0], x[1], even),
+                                  __builtin_shuffle(x[0], x[1], odd),
+                                  __builtin_shuffle(x[2], x[3], even),
+                                  __builtin_shuffle(x[2], x[3], odd), rows[r]);
+                }
+                // tiles t .. t + L: lanes [0, inside) in block t / B, the rest in the next
+                const ptrdiff_t t = j * per_pair + i, offset = t % B;
+                const int inside = static_cast<int>(std::min<ptrdiff_t>(B - offset, L));
+                T* to = v + t / B * block_size + offset;
+                for (int b = 0; b < 4; ++b) {
+                    V entries[4];
+                    input_entries(rows[0][b], rows[1][b], rows[2][b], rows[3][b], entries);
+                    for (int a = 0; a < 4; ++a) {
+                        T* at = to + (4 * a + b) * B;
+                        if (inside == L) {
+                            store(at, entries[a]);
+                        } else {
+                            store_lanes(at, entries[a], 0, inside);
+                            store_lanes(at + block_size - B, entries[a], inside, L);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // the tiles past the last, zero: the end of the last block's rows
+    if (tiles % B != 0) {
+        T* last = v + tiles / B * block_size;
+        for (ptrdiff_t row = 0; row < 16; ++row)
+            std::fill(last + row * B + tiles % B, last + (row + 1) * B, T(0));
+    }
+}
+
+// (m0 + m1 + m2, m1 - m2 - m3): A^T m, for m along either side of a tile
+template <typename V>
+__attribute__((always_inline)) inline void output_entries(V m0, V m1, V m2, V m3, V& y0,
+                                                          V& y1) {
+    y0 = m0 + m1 + m2;
+    y1 = m1 - m2 - m3;
+}
+
+// The 2-D forward for one input channel: per output channel, its 16 transformed kernel
+// entries held in registers while L tiles at a time take their products, A^T along both sides
+// and the tiles' two columns interleaved into two vectors of positions per output row.
+template <typename T>
+void tiles_forward(const T* v, ptrdiff_t out_h, ptrdiff_t out_w, const T* u, const T* bias,
+                   ptrdiff_t out, const PairSpan* spans, T* y) {
+    typedef typename Simd<T>::vec V;
+    constexpr int L = Simd<T>::lanes;
+    constexpr ptrdiff_t B = tensorcore::winograd_tiles_block, block_size = 16 * B;
+    const ptrdiff_t tiles = (out_h + 1) / 2 * (out_w / 2), positions = 2 * tiles;
+    const ptrdiff_t plane = out_h * out_w;
+    const auto low = lane_pattern<T>([](int k) { return k / 2 + (k % 2) * L; });
+    const auto high = lane_pattern<T>([](int k) { return L / 2 + k / 2 + (k % 2) * L; });
+    // tiles in chunks of 2 blocks, whose v (12 KiB of float) stays in L1 while every output
+    // channel passes over them: chunks that stayed in L2 (a whole image's v) took 1.25x the
+    // time on 46- and 62-wide rows (Zen 4, 2 threads), 1 block 1.01-1.06x, 4 blocks 1.00x
+    constexpr ptrdiff_t chunk = 2 * B;
+    for (ptrdiff_t t0 = 0; t0 < tiles; t0 += chunk) {
+        const ptrdiff_t t1 = std::min(tiles, t0 + chunk);
+        for (ptrdiff_t o = 0; o < out; ++o) {
+            T* plane_o = y + o * plane;
+            V kernel[16];
+#pragma GCC unroll 16
+            for (int e = 0; e < 16; ++e) kernel[e] = broadcast(u[o * 16 + e]);
+            const V bias_o = broadcast(bias[o]);
+            for (ptrdiff_t t = t0; t < t1; t += L) {
+                const T* vt = v + t / B * block_size + t % B;
+                V top[4], bottom[4], y00, y01, y10, y11;   // A^T down the columns, then along
+#pragma GCC unroll 4
+                for (int b = 0; b < 4; ++b) {
+                    // (GCC contracts the products into the sums: 6 FMAs per column instead of
+                    // 4 products and 4 sums; the products kept apart took 1.04x the time)
+                    V m[4];
+#pragma GCC unroll 4
+                    for (int a = 0; a < 4; ++a)
+                        m[a] = kernel[4 * a + b] * load(vt + (4 * a + b) * B);
+                    if (b == 1) m[1] += bias_o;   // entry (1, 1) reaches all 4 outputs once
+                    output_entries(m[0], m[1], m[2], m[3], top[b], bottom[b]);
+                }
+                output_entries(top[0], top[1], top[2], top[3], y00, y01);
+                output_entries(bottom[0], bottom[1], bottom[2], bottom[3], y10, y11);
+                const ptrdiff_t q = 2 * t;   // the tiles' first position
+                store_pair<T>(plane_o, out_w, spans[q / L], __builtin_shuffle(y00, y01, low),
+                              __builtin_shuffle(y10, y11, low));
+                if (q + L < positions) {
+                    store_pair<T>(plane_o, out_w, spans[q / L + 1],
+                                  __builtin_shuffle(y00, y01, high),
+                                  __builtin_shuffle(y10, y11, high));
+                }
+            }
+        }
+    }
+}
+
 // sums[i] (first L lanes) += v
 template <typename T>
 inline void add_lanes(T* sums, typename Simd<T>::vec v) {
@@ -345,6 +507,14 @@ void image_weight_gradient(const T* grad, const T* v, ptrdiff_t channels, ptrdif
                                const T* u, const T* bias, ptrdiff_t out,                        \
                                const tensorcore::PairSpan* spans, T* y) {                       \
         image_forward(v, channels, out_h, out_w, u, bias, out, spans, y);                       \
+    }                                                                                           \
+    void winograd_tiles_input(const T* image, ptrdiff_t out_w, ptrdiff_t pairs, T* v) {         \
+        tiles_input(image, out_w, pairs, v);                                                    \
+    }                                                                                           \
+    void winograd_tiles_forward(const T* v, ptrdiff_t out_h, ptrdiff_t out_w, const T* u,       \
+                                const T* bias, ptrdiff_t out, const tensorcore::PairSpan* spans, \
+                                T* y) {                                                         \
+        tiles_forward(v, out_h, out_w, u, bias, out, spans, y);                                 \
     }                                                                                           \
     void winograd_rows_weight_gradient(const T* grad, const T* v, ptrdiff_t channels,          \
                                        ptrdiff_t out_h, ptrdiff_t out_w, ptrdiff_t out,         \

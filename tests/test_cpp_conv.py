@@ -298,6 +298,10 @@ WINOGRAD_ROWS_CASES = [
     ((3, 15, 9, 30), (4, 15, 3, 3), (1, 1), (3, 4, 0, 2), (1, 1), 1),
     ((2, 1, 41, 70), (3, 1, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
     ((2, 3, 12, 21), (5, 3, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),      # read from x itself
+    # one input channel, even rows (the forward's 2-D tiles): 96 tiles (a whole block, the
+    # last vector's lanes past it), and padding on one side only
+    ((2, 1, 26, 18), (3, 1, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),
+    ((2, 1, 9, 40), (9, 1, 3, 3), (1, 1), (0, 1, 2, 0), (1, 1), 1),
 ]
 
 
@@ -344,8 +348,8 @@ def test_winograd_rows_thread_count_does_not_change_results(threads, case):
 
 
 @pytest.mark.parametrize("x_shape, forward, weight_gradient", [
-    ((3, 1, 28, 28), None, "cpu.winograd_rows"),      # one input channel: the direct forward
-    ((3, 1, 18, 34), "cpu.winograd_rows", "cpu.winograd_rows"),   # ... unless rows of 16k
+    ((3, 1, 27, 27), None, "cpu.winograd_rows"),      # one input channel: the direct forward
+    ((3, 1, 28, 28), "cpu.winograd_rows", "cpu.winograd_rows"),   # ... unless rows are even
     ((3, 2, 20, 18), "cpu.winograd_rows", "cpu.winograd_rows"),
     ((3, 15, 20, 18), "cpu.winograd_rows", "cpu.winograd_rows"),
     ((3, 16, 20, 18), "cpu.winograd", "cpu.winograd"),     # 16: the 2-D Winograd pays

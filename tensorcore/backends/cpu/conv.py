@@ -1,7 +1,8 @@
 """conv2d and its backward passes as "cpu.cpp" (csrc/conv*.cpp, which picks the kernels per
 shape), "cpu.winograd" (Winograd F(2x2, 3x3) forced wherever it applies) and, for the
 forward and the weight gradient, "cpu.winograd_rows" (row-pair Winograd F(2, 3) forced
-wherever it applies). Images run NCHW, or channels-last when their memory is NHWC (an
+wherever it applies; its forward takes 2-D F(2x2, 3x3) tiles for one input channel and even
+output rows). Images run NCHW, or channels-last when their memory is NHWC (an
 NCHW-shaped view such as ``x_nhwc.transpose(0, 3, 1, 2)``, as the Keras face passes them), and
 come back in that memory format; other strides are copied first."""
 
