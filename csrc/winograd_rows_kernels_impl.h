@@ -262,6 +262,7 @@ void tiles_input(const T* image, ptrdiff_t out_w, ptrdiff_t pairs, T* v) {
             for (ptrdiff_t i = 0; i < per_pair; i += L) {
                 const T* d = image + 2 * j * image_w + 2 * i;
                 V rows[4][4];   // B^T along each of the tiles' 4 rows
+#pragma GCC unroll 4
                 for (int r = 0; r < 4; ++r) {
                     const T* row = d + r * image_w;
                     // elements left in the image from `row`: lanes past the pair read the next
@@ -288,9 +289,11 @@ void tiles_input(const T* image, ptrdiff_t out_w, ptrdiff_t pairs, T* v) {
                 const ptrdiff_t t = j * per_pair + i, offset = t % B;
                 const int inside = static_cast<int>(std::min<ptrdiff_t>(B - offset, L));
                 T* to = v + t / B * block_size + offset;
+#pragma GCC unroll 4
                 for (int b = 0; b < 4; ++b) {
                     V entries[4];
                     input_entries(rows[0][b], rows[1][b], rows[2][b], rows[3][b], entries);
+#pragma GCC unroll 4
                     for (int a = 0; a < 4; ++a) {
                         T* at = to + (4 * a + b) * B;
                         if (inside == L) {
