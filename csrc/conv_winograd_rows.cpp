@@ -49,8 +49,8 @@ constexpr ptrdiff_t min_out_width = 16;
 constexpr ptrdiff_t max_channels = 15, min_forward_channels = 2;
 
 // One worker's buffers: the transform v (the row pairs': 4 x depth x positions_padded; the
-// 2-D tiles': 16 x the tiles and the lanes of a vector past them, in whole blocks), then the
-// staged image (C, image_h, image_w) with its padding. The forward takes the 2-D tiles for
+// 2-D tiles': 16 x the tiles in whole blocks), then the staged image (C, image_h, image_w)
+// with its padding. The forward takes the 2-D tiles for
 // one input channel and even output rows.
 template <typename T>
 struct RowsLayout {
@@ -63,7 +63,7 @@ struct RowsLayout {
           positions_padded(round_up(pairs * g.OW, winograd_rows_block)),
           tiles_apply(g.C == 1 && g.OW % 2 == 0),
           v_size(std::max(4 * depth * positions_padded,
-                          16 * round_up(pairs * g.OW / 2 + 16, winograd_tiles_block))),
+                          16 * round_up(pairs * g.OW / 2, winograd_tiles_block))),
           image_h(2 * pairs + 2), image_w(g.OW + 2),
           worker_size(round_up(v_size + g.C * image_h * image_w, conv_lanes<T>)) {}
 };

@@ -78,7 +78,6 @@ constexpr ptrdiff_t winograd_tiles_block = winograd_rows_block / 2;
 //   padding in place), out_w even, in blocks of winograd_tiles_block tiles: (B^T d B)[a][b]
 //   of tile t's 4 x 4 inputs d (rows 2j .. 2j + 3, columns 2i .. 2i + 3) at v[t / block * 16
 //   * block + (4a + b) * block + t % block], zero past the last tile to the end of its block.
-//   v must hold a vector's lanes more than the tiles (round_up(tiles + 16, block) blocks).
 // winograd_tiles_forward: y (out, out_h, out_w) = A^T [u[o] . v[tile]] A + bias for the tiles
 //   of winograd_tiles_input, u (out, 16) the transformed kernels G w G^T (entry 4a + b);
 //   spans from winograd_rows_plan.

@@ -245,9 +245,9 @@ __attribute__((always_inline)) inline void input_entries(V x0, V x1, V x2, V x3,
     out[3] = x1 - x3;
 }
 
-// The 2-D transform (winograd_rows_kernels.h): per channel and pair of rows, vectors of L
-// tiles along the pair (the last one's lanes past the pair overwritten by the next pair's),
-// each tile's 4 columns picked from 2L + 2 consecutive elements per row (even and odd lanes).
+// The 2-D transform (winograd_rows_kernels.h): per pair of rows, vectors of L tiles along the
+// pair (the last one's lanes past the pair not stored), each tile's 4 columns picked from
+// 2L + 2 consecutive elements per row (even and odd lanes).
 template <typename T>
 void tiles_input(const T* image, ptrdiff_t out_w, ptrdiff_t pairs, T* v) {
     typedef typename Simd<T>::vec V;
@@ -285,9 +285,11 @@ void tiles_input(const T* image, ptrdiff_t out_w, ptrdiff_t pairs, T* v) {
                                   __builtin_shuffle(x[2], x[3], even),
                                   __builtin_shuffle(x[2], x[3], odd), rows[r]);
                 }
-                // tiles t .. t + L: lanes [0, inside) in block t / B, the rest in the next
+                // tiles t .. t + valid of the pair: lanes [0, inside) in block t / B, the rest
+                // in the next
                 const ptrdiff_t t = j * per_pair + i, offset = t % B;
-                const int inside = static_cast<int>(std::min<ptrdiff_t>(B - offset, L));
+                const int valid = static_cast<int>(std::min<ptrdiff_t>(per_pair - i, L));
+                const int inside = static_cast<int>(std::min<ptrdiff_t>(B - offset, valid));
                 T* to = v + t / B * block_size + offset;
 #pragma GCC unroll 4
                 for (int b = 0; b < 4; ++b) {
@@ -300,7 +302,8 @@ void tiles_input(const T* image, ptrdiff_t out_w, ptrdiff_t pairs, T* v) {
                             store(at, entries[a]);
                         } else {
                             store_lanes(at, entries[a], 0, inside);
-                            store_lanes(at + block_size - B, entries[a], inside, L);
+                            if (valid > inside)
+                                store_lanes(at + block_size - B, entries[a], inside, valid);
                         }
                     }
                 }
