@@ -102,6 +102,15 @@ __attribute__((always_inline)) inline void load_pair(const T* plane, ptrdiff_t o
     g1 = merge_lanes<T>(middle, bottom, s.split);
 }
 
+// (x0 - x2, x1 + x2, x2 - x1, x1 - x3): B^T x, for x down a kernel column or along a tile
+template <typename V>
+__attribute__((always_inline)) inline void input_entries(V x0, V x1, V x2, V x3, V (&out)[4]) {
+    out[0] = x0 - x2;
+    out[1] = x1 + x2;
+    out[2] = x2 - x1;
+    out[3] = x1 - x3;
+}
+
 template <typename T>
 void input_transform(const T* image, ptrdiff_t channels, ptrdiff_t out_w, ptrdiff_t pairs,
                      T* v) {
@@ -128,9 +137,9 @@ void input_transform(const T* image, ptrdiff_t channels, ptrdiff_t out_w, ptrdif
                 const T* d = image + (c * image_h + 2 * j) * image_w + x;
                 for (int kw = 0; kw < 3; ++kw) {
                     const T* column = d + kw;
-                    const V d0 = load(column), d1 = load(column + image_w),
-                            d2 = load(column + 2 * image_w), d3 = load(column + 3 * image_w);
-                    const V entries[4] = {d0 - d2, d1 + d2, d2 - d1, d1 - d3};
+                    V entries[4];
+                    input_entries(load(column), load(column + image_w),
+                                  load(column + 2 * image_w), load(column + 3 * image_w), entries);
                     for (int i = 0; i < 4; ++i) {
                         T* at = to + ((3 * c + kw) * 4 + i) * B;
                         if (inside == L) {
@@ -236,15 +245,6 @@ inline typename Simd<T>::bits lane_pattern(F f) {
     return lane_pattern<T>(f, std::make_index_sequence<Simd<T>::lanes>());
 }
 
-// (x0 - x2, x1 + x2, x2 - x1, x1 - x3): B^T x, for x along either side of a tile
-template <typename V>
-__attribute__((always_inline)) inline void input_entries(V x0, V x1, V x2, V x3, V (&out)[4]) {
-    out[0] = x0 - x2;
-    out[1] = x1 + x2;
-    out[2] = x2 - x1;
-    out[3] = x1 - x3;
-}
-
 // The 2-D transform (winograd_rows_kernels.h): per pair of rows, vectors of L tiles along the
 // pair (the last one's lanes past the pair not stored), each tile's 4 columns picked from
 // 2L + 2 consecutive elements per row (even and odd lanes).
@@ -257,54 +257,52 @@ void tiles_input(const T* image, ptrdiff_t out_w, ptrdiff_t pairs, T* v) {
     const ptrdiff_t tiles = pairs * per_pair, block_size = 16 * B;
     const auto even = lane_pattern<T>([](int k) { return 2 * k; });
     const auto odd = lane_pattern<T>([](int k) { return 2 * k + 1; });
-    {
-        for (ptrdiff_t j = 0; j < pairs; ++j) {
-            for (ptrdiff_t i = 0; i < per_pair; i += L) {
-                const T* d = image + 2 * j * image_w + 2 * i;
-                V rows[4][4];   // B^T along each of the tiles' 4 rows
+    for (ptrdiff_t j = 0; j < pairs; ++j) {
+        for (ptrdiff_t i = 0; i < per_pair; i += L) {
+            const T* d = image + 2 * j * image_w + 2 * i;
+            V rows[4][4];   // B^T along each of the tiles' 4 rows
 #pragma GCC unroll 4
-                for (int r = 0; r < 4; ++r) {
-                    const T* row = d + r * image_w;
-                    // elements left in the image from `row`: lanes past the pair read the next
-                    // row (and are overwritten), only loads that would leave the image stop at
-                    // its end (masked)
-                    const int left = static_cast<int>(
-                        std::min<ptrdiff_t>((image_h - 2 * j - r) * image_w - 2 * i, 4 * L));
-                    V x[4];
-                    if (left >= 2 * L + 2) {
-                        x[0] = load(row), x[1] = load(row + L);
-                        x[2] = load(row + 2), x[3] = load(row + L + 2);
-                    } else {
-                        x[0] = load_n(row, std::min(left, L));
-                        x[1] = load_n(row + L, std::clamp(left - L, 0, L));
-                        x[2] = load_n(row + 2, std::clamp(left - 2, 0, L));
-                        x[3] = load_n(row + L + 2, std::clamp(left - L - 2, 0, L));
-                    }
-                    input_entries(__builtin_shuffle(x[0], x[1], even),
-                                  __builtin_shuffle(x[0], x[1], odd),
-                                  __builtin_shuffle(x[2], x[3], even),
-                                  __builtin_shuffle(x[2], x[3], odd), rows[r]);
+            for (int r = 0; r < 4; ++r) {
+                const T* row = d + r * image_w;
+                // elements left in the image from `row`: lanes past the pair read the next
+                // row (and are not stored), only loads that would leave the image stop at its
+                // end (masked)
+                const int left = static_cast<int>(
+                    std::min<ptrdiff_t>((image_h - 2 * j - r) * image_w - 2 * i, 4 * L));
+                V x[4];
+                if (left >= 2 * L + 2) {
+                    x[0] = load(row), x[1] = load(row + L);
+                    x[2] = load(row + 2), x[3] = load(row + L + 2);
+                } else {
+                    x[0] = load_n(row, std::min(left, L));
+                    x[1] = load_n(row + L, std::clamp(left - L, 0, L));
+                    x[2] = load_n(row + 2, std::clamp(left - 2, 0, L));
+                    x[3] = load_n(row + L + 2, std::clamp(left - L - 2, 0, L));
                 }
-                // tiles t .. t + valid of the pair: lanes [0, inside) in block t / B, the rest
-                // in the next
-                const ptrdiff_t t = j * per_pair + i, offset = t % B;
-                const int valid = static_cast<int>(std::min<ptrdiff_t>(per_pair - i, L));
-                const int inside = static_cast<int>(std::min<ptrdiff_t>(B - offset, valid));
-                T* to = v + t / B * block_size + offset;
+                input_entries(__builtin_shuffle(x[0], x[1], even),
+                              __builtin_shuffle(x[0], x[1], odd),
+                              __builtin_shuffle(x[2], x[3], even),
+                              __builtin_shuffle(x[2], x[3], odd), rows[r]);
+            }
+            // tiles t .. t + valid of the pair: lanes [0, inside) in block t / B, the rest
+            // in the next
+            const ptrdiff_t t = j * per_pair + i, offset = t % B;
+            const int valid = static_cast<int>(std::min<ptrdiff_t>(per_pair - i, L));
+            const int inside = static_cast<int>(std::min<ptrdiff_t>(B - offset, valid));
+            T* to = v + t / B * block_size + offset;
 #pragma GCC unroll 4
-                for (int b = 0; b < 4; ++b) {
-                    V entries[4];
-                    input_entries(rows[0][b], rows[1][b], rows[2][b], rows[3][b], entries);
+            for (int b = 0; b < 4; ++b) {
+                V entries[4];
+                input_entries(rows[0][b], rows[1][b], rows[2][b], rows[3][b], entries);
 #pragma GCC unroll 4
-                    for (int a = 0; a < 4; ++a) {
-                        T* at = to + (4 * a + b) * B;
-                        if (inside == L) {
-                            store(at, entries[a]);
-                        } else {
-                            store_lanes(at, entries[a], 0, inside);
-                            if (valid > inside)
-                                store_lanes(at + block_size - B, entries[a], inside, valid);
-                        }
+                for (int a = 0; a < 4; ++a) {
+                    T* at = to + (4 * a + b) * B;
+                    if (inside == L) {
+                        store(at, entries[a]);
+                    } else {
+                        store_lanes(at, entries[a], 0, inside);
+                        if (valid > inside)
+                            store_lanes(at + block_size - B, entries[a], inside, valid);
                     }
                 }
             }
