@@ -48,20 +48,20 @@ constexpr ptrdiff_t min_out_width = 16;
 // (0.57-0.95x elsewhere).
 constexpr ptrdiff_t max_channels = 15, min_forward_channels = 2;
 
-// One worker's buffers: the transform v (the row pairs': 4 x depth x positions_padded; the
-// 2-D tiles': 16 x the tiles in whole blocks), then the staged image (C, image_h, image_w)
-// with its padding. The forward takes the 2-D tiles for
-// one input channel and even output rows.
+// Whether the forward takes the 2-D tiles: one input channel, even output rows (two columns
+// per tile)
+bool tiles_apply(const ConvGeometry& g) { return g.C == 1 && g.OW % 2 == 0; }
+
+// One worker's buffers: the transform v (room for either: the row pairs', 4 x depth x
+// positions_padded, or the 2-D tiles', 16 x the tiles in whole blocks), then the staged
+// image (C, image_h, image_w) with its padding.
 template <typename T>
 struct RowsLayout {
-    ptrdiff_t pairs, depth, positions_padded;
-    bool tiles_apply;
-    ptrdiff_t v_size, image_h, image_w, worker_size;
+    ptrdiff_t pairs, depth, positions_padded, v_size, image_h, image_w, worker_size;
 
     explicit RowsLayout(const ConvGeometry& g)
         : pairs((g.OH + 1) / 2), depth(3 * g.C),
           positions_padded(round_up(pairs * g.OW, winograd_rows_block)),
-          tiles_apply(g.C == 1 && g.OW % 2 == 0),
           v_size(std::max(4 * depth * positions_padded,
                           16 * round_up(pairs * g.OW / 2, winograd_tiles_block))),
           image_h(2 * pairs + 2), image_w(g.OW + 2),
@@ -106,7 +106,7 @@ bool conv_winograd_rows_applies(const ConvGeometry& g) {
 
 bool conv_winograd_rows_pays(const ConvGeometry& g, bool forward) {
     // the forward with one input channel only where the output rows are even (the 2-D tiles)
-    const bool forward_pays = g.C >= min_forward_channels || g.OW % 2 == 0;
+    const bool forward_pays = g.C >= min_forward_channels || tiles_apply(g);
     return active_isa() == Isa::avx512 && conv_winograd_rows_applies(g) &&
            g.C <= max_channels && (!forward || forward_pays);
 }
@@ -146,7 +146,7 @@ template <typename T>
 void conv_winograd_rows_forward(const ConvGeometry& g, const T* x, const T* weight,
                                 const T* bias, T* y) {
     const RowsLayout<T> layout(g);
-    const bool tiles = layout.tiles_apply;
+    const bool tiles = tiles_apply(g);
     const ptrdiff_t out_padded = round_up(g.O, conv_out_block);
     CachedArray<T> u(tiles ? g.O * 16 : out_padded * 4 * layout.depth, T(0));
     CachedArray<T> bias_padded(out_padded, T(0));

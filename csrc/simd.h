@@ -47,6 +47,11 @@ inline typename Simd<T>::vec broadcast(T x) {
     return x - typename Simd<T>::vec{};
 }
 
+// bits begin <= i < end set (none where end <= begin), as AVX-512's mask registers take them
+inline unsigned lanes_between(int begin, int end) {
+    return ((1u << end) - 1) & ~((1u << begin) - 1);
+}
+
 // Lanes [begin, end) of the vector at p (p[begin .. end)), zeros in the others; and v's lanes
 // [begin, end) to p[begin .. end). Nothing outside those elements is touched: AVX-512 and AVX2
 // mask the other lanes; the baseline goes through a lane array on the stack, as indexing a
@@ -55,10 +60,6 @@ inline typename Simd<T>::vec broadcast(T x) {
 // gradient's last partial vector per tile zeroed the array with `rep stos` and copied through
 // memcpy, saving and restoring all 20 accumulators.)
 #if TC_VECTOR_BYTES == 64
-// bits begin <= i < end set, as AVX-512's mask registers take them
-inline unsigned lanes_between(int begin, int end) {
-    return ((1u << end) - 1) & ~((1u << begin) - 1);
-}
 inline Simd<float>::vec load_lanes(const float* p, int begin, int end) {
     return _mm512_maskz_loadu_ps(lanes_between(begin, end), p);
 }

@@ -31,12 +31,9 @@ void plan_spans(ptrdiff_t out_h, ptrdiff_t out_w, PairSpan* spans) {
         s.first_middle = 2 * j + 1 < out_h ? 0 : s.split;   // row 2j + 1 exists
         s.last_bottom = 2 * j + 3 < out_h ? s.valid : s.split;
         s.whole = s.split == L && s.first_middle == 0;
-        auto bits = [](int begin, int end) {   // bits begin <= i < end
-            return begin < end ? ((2u << (end - 1)) - 1) & ~((1u << begin) - 1) : 0u;
-        };
-        s.top_lanes = bits(0, s.split);
-        s.middle_lanes = bits(s.first_middle, s.valid);
-        s.bottom_lanes = bits(s.split, s.last_bottom);
+        s.top_lanes = lanes_between(0, s.split);
+        s.middle_lanes = lanes_between(s.first_middle, s.valid);
+        s.bottom_lanes = lanes_between(s.split, s.last_bottom);
         x += L;
         if (x >= out_w) x -= out_w, ++j;
     }
