@@ -116,39 +116,41 @@ void input_transform(const T* image, ptrdiff_t channels, ptrdiff_t out_w, ptrdif
     constexpr ptrdiff_t B = tensorcore::winograd_rows_block;
     const ptrdiff_t image_w = out_w + 2, image_h = 2 * pairs + 2, positions = pairs * out_w;
     const ptrdiff_t block_size = 12 * channels * B;
-    // the positions past the last, zero: the end of the last block's rows
-    if (positions % B != 0) {
-        T* last = v + positions / B * block_size;
+    // from a lane past a pair's end, the same lane of the next pair's rows is `next` further
+    const ptrdiff_t next = 2 * image_w - out_w;
+    // the vectors past the last, zero: the end of the last block's rows
+    const ptrdiff_t vectors_end = (positions + L - 1) / L * L;
+    if (vectors_end % B != 0) {
+        T* last = v + vectors_end / B * block_size;
         for (ptrdiff_t row = 0; row < 12 * channels; ++row)
-            std::fill(last + row * B + positions % B, last + (row + 1) * B, T(0));
+            std::fill(last + row * B + vectors_end % B, last + (row + 1) * B, T(0));
     }
-    for (ptrdiff_t j = 0; j < pairs; ++j) {
-        // whole vectors along the pair, the last one ending at its end (over the one before)
-        for (ptrdiff_t x0 = 0; x0 < out_w; x0 += L) {
-            const ptrdiff_t x = std::min(x0, out_w - L), q = j * out_w + x;
-            // positions q .. q + L: lanes [0, inside) in block q / B, the rest in the next
-            const ptrdiff_t offset = q % B;
-            const int inside = static_cast<int>(std::min<ptrdiff_t>(B - offset, L));
-            T* to = v + q / B * block_size + offset;
-            for (ptrdiff_t c = 0; c < channels; ++c) {
-                const T* d = image + (c * image_h + 2 * j) * image_w + x;
-                for (int kw = 0; kw < 3; ++kw) {
-                    const T* column = d + kw;
-                    V entries[4];
-                    input_entries(load(column), load(column + image_w),
-                                  load(column + 2 * image_w), load(column + 3 * image_w), entries);
-                    for (int i = 0; i < 4; ++i) {
-                        T* at = to + ((3 * c + kw) * 4 + i) * B;
-                        if (inside == L) {
-                            store(at, entries[i]);
-                        } else {
-                            store_lanes(at, entries[i], 0, inside);
-                            store_lanes(at + block_size - B, entries[i], inside, L);
-                        }
-                    }
+    // the vectors of positions as the kernels read them (aligned, each stored once): pair j
+    // from column x, lanes [split, valid) in the next pair
+    ptrdiff_t j = 0, x = 0;
+    for (ptrdiff_t q = 0; q < positions; q += L) {
+        const int valid = static_cast<int>(std::min<ptrdiff_t>(positions - q, L));
+        const int split = static_cast<int>(std::min<ptrdiff_t>(out_w - x, valid));
+        T* to = v + q / B * block_size + q % B;
+        for (ptrdiff_t c = 0; c < channels; ++c) {
+            const T* d = image + (c * image_h + 2 * j) * image_w + x;
+            for (int kw = 0; kw < 3; ++kw) {
+                V rows[4];
+#pragma GCC unroll 4
+                for (int r = 0; r < 4; ++r) {
+                    const T* at = d + r * image_w + kw;
+                    rows[r] = split == L ? load(at)
+                                         : load_lanes_over(load_lanes(at, 0, split), at + next,
+                                                           split, valid);
                 }
+                V entries[4];
+                input_entries(rows[0], rows[1], rows[2], rows[3], entries);
+#pragma GCC unroll 4
+                for (int i = 0; i < 4; ++i) store(to + ((3 * c + kw) * 4 + i) * B, entries[i]);
             }
         }
+        x += L;
+        if (x >= out_w) x -= out_w, ++j;
     }
 }
 
