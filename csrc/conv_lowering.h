@@ -34,14 +34,19 @@ inline int conv_loop_threads(ptrdiff_t elements) {
     return elements < (ptrdiff_t(1) << 14) ? 1 : num_threads();
 }
 
-// The images split into contiguous ranges (a few per thread, at least two images each) that
-// threads take as they come free: on a busy machine a thread that lost its core holds up the
-// others for one range, not for half the batch. A range runs on one thread, so the OpenMP
-// regions nested inside (the im2col loops, tensorcore::gemm) run single-threaded, as OpenMP
-// does not nest by default, and a call synchronises its threads once. With fewer than two
-// images per thread there is one range, and the loops and GEMMs inside use the threads.
-// Results depend on the ranges (a function of the batch and the thread count), never on
-// which thread ran which range.
+// The images split into one contiguous range per thread, thread t taking range t: the element-
+// wise and pooling kernels split their loops the same way (OpenMP's static schedule), so a
+// layer's output stays in the cache of the core that wrote it for the next layer and for the
+// backward pass, where the two vCPUs here may sit on different core complexes. Four ranges per
+// thread taken as threads came free (to even out a thread slowed by the shared machine)
+// measured slower: with one range per thread, the benchmark's steps took 0.88-0.96x the time on
+// the first MNIST layer's fwd+bwd, 0.93-1.00x on the CNN Adam step at batch 128, 0.98-0.99x on
+// the 32 -> 64 layers (Zen 4, 2 threads, in one process alternated with the old ranges; the
+// LSTM steps, which take no image ranges, 1.00-1.01x). A range runs on one thread, so the
+// OpenMP regions nested inside (the im2col loops, tensorcore::gemm) run single-threaded, as
+// OpenMP does not nest by default, and a call synchronises its threads once. With fewer than
+// two images per thread there is one range, and the loops and GEMMs inside use the threads.
+// Results depend on the ranges (a function of the batch and the thread count).
 struct ImageRanges {
     int count;     // ranges
     int workers;   // threads taking them; buffers per worker, partial sums per range
@@ -50,7 +55,7 @@ struct ImageRanges {
         const int threads = num_threads();
         const bool split = threads > 1 && images >= 2 * threads;
         workers = split ? threads : 1;
-        count = split ? static_cast<int>(std::min<ptrdiff_t>(images / 2, 4 * threads)) : 1;
+        count = workers;
     }
 
     ptrdiff_t largest(ptrdiff_t images) const { return (images + count - 1) / count; }
@@ -62,7 +67,7 @@ struct ImageRanges {
             work(0, 0, ptrdiff_t(0), images);
             return;
         }
-#pragma omp parallel for num_threads(workers) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(workers) schedule(static)
         for (int r = 0; r < count; ++r) {
             work(r, omp_get_thread_num(), images * r / count, images * (r + 1) / count);
         }
