@@ -81,10 +81,10 @@ void conv_direct_forward(const ConvGeometry& g, const T* x, const T* weight, con
     if (bias) std::copy(bias, bias + g.O, bias_padded.begin());
     const ImageRanges ranges(g.N);
     const ptrdiff_t image_cols = depth * pixels_padded;
-    const ptrdiff_t batch = ranges.workers == 1 ? 1 : std::clamp<ptrdiff_t>(
+    const ptrdiff_t batch = ranges.count == 1 ? 1 : std::clamp<ptrdiff_t>(
         forward_cols_batch_bytes / (image_cols * static_cast<ptrdiff_t>(sizeof(T))), 1,
         ranges.largest(g.N));
-    CachedArray<T> cols(ranges.workers * batch * image_cols);
+    CachedArray<T> cols(ranges.count * batch * image_cols);
     const Isa isa = active_isa();
     ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* own = cols.data() + t * batch * image_cols;
@@ -116,8 +116,8 @@ void conv_direct_backward_input(const ConvGeometry& g, const T* grad, const T* w
     for (ptrdiff_t o = 0; o < g.O; ++o)
         for (ptrdiff_t k = 0; k < depth; ++k) weight_t[k * g.O + o] = weight[o * depth + k];
     const ImageRanges ranges(g.N);
-    CachedArray<T> grads(ranges.workers * g.O * pixels_padded, T(0));
-    CachedArray<T> dcols(ranges.workers * depth * P);
+    CachedArray<T> grads(ranges.count * g.O * pixels_padded, T(0));
+    CachedArray<T> dcols(ranges.count * depth * P);
     const Isa isa = active_isa();
     ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* own_grad = grads.data() + t * g.O * pixels_padded;
@@ -147,7 +147,7 @@ void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* 
     // lane sums: dweight's (O padded, depth_padded), then dbias's (O padded)
     const ptrdiff_t weight_entries = out_padded * depth_padded;
     const ImageRanges ranges(g.N);
-    CachedArray<T> cols(ranges.workers * depth_padded * pixels_padded);
+    CachedArray<T> cols(ranges.count * depth_padded * pixels_padded);
     RangeLaneSums<T> sums(ranges, weight_entries + out_padded);
     const Isa isa = active_isa();
     ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {

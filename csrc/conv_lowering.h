@@ -48,14 +48,11 @@ inline int conv_loop_threads(ptrdiff_t elements) {
 // two images per thread there is one range, and the loops and GEMMs inside use the threads.
 // Results depend on the ranges (a function of the batch and the thread count).
 struct ImageRanges {
-    int count;     // ranges
-    int workers;   // threads taking them; buffers per worker, partial sums per range
+    int count;   // ranges, one per thread: buffers and partial sums per range
 
     explicit ImageRanges(ptrdiff_t images) {
         const int threads = num_threads();
-        const bool split = threads > 1 && images >= 2 * threads;
-        workers = split ? threads : 1;
-        count = workers;
+        count = threads > 1 && images >= 2 * threads ? threads : 1;
     }
 
     ptrdiff_t largest(ptrdiff_t images) const { return (images + count - 1) / count; }
@@ -67,7 +64,7 @@ struct ImageRanges {
             work(0, 0, ptrdiff_t(0), images);
             return;
         }
-#pragma omp parallel for num_threads(workers) schedule(static)
+#pragma omp parallel for num_threads(count) schedule(static)
         for (int r = 0; r < count; ++r) {
             work(r, omp_get_thread_num(), images * r / count, images * (r + 1) / count);
         }
@@ -112,7 +109,7 @@ class RangeLaneSums {
 
     RangeLaneSums(const ImageRanges& ranges, ptrdiff_t entries)
         : entries_(entries), ranges_(ranges.count),
-          lane_sums_(ranges.workers * entries * lanes), range_sums_(ranges.count * entries) {}
+          lane_sums_(ranges.count * entries * lanes), range_sums_(ranges.count * entries) {}
 
     // The worker's lane sums (entries, lanes), zeroed, for the kernels to add a range into
     T* begin_range(int worker) {

@@ -34,7 +34,7 @@ void nchw_forward(const ConvGeometry& g, const T* x, const T* weight, const T* b
     const bool lowered = !g.pointwise();
     const ImageRanges ranges(g.N);
     const ptrdiff_t chunk = std::min(conv_chunk_images(g, depth * P), ranges.largest(g.N));
-    CachedArray<T> cols(lowered ? ranges.workers * chunk * depth * P : 0);
+    CachedArray<T> cols(lowered ? ranges.count * chunk * depth * P : 0);
     ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
         if (bias) {
 #pragma omp parallel for num_threads(conv_loop_threads((n1 - n0) * g.O * P)) schedule(static)
@@ -66,7 +66,7 @@ void nchw_backward_input(const ConvGeometry& g, const T* grad, const T* weight, 
     const bool lowered = !g.pointwise();
     const ImageRanges ranges(g.N);
     const ptrdiff_t chunk = std::min(conv_chunk_images(g, depth * P), ranges.largest(g.N));
-    CachedArray<T> dcols(lowered ? ranges.workers * chunk * depth * P : 0);
+    CachedArray<T> dcols(lowered ? ranges.count * chunk * depth * P : 0);
     ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* own = dcols.data() + t * chunk * depth * P;   // (chunk, C*kh*kw, P)
         for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
@@ -104,8 +104,8 @@ void nchw_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* d
     const ImageRanges ranges(g.N);
     const ptrdiff_t chunk =
         std::min(conv_chunk_images(g, (depth + g.O) * P), ranges.largest(g.N));
-    CachedArray<T> cols(ranges.workers * chunk * depth * P);
-    CachedArray<T> grads(ranges.workers * chunk * P * g.O);
+    CachedArray<T> cols(ranges.count * chunk * depth * P);
+    CachedArray<T> grads(ranges.count * chunk * P * g.O);
     CachedArray<T> transposed(ranges.count * size);
     ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* target = transposed.data() + r * size;

@@ -97,7 +97,7 @@ void nhwc_forward(const ConvGeometry& g, const T* x, const T* weight, const T* b
     const auto packed = pack_weight(g, weight);   // group g's (Og, Kg) at packed + g*Og*Kg
     const ImageRanges ranges(g.N);
     const ptrdiff_t chunk = std::min(conv_chunk_images(g, depth * P), ranges.largest(g.N));
-    CachedArray<T> cols(lowered ? ranges.workers * chunk * P * depth : 0);
+    CachedArray<T> cols(lowered ? ranges.count * chunk * P * depth : 0);
     ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
         if (bias) {
 #pragma omp parallel for num_threads(conv_loop_threads((n1 - n0) * P * g.O)) schedule(static)
@@ -130,7 +130,7 @@ void nhwc_backward_input(const ConvGeometry& g, const T* grad, const T* weight, 
     const auto packed = pack_weight(g, weight);
     const ImageRanges ranges(g.N);
     const ptrdiff_t chunk = std::min(conv_chunk_images(g, depth * P), ranges.largest(g.N));
-    CachedArray<T> dcols(lowered ? ranges.workers * chunk * P * depth : 0);
+    CachedArray<T> dcols(lowered ? ranges.count * chunk * P * depth : 0);
     ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* own = dcols.data() + t * chunk * P * depth;
         for (ptrdiff_t c0 = n0; c0 < n1; c0 += chunk) {
@@ -157,7 +157,7 @@ void nhwc_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* d
     const bool lowered = !g.pointwise();
     const ImageRanges ranges(g.N);
     const ptrdiff_t chunk = std::min(conv_chunk_images(g, depth * P), ranges.largest(g.N));
-    CachedArray<T> cols(lowered ? ranges.workers * chunk * P * depth : 0);
+    CachedArray<T> cols(lowered ? ranges.count * chunk * P * depth : 0);
     CachedArray<T> packed(ranges.count * g.O * Kg);   // per range (O, kh, kw, C/g)
     ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* target = packed.data() + r * g.O * Kg;

@@ -106,7 +106,7 @@ void convolve(const ConvGeometry& g, const T* x, const T* u, const T* bias, T* y
     const ptrdiff_t out_size = g.channels_last ? 0 : P * g.O;
     const ptrdiff_t worker_size = image_size + v_size + m_size + scratch_size + out_size;
     const ImageRanges ranges(g.N);
-    CachedArray<T> buffers(ranges.workers * worker_size, T(0));
+    CachedArray<T> buffers(ranges.count * worker_size, T(0));
     const Isa isa = active_isa();
     ranges.run(g.N, [&](int, int worker, ptrdiff_t n0, ptrdiff_t n1) {
         T* image = buffers.data() + worker * worker_size;
@@ -186,7 +186,7 @@ void conv_winograd_backward_weight(const ConvGeometry& g, const T* grad, const T
     const ptrdiff_t worker_size = image_size + grid_size + v_size + gd_size + scratch_size;
     const ptrdiff_t du_size = 16 * depth_padded * width_padded;
     const ImageRanges ranges(g.N);
-    CachedArray<T> buffers(ranges.workers * worker_size, T(0));
+    CachedArray<T> buffers(ranges.count * worker_size, T(0));
     CachedArray<T> partial(ranges.count * du_size, T(0));
     const Isa isa = active_isa();
     ranges.run(g.N, [&](int r, int worker, ptrdiff_t n0, ptrdiff_t n1) {

@@ -157,7 +157,7 @@ void conv_winograd_rows_forward(const ConvGeometry& g, const T* x, const T* weig
     }
     if (bias) std::copy(bias, bias + g.O, bias_padded.begin());
     const ImageRanges ranges(g.N);
-    CachedArray<T> buffers(ranges.workers * layout.worker_size);
+    CachedArray<T> buffers(ranges.count * layout.worker_size);
     const Isa isa = active_isa();
     const std::vector<PairSpan> spans = plan(isa, g, layout);
     ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
@@ -190,7 +190,7 @@ void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, co
     const ptrdiff_t weight_entries = out_padded * 4 * depth;
     const ptrdiff_t entries = weight_entries + out_padded;
     const ImageRanges ranges(g.N);
-    CachedArray<T> buffers(ranges.workers * layout.worker_size);
+    CachedArray<T> buffers(ranges.count * layout.worker_size);
     RangeLaneSums<T> sums(ranges, entries);
     const Isa isa = active_isa();
     const std::vector<PairSpan> spans = plan(isa, g, layout);
