@@ -15,8 +15,11 @@ namespace {
 // Sizes and geometry parameters up to this bound keep every index product in range.
 constexpr ptrdiff_t size_limit = ptrdiff_t(1) << 30;
 
-void require(bool condition, const char* op, const std::string& message) {
-    if (!condition) throw std::invalid_argument(std::string(op) + ": " + message);
+// invalid_argument "op: message()" unless condition; the message is built only on failure
+// (building them on every call cost about 0.5 us of a call's fixed time)
+template <class Message>
+void require(bool condition, const char* op, const Message& message) {
+    if (!condition) throw std::invalid_argument(std::string(op) + ": " + message());
 }
 
 // Checks the shapes and parameters of one convolution and derives its output size.
@@ -25,24 +28,31 @@ tensorcore::ConvGeometry geometry(const char* op, const std::vector<ptrdiff_t>& 
                                   std::array<ptrdiff_t, 2> stride,
                                   std::array<ptrdiff_t, 4> padding,
                                   std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups) {
-    const std::string shapes = "x " + shape_string(x_shape) + " and weight " +
-                               shape_string(weight_shape);
-    require(x_shape.size() == 4 && weight_shape.size() == 4, op,
-            "expected 4-D x (N, C, H, W) and weight (O, C/groups, kh, kw), got " + shapes);
+    const auto shapes = [&] {
+        return "x " + shape_string(x_shape) + " and weight " + shape_string(weight_shape);
+    };
+    require(x_shape.size() == 4 && weight_shape.size() == 4, op, [&] {
+        return "expected 4-D x (N, C, H, W) and weight (O, C/groups, kh, kw), got " + shapes();
+    });
     for (ptrdiff_t d : x_shape)
-        require(d >= 0 && d <= size_limit, op, "x size out of range: " + shapes);
+        require(d >= 0 && d <= size_limit, op, [&] { return "x size out of range: " + shapes(); });
     for (ptrdiff_t d : weight_shape)
-        require(d >= 1 && d <= size_limit, op, "weight sizes must be positive: got " + shapes);
+        require(d >= 1 && d <= size_limit, op,
+                [&] { return "weight sizes must be positive: got " + shapes(); });
     for (int d = 1; d < 4; ++d)
-        require(x_shape[d] >= 1, op, "expected x with C, H, W >= 1, got " + shapes);
+        require(x_shape[d] >= 1, op,
+                [&] { return "expected x with C, H, W >= 1, got " + shapes(); });
     for (ptrdiff_t s : stride)
-        require(s >= 1 && s <= size_limit, op, "expected stride >= 1, got " + std::to_string(s));
+        require(s >= 1 && s <= size_limit, op,
+                [&] { return "expected stride >= 1, got " + std::to_string(s); });
     for (ptrdiff_t s : dilation)
-        require(s >= 1 && s <= size_limit, op, "expected dilation >= 1, got " + std::to_string(s));
+        require(s >= 1 && s <= size_limit, op,
+                [&] { return "expected dilation >= 1, got " + std::to_string(s); });
     for (ptrdiff_t p : padding)
-        require(p >= 0 && p <= size_limit, op, "expected padding >= 0, got " + std::to_string(p));
+        require(p >= 0 && p <= size_limit, op,
+                [&] { return "expected padding >= 0, got " + std::to_string(p); });
     require(groups >= 1 && groups <= size_limit, op,
-            "expected groups >= 1, got " + std::to_string(groups));
+            [&] { return "expected groups >= 1, got " + std::to_string(groups); });
 
     tensorcore::ConvGeometry g;
     g.N = x_shape[0], g.C = x_shape[1], g.H = x_shape[2], g.W = x_shape[3];
@@ -53,15 +63,17 @@ tensorcore::ConvGeometry geometry(const char* op, const std::vector<ptrdiff_t>& 
     g.dh = dilation[0], g.dw = dilation[1];
     g.groups = groups;
     g.channels_last = false;
-    require(g.C % groups == 0 && g.O % groups == 0 && weight_shape[1] * groups == g.C, op,
-            "expected weight (O, C/groups, kh, kw) with C and O divisible by groups=" +
-                std::to_string(groups) + ", got " + shapes);
+    require(g.C % groups == 0 && g.O % groups == 0 && weight_shape[1] * groups == g.C, op, [&] {
+        return "expected weight (O, C/groups, kh, kw) with C and O divisible by groups=" +
+               std::to_string(groups) + ", got " + shapes();
+    });
     const ptrdiff_t extent_h = g.H + g.pad_top + g.pad_bottom - g.dh * (g.kh - 1) - 1;
     const ptrdiff_t extent_w = g.W + g.pad_left + g.pad_right - g.dw * (g.kw - 1) - 1;
-    require(extent_h >= 0 && extent_w >= 0, op,
-            "the dilated kernel is larger than the padded input: " + shapes + ", padding " +
-                shape_string({padding.begin(), padding.end()}) + ", dilation " +
-                shape_string({dilation.begin(), dilation.end()}));
+    require(extent_h >= 0 && extent_w >= 0, op, [&] {
+        return "the dilated kernel is larger than the padded input: " + shapes() + ", padding " +
+               shape_string({padding.begin(), padding.end()}) + ", dilation " +
+               shape_string({dilation.begin(), dilation.end()});
+    });
     g.OH = extent_h / g.sh + 1;
     g.OW = extent_w / g.sw + 1;
     require_allocatable(op, "x", x_shape);
@@ -176,8 +188,9 @@ py::tuple backward_weight_typed(const tensorcore::ConvGeometry& g, const py::arr
 // grad must be (N, O, OH, OW) for geometry g
 void check_grad_shape(const char* op, const py::array& grad, const tensorcore::ConvGeometry& g) {
     const std::vector<ptrdiff_t> expected{g.N, g.O, g.OH, g.OW};
-    require(shape_of(grad) == expected, op,
-            "expected grad of shape " + shape_string(expected) + ", got " + shape_string(grad));
+    require(shape_of(grad) == expected, op, [&] {
+        return "expected grad of shape " + shape_string(expected) + ", got " + shape_string(grad);
+    });
 }
 
 // The algorithm asked for: "auto" leaves the choice to conv_algorithms.cpp; "winograd" and
@@ -186,28 +199,31 @@ Algorithm chosen_algorithm(const char* op, const std::string& algorithm,
                            const tensorcore::ConvGeometry& g, bool with_rows) {
     if (algorithm == "auto") return Algorithm::automatic;
     if (with_rows && algorithm == "winograd_rows") {
-        require(tensorcore::conv_winograd_rows_applies(g), op,
-                "algorithm 'winograd_rows' needs NCHW images, a 3x3 kernel, stride 1, dilation "
-                "1, groups 1, output rows of at least 16 pixels and a batch of at least one, "
-                "got kernel " + shape_string({g.kh, g.kw}) + ", stride " +
-                    shape_string({g.sh, g.sw}) + ", dilation " + shape_string({g.dh, g.dw}) +
-                    ", groups " + std::to_string(g.groups) + ", output " +
-                    shape_string({g.OH, g.OW}) + ", batch " + std::to_string(g.N) +
-                    (g.channels_last ? ", channels-last" : ""));
+        require(tensorcore::conv_winograd_rows_applies(g), op, [&] {
+            return "algorithm 'winograd_rows' needs NCHW images, a 3x3 kernel, stride 1, "
+                   "dilation 1, groups 1, output rows of at least 16 pixels and a batch of at "
+                   "least one, got kernel " + shape_string({g.kh, g.kw}) + ", stride " +
+                   shape_string({g.sh, g.sw}) + ", dilation " + shape_string({g.dh, g.dw}) +
+                   ", groups " + std::to_string(g.groups) + ", output " +
+                   shape_string({g.OH, g.OW}) + ", batch " + std::to_string(g.N) +
+                   (g.channels_last ? ", channels-last" : "");
+        });
         return Algorithm::winograd_rows;
     }
-    require(algorithm == "winograd", op,
-            std::string("expected algorithm ") +
-                (with_rows ? "'auto', 'winograd' or 'winograd_rows'" : "'auto' or 'winograd'") +
-                ", got '" + algorithm + "'");
-    require(tensorcore::conv_winograd_applies(g), op,
-            "algorithm 'winograd' needs a 3x3 kernel, stride 1, dilation 1, groups 1, "
-            "padding <= 2 and a batch of at least one, got kernel " +
-                shape_string({g.kh, g.kw}) + ", stride " + shape_string({g.sh, g.sw}) +
-                ", dilation " + shape_string({g.dh, g.dw}) + ", groups " +
-                std::to_string(g.groups) + ", padding " +
-                shape_string({g.pad_top, g.pad_bottom, g.pad_left, g.pad_right}) + ", batch " +
-                std::to_string(g.N));
+    require(algorithm == "winograd", op, [&] {
+        return std::string("expected algorithm ") +
+               (with_rows ? "'auto', 'winograd' or 'winograd_rows'" : "'auto' or 'winograd'") +
+               ", got '" + algorithm + "'";
+    });
+    require(tensorcore::conv_winograd_applies(g), op, [&] {
+        return "algorithm 'winograd' needs a 3x3 kernel, stride 1, dilation 1, groups 1, "
+               "padding <= 2 and a batch of at least one, got kernel " +
+               shape_string({g.kh, g.kw}) + ", stride " + shape_string({g.sh, g.sw}) +
+               ", dilation " + shape_string({g.dh, g.dw}) + ", groups " +
+               std::to_string(g.groups) + ", padding " +
+               shape_string({g.pad_top, g.pad_bottom, g.pad_left, g.pad_right}) + ", batch " +
+               std::to_string(g.N);
+    });
     return Algorithm::winograd;
 }
 
@@ -230,8 +246,9 @@ py::array conv2d(const py::array& x, const py::array& weight, const py::object& 
         }
         const py::array b = bias.cast<py::array>();
         require_float_type(op, "bias", b, type);
-        require(b.ndim() == 1 && b.shape(0) == g.O, op,
-                "expected bias of shape (" + std::to_string(g.O) + ",), got " + shape_string(b));
+        require(b.ndim() == 1 && b.shape(0) == g.O, op, [&] {
+            return "expected bias of shape (" + std::to_string(g.O) + ",), got " + shape_string(b);
+        });
         require_contiguous(op, "bias", b);
     }
     g.channels_last = channels_last(op, "x", x, "x", x);
