@@ -16,7 +16,8 @@ namespace {
 constexpr ptrdiff_t size_limit = ptrdiff_t(1) << 30;
 
 // invalid_argument "op: message()" unless condition; the message is built only on failure
-// (building them on every call cost about 0.5 us of a call's fixed time)
+// (building them on every call cost about 2 us of a call's fixed time: a forward and weight-
+// gradient pair at one image took 18.7 us against 14.4, one thread)
 template <class Message>
 void require(bool condition, const char* op, const Message& message) {
     if (!condition) throw std::invalid_argument(std::string(op) + ": " + message());
