@@ -1,7 +1,7 @@
-// GEMM for AVX-512: 14 x 32 fp32 / 14 x 16 fp64 register tile, 28 of the 32 zmm registers
-// accumulating; 8 x 32 / 8 x 16 for short problems, and for all on Zen 4 (16 accumulators:
-// still twice the FMA latency x pipes); 8 x 48 / 8 x 24 for large ones (24 accumulators, 11
-// loads per 24 FMAs where 14 x 32 has 16 per 28).
+// GEMM for AVX-512: 8 x 32 fp32 / 8 x 16 fp64 register tile (16 accumulators: twice the FMA
+// latency x pipes), 8 x 48 / 8 x 24 for wide products (24 accumulators, 11 loads per 24 FMAs);
+// the 14 x 32 / 14 x 16 main tile (28 of the 32 zmm registers accumulating) only when forced
+// (set_gemm_tile: the 8-row tiles measured faster on Zen 4 and Zen 5, see choose_tile).
 // System headers come before the target pragma so that only the kernels are compiled for it.
 #include <immintrin.h>
 #include <omp.h>

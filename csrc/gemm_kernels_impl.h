@@ -21,7 +21,6 @@
 //           over the KC slice, B's (KC, NR) panel reused from L1 and L2 (see Blocking).
 // Threads split M and N, never K: every C element sums its products in the same order
 // whatever the thread count, and edge tiles run the same arithmetic as full ones.
-#include "cpu_features.h"
 #include "gemm_kernels.h"
 #include "simd.h"
 
@@ -355,30 +354,24 @@ void with_tile(GemmTile tile, F&& f) {
         f(TileShape<TC_GEMM_MR, TC_GEMM_NV>{});
 }
 
-// The tile for a problem, unless set_gemm_tile forces one. Where AVX-512 runs as two 256-bit
-// halves (Zen 4), an 8-row one: there 8 x 32 ran 2-12% faster than the 14 x 32 main tile at
-// every size measured, float and double, 1 and 2 threads (2 threads: 128 x 784 x 512 203 ->
-// 224 GFLOP/s, 1024^3 206 -> 214, 32 x 512 x 100 114 -> 164); the wide 8 x 48 one a further
-// 2-5% where N >= 1024 and row-major B is read in place (M <= 128), 2-3% slower where B is
-// packed. Elsewhere the wide one where N >= 1024 (its wider panels then pad little) and it
-// pads no more rows than the main one (on Zen 5 its 8 x 48 tile ran 3-15% faster than
-// 14 x 32 from 64 x 512 x 2048 and 1024^3 up, and 5-30% slower at N = 128-512); else the
-// short one where the main one would pad a fifth or more of the rows (M = 32: 42 rows in
-// 14-row panels, 32 in 8-row ones); else the main one.
+// The tile for a problem, unless set_gemm_tile forces one: the wide one where N >= 1024 and
+// row-major B is read in place (M <= 128), else the short one. Only AVX-512 has three shapes
+// (8 x 48, 8 x 32 and the 14 x 32 main tile); elsewhere the three are one. Both AVX-512 CPUs
+// measured favour the 8-row tiles over 14 x 32 at every shape, float and double (2 threads,
+// GFLOP/s, main / wide / short):
+//   Zen 4 (two 256-bit halves): 8 x 32 2-12% faster than 14 x 32, 1 and 2 threads
+//     (128 x 784 x 512 203 -> 224, 1024^3 206 -> 214, 32 x 512 x 100 114 -> 164); 8 x 48 a
+//     further 2-5% where B is read in place at N >= 1024, 2-3% slower where B is packed.
+//   Zen 5 (full-width pipes, after the packing and K-block changes): 1024^3 430 / 446 / 448,
+//     4096^3 467 / 445 / 486, 128 x 784 x 512 305 / 398 / 417, 256^3 380 / 416 / 413,
+//     64 x 512 x 2048 313 / 398 / 357 (float64 163 / 211 / 171), 512 x 128 x 2048 with B
+//     transposed 475 / 480 / 491.
 template <typename T>
 GemmTile choose_tile(const GemmProblem<T>& p) {
     const GemmTile forced = gemm_tile();
     if (forced != GemmTile::automatic) return forced;
-    if (cpu_features().avx512_halves) {
-        const bool b_in_place = p.b_col_stride == 1 && p.m <= 128;
-        return p.n >= 1024 && b_in_place ? GemmTile::wide : GemmTile::short_rows;
-    }
-    const ptrdiff_t main_rows = ceil_div(p.m, TC_GEMM_MR) * TC_GEMM_MR;
-    const ptrdiff_t wide_rows = ceil_div(p.m, TC_GEMM_MR_WIDE) * TC_GEMM_MR_WIDE;
-    const ptrdiff_t short_rows = ceil_div(p.m, TC_GEMM_MR_SHORT) * TC_GEMM_MR_SHORT;
-    if (p.n >= 1024 && wide_rows <= main_rows) return GemmTile::wide;
-    if (5 * short_rows <= 4 * main_rows) return GemmTile::short_rows;
-    return GemmTile::main;
+    const bool b_in_place = p.b_col_stride == 1 && p.m <= 128;
+    return p.n >= 1024 && b_in_place ? GemmTile::wide : GemmTile::short_rows;
 }
 
 template <typename T, int MR, int NV>
