@@ -200,8 +200,9 @@ def test_empty_batch():
 
 # --- Winograd F(2x2, 3x3) ("cpu.winograd", and "cpu.cpp" where it pays) ----------------------
 
-# 3x3, stride 1: odd and even output sizes, channels across vector widths, every padding up to
-# 2 (asymmetric too), one pixel, and images of several chunks of tiles
+# 3x3, stride 1: odd and even output sizes, channels across vector widths and past the 64
+# kernels of a transform block, every padding up to 2 (asymmetric too), one pixel, and images
+# of several chunks of tiles
 WINOGRAD_CASES = [
     ((1, 1, 3, 3), (1, 1, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),
     ((1, 1, 1, 1), (3, 1, 3, 3), (1, 1), (2, 2, 2, 2), (1, 1), 1),
@@ -211,6 +212,7 @@ WINOGRAD_CASES = [
     ((9, 16, 7, 7), (16, 16, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
     ((2, 33, 40, 37), (40, 33, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
     ((2, 19, 10, 12), (21, 19, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),   # transposed in place
+    ((2, 67, 5, 6), (70, 67, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
 ]
 
 
