@@ -37,8 +37,8 @@ PYBIND11_MODULE(_C, m) {
                         py::arg("avx512f") = cpu.avx512f, py::arg("avx512bw") = cpu.avx512bw,
                         py::arg("avx512dq") = cpu.avx512dq, py::arg("avx512vl") = cpu.avx512vl,
                         py::arg("avx512_halves") = cpu.avx512_halves);
-    }, "CPU features the kernels dispatch on: {name: bool}; avx512_halves: AVX-512 runs "
-       "as two 256-bit halves (AMD Zen 4).");
+    }, "CPU features the kernels dispatch on: {name: bool}; also avx512_halves (AVX-512 runs "
+       "as two 256-bit halves, AMD Zen 4), reported only.");
     m.def("isa", [] { return isa_name(active_isa()); },
           "The active instruction set: 'avx512', 'avx2' or 'generic'.");
     m.def("set_isa", &set_isa, py::arg("name"),
