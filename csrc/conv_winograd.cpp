@@ -82,17 +82,10 @@ CachedArray<T> transformed_filters(const T* weight, ptrdiff_t O, ptrdiff_t C, bo
             for (ptrdiff_t w = w0; w < w0 + count; ++w) {
                 const ptrdiff_t o = rotated ? d : w, c = rotated ? w : d;
                 const T* k = weight + (o * C + c) * 9;
-                T rows[3][4], column[3], transformed[4];
-                for (int i = 0; i < 3; ++i) {
-                    T row[3];
-                    for (int j = 0; j < 3; ++j) row[j] = rotated ? k[8 - 3 * i - j] : k[3 * i + j];
-                    filter_rows(row, rows[i]);
-                }
-                for (int j = 0; j < 4; ++j) {
-                    for (int i = 0; i < 3; ++i) column[i] = rows[i][j];
-                    filter_rows(column, transformed);
-                    for (int i = 0; i < 4; ++i) entries[4 * i + j][w - w0] = transformed[i];
-                }
+                T taps[9], transformed[16];
+                for (int t = 0; t < 9; ++t) taps[t] = rotated ? k[8 - t] : k[t];
+                filter_kernel(taps, transformed);
+                for (int e = 0; e < 16; ++e) entries[e][w - w0] = transformed[e];
             }
             for (int xi = 0; xi < 16; ++xi)
                 std::copy_n(entries[xi], count, u.data() + (xi * depth + d) * width_padded + w0);

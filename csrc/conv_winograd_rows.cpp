@@ -130,16 +130,7 @@ void transform_kernel_columns(const ConvGeometry& g, const T* weight, T* u) {
 // kernel, b along it)
 template <typename T>
 void transform_kernels(const ConvGeometry& g, const T* weight, T* u) {
-    for (ptrdiff_t o = 0; o < g.O; ++o) {
-        T rows[3][4];   // G along each kernel row
-        for (int kh = 0; kh < 3; ++kh) filter_rows(weight + o * 9 + 3 * kh, rows[kh]);
-        for (int b = 0; b < 4; ++b) {
-            const T column[3] = {rows[0][b], rows[1][b], rows[2][b]};
-            T transformed[4];
-            filter_rows(column, transformed);
-            for (int a = 0; a < 4; ++a) u[o * 16 + 4 * a + b] = transformed[a];
-        }
-    }
+    for (ptrdiff_t o = 0; o < g.O; ++o) filter_kernel(weight + o * 9, u + o * 16);
 }
 
 template <typename T>

@@ -15,6 +15,19 @@ void filter_rows(const T a[3], T out[4]) {
     out[3] = a[2];
 }
 
+// out[4a + b] = (G k G^T)[a][b] for a 3x3 kernel k (row-major): G along each kernel row, then
+// down each column of the result (a down the kernel, b along it)
+template <typename T>
+void filter_kernel(const T k[9], T out[16]) {
+    T rows[3][4], column[3], transformed[4];
+    for (int i = 0; i < 3; ++i) filter_rows(k + 3 * i, rows[i]);
+    for (int b = 0; b < 4; ++b) {
+        for (int i = 0; i < 3; ++i) column[i] = rows[i][b];
+        filter_rows(column, transformed);
+        for (int a = 0; a < 4; ++a) out[4 * a + b] = transformed[a];
+    }
+}
+
 // out[0..3) = G^T a for a 4-vector a
 inline double filter_adjoint(const double a[4], int i) {
     const double sum = (a[1] + a[2]) / 2;
