@@ -2,7 +2,7 @@
 // tensorcore/kernels/catalog.py). Images are NCHW C-contiguous, or channels-last: NCHW-shaped
 // views of NHWC memory, answered in the same memory format. The weight is C-contiguous
 // (O, C/groups, kh, kw); stride and dilation are (h, w), padding (top, bottom, left, right).
-// algorithm "auto" picks the kernels per shape; "winograd" forces Winograd F(2x2, 3x3) and,
+// algorithm "auto" picks the kernels per shape; "winograd" forces Winograd F(4x4, 3x3) and,
 // for the forward and the weight gradient, "winograd_rows" the row-pair Winograd F(2, 3);
 // both raise ValueError where they do not apply.
 #pragma once

@@ -1,6 +1,6 @@
 // The shape of one 2-D convolution and the algorithms that run it on raw pointers: im2col
 // lowering onto tensorcore::gemm (conv_lowering_*.cpp), direct kernels for NCHW images
-// (conv_direct.cpp, conv_kernels_<isa>.cpp), Winograd F(2x2, 3x3) (conv_winograd.cpp) and, for
+// (conv_direct.cpp, conv_kernels_<isa>.cpp), Winograd F(4x4, 3x3) (conv_winograd.cpp) and, for
 // the weight gradient, row-pair Winograd F(2, 3) (conv_winograd_rows.cpp). Callers (conv.cpp)
 // check the arrays and release the GIL.
 #pragma once
@@ -60,7 +60,7 @@ template <typename T>
 void conv_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
                                  T* dbias);
 
-// Winograd F(2x2, 3x3) (conv_winograd.cpp), NCHW or channels-last: it applies to 3x3 kernels at
+// Winograd F(4x4, 3x3) (conv_winograd.cpp), NCHW or channels-last: it applies to 3x3 kernels at
 // stride 1 and dilation 1 without groups and with padding up to 2; the conv_* entry points
 // pick it where it pays (enough input channels for the products to outweigh the transforms).
 bool conv_winograd_applies(const ConvGeometry& g);

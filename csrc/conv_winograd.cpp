@@ -1,15 +1,15 @@
-// Convolution by Winograd F(2x2, 3x3) (winograd_kernels.h) for 3x3 kernels at stride 1 and
-// dilation 1 without groups: 2.25x fewer multiply-adds than the direct kernels and the GEMM
+// Convolution by Winograd F(4x4, 3x3) (winograd_kernels.h) for 3x3 kernels at stride 1 and
+// dilation 1 without groups: 4x fewer multiply-adds than the direct kernels and the GEMM
 // lowering, which matters where the products dominate (many input and output channels).
-// Threads take ranges of whole images (ImageRanges); each image is copied into an HWC buffer
-// with its padding (NCHW images are transposed on the way), transformed in chunks of tiles
-// small enough to stay in L2, multiplied per transform entry, and transformed back.
+// Threads take ranges of whole images (ImageRanges); images are copied into HWC buffers with
+// their padding (NCHW images are transposed on the way), transformed in chunks of tiles small
+// enough to stay in L2 (several small images to a chunk), multiplied per transform entry, and
+// transformed back.
 //   forward:         y = A^T [ (G w G^T) . (B^T x B) ] A per tile, summed over input channels
 //   input gradient:  the forward of grad with the kernels rotated by 180 degrees and input
 //                    and output channels swapped, padded by 2 - padding
 //   weight gradient: dw = G^T [ sum over tiles (A g A^T) . (B^T x B) ] G
 #include <algorithm>
-#include <vector>
 
 #include "conv_geometry.h"
 #include "conv_lowering.h"
@@ -25,18 +25,21 @@ namespace {
 constexpr ptrdiff_t chunk_bytes = ptrdiff_t(512) << 10;
 
 // The tile grid of one image with output size out_h x out_w, its padded input image (rows of
-// image_w pixels) and the chunk capacity when each tile row of the transformed data holds
-// `width` elements per transform entry.
+// image_w pixels), and the chunks when each tile row of the transformed data holds `width`
+// elements per transform entry: the images staged together (at most max_images), whose tiles
+// are transformed `capacity` at a time.
 template <typename T>
 struct Tiling {
-    ptrdiff_t tiles_h, tiles_w, tiles, image_h, image_w, capacity;
+    ptrdiff_t tiles_h, tiles_w, tiles, image_h, image_w, images, capacity;
 
-    Tiling(ptrdiff_t out_h, ptrdiff_t out_w, ptrdiff_t width)
-        : tiles_h((out_h + 1) / 2), tiles_w((out_w + 1) / 2), tiles(tiles_h * tiles_w),
-          image_h(2 * tiles_h + 2), image_w(2 * tiles_w + 2) {
-        const ptrdiff_t fits = chunk_bytes / ptrdiff_t(sizeof(T)) / (16 * width);
-        capacity = std::clamp(fits / winograd_rows * winograd_rows, winograd_rows,
-                              round_up(tiles, winograd_rows));
+    Tiling(ptrdiff_t out_h, ptrdiff_t out_w, ptrdiff_t width, ptrdiff_t max_images)
+        : tiles_h((out_h + winograd_tile - 1) / winograd_tile),
+          tiles_w((out_w + winograd_tile - 1) / winograd_tile), tiles(tiles_h * tiles_w),
+          image_h(winograd_tile * tiles_h + 2), image_w(winograd_tile * tiles_w + 2) {
+        const ptrdiff_t fits = chunk_bytes / ptrdiff_t(sizeof(T)) / (winograd_entries * width);
+        capacity = std::max(fits / winograd_rows * winograd_rows, winograd_rows);
+        images = std::clamp(capacity / tiles, ptrdiff_t(1), max_images);
+        capacity = std::min(capacity, round_up(images * tiles, winograd_rows));
     }
 };
 
@@ -62,77 +65,85 @@ void stage(Isa isa, const T* images, ptrdiff_t n, ptrdiff_t channels, ptrdiff_t 
         std::copy_n(hwc + h * row, row, to + ((h + top) * to_w + left) * channels);
 }
 
-// The transformed kernels G k G^T as (16, depth, width_padded), zero past the width. Forward:
+// The transformed kernels G k G^T as (36, depth, width_padded), zero past the width. Forward:
 // depth C, width O, k = weight[o][c]. Rotated (for the input gradient): depth O, width C,
-// k = weight[o][c] turned by 180 degrees. A kernel's 16 entries lie depth x width_padded
-// apart in u (8 KiB for 64 x 32 floats: 16 lines of one L1 set, which has 12 ways), so a
-// block of kernels is transformed on the stack and copied out row by row (storing each
-// kernel's entries straight into u took 5-6% of the 32 -> 64 layer's passes, Zen 5).
+// k = weight[o][c] turned by 180 degrees. A block of kernels is transformed on the stack and
+// copied out row by row: storing each kernel's entries straight into u's rows far apart took
+// 5-6% of the 32 -> 64 layer's passes (F(2x2, 3x3), Zen 5).
 template <typename T>
 CachedArray<T> transformed_filters(const T* weight, ptrdiff_t O, ptrdiff_t C, bool rotated) {
     constexpr ptrdiff_t block = 64;   // kernels per block
     const ptrdiff_t depth = rotated ? O : C, width = rotated ? C : O;
     const ptrdiff_t width_padded = round_up(width, winograd_lanes<T>);
-    CachedArray<T> u(16 * depth * width_padded, T(0));
-#pragma omp parallel for num_threads(conv_loop_threads(16 * depth * width)) schedule(static)
+    const ptrdiff_t stride = winograd_entry_stride<T>(depth, width_padded);
+    CachedArray<T> u(winograd_entries * stride, T(0));
+#pragma omp parallel for num_threads(conv_loop_threads(winograd_entries * depth * width)) \
+    schedule(static)
     for (ptrdiff_t d = 0; d < depth; ++d) {
         for (ptrdiff_t w0 = 0; w0 < width; w0 += block) {
             const ptrdiff_t count = std::min(block, width - w0);
-            T entries[16][block];   // entries[4i + j][w - w0]
+            T entries[winograd_entries][block];   // entries[6a + b][w - w0]
             for (ptrdiff_t w = w0; w < w0 + count; ++w) {
                 const ptrdiff_t o = rotated ? d : w, c = rotated ? w : d;
                 const T* k = weight + (o * C + c) * 9;
-                T taps[9], transformed[16];
+                T taps[9], transformed[winograd_entries];
                 for (int t = 0; t < 9; ++t) taps[t] = rotated ? k[8 - t] : k[t];
-                filter_kernel(taps, transformed);
-                for (int e = 0; e < 16; ++e) entries[e][w - w0] = transformed[e];
+                filter_kernel<WinogradF4>(taps, transformed);
+                for (int e = 0; e < winograd_entries; ++e) entries[e][w - w0] = transformed[e];
             }
-            for (int xi = 0; xi < 16; ++xi)
-                std::copy_n(entries[xi], count, u.data() + (xi * depth + d) * width_padded + w0);
+            for (int xi = 0; xi < winograd_entries; ++xi)
+                std::copy_n(entries[xi], count, u.data() + xi * stride + d * width_padded + w0);
         }
     }
     return u;
 }
 
-// y = the stride-1 3x3 convolution of x with the transformed kernels u (16, C, O padded),
+// y = the stride-1 3x3 convolution of x with the transformed kernels u (36, C, O padded),
 // plus bias when not null.
 template <typename T>
 void convolve(const ConvGeometry& g, const T* x, const T* u, const T* bias, T* y) {
     const ptrdiff_t width_padded = round_up(g.O, winograd_lanes<T>), P = g.pixels();
-    const Tiling<T> tiling(g.OH, g.OW, g.C + width_padded);
+    const ImageRanges ranges(g.N);
+    const Tiling<T> tiling(g.OH, g.OW, g.C + width_padded, ranges.largest(g.N));
     const ptrdiff_t capacity = tiling.capacity;
     const ptrdiff_t image_size = tiling.image_h * tiling.image_w * g.C;
-    const ptrdiff_t v_size = 16 * capacity * g.C, m_size = 16 * capacity * width_padded;
+    const ptrdiff_t v_size = winograd_entries * winograd_entry_stride<T>(capacity, g.C);
+    const ptrdiff_t m_size = winograd_entries * winograd_entry_stride<T>(capacity, width_padded);
     // NCHW images and outputs pass through HWC scratch buffers
     const ptrdiff_t scratch_size = g.channels_last ? 0 : g.H * g.W * g.C;
     const ptrdiff_t out_size = g.channels_last ? 0 : P * g.O;
-    const ptrdiff_t worker_size = image_size + v_size + m_size + scratch_size + out_size;
-    const ImageRanges ranges(g.N);
+    const ptrdiff_t worker_size =
+        tiling.images * (image_size + out_size) + v_size + m_size + scratch_size;
     CachedArray<T> buffers(ranges.count * worker_size, T(0));
     const Isa isa = active_isa();
     ranges.run(g.N, [&](int, int worker, ptrdiff_t n0, ptrdiff_t n1) {
-        T* image = buffers.data() + worker * worker_size;
-        T* v = image + image_size;
+        T* images = buffers.data() + worker * worker_size;
+        T* v = images + tiling.images * image_size;
         T* m = v + v_size;
         T* scratch = m + m_size;
         T* out = scratch + scratch_size;
-        for (ptrdiff_t n = n0; n < n1; ++n) {
-            stage(isa, x, n, g.C, g.H, g.W, g.channels_last, scratch, image, tiling.image_w,
-                  g.pad_top, g.pad_left);
+        for (ptrdiff_t n = n0; n < n1; n += tiling.images) {
+            const ptrdiff_t staged = std::min(tiling.images, n1 - n), tiles = staged * tiling.tiles;
+            for (ptrdiff_t i = 0; i < staged; ++i) {
+                stage(isa, x, n + i, g.C, g.H, g.W, g.channels_last, scratch,
+                      images + i * image_size, tiling.image_w, g.pad_top, g.pad_left);
+            }
             T* target = g.channels_last ? y + n * P * g.O : out;
-            for (ptrdiff_t first = 0; first < tiling.tiles; first += capacity) {
-                const ptrdiff_t count = std::min(capacity, tiling.tiles - first);
-                TC_ISA_CALL(isa, winograd_input_transform(image, tiling.image_w, g.C,
+            for (ptrdiff_t first = 0; first < tiles; first += capacity) {
+                const ptrdiff_t count = std::min(capacity, tiles - first);
+                TC_ISA_CALL(isa, winograd_input_transform(images, g.C, tiling.tiles_h,
                                                           tiling.tiles_w, first, count, v,
                                                           capacity));
                 TC_ISA_CALL(isa, winograd_multiply(v, capacity, round_up(count, winograd_rows),
                                                    g.C, u, width_padded, m));
                 TC_ISA_CALL(isa, winograd_output_transform(m, capacity, width_padded, g.O, bias,
-                                                           tiling.tiles_w, first, count, target,
-                                                           g.OH, g.OW));
+                                                           tiling.tiles_h, tiling.tiles_w, first,
+                                                           count, target, g.OH, g.OW));
             }
-            if (!g.channels_last)
-                TC_ISA_CALL(isa, winograd_transpose(out, P, g.O, g.O, y + n * g.O * P, P));
+            for (ptrdiff_t i = 0; i < staged && !g.channels_last; ++i) {
+                TC_ISA_CALL(isa, winograd_transpose(out + i * P * g.O, P, g.O, g.O,
+                                                    y + (n + i) * g.O * P, P));
+            }
         }
     });
 }
@@ -145,11 +156,13 @@ bool conv_winograd_applies(const ConvGeometry& g) {
            g.groups == 1 && padding_fits && g.N > 0;
 }
 
-// Measured on 2 Zen 5 cores against the direct kernels (NCHW) and the GEMM lowering (NHWC),
-// over C and O of 1 to 64 on 14x14 to 32x32 images: with fewer input channels the transforms
-// outweigh the products saved; the number of output channels hardly moves the balance.
+// Measured on 2 Zen 5 cores against what runs otherwise (NCHW: the direct and row-pair
+// kernels; NHWC: the GEMM lowering), each pass over C of 1 to 24 on (64, C, 14, 14) -> 32,
+// (64, C, 28, 28) -> 32 and (32, C, 32, 32) -> 64: with fewer input channels the transforms
+// outweigh the products saved. NCHW at 8 channels: 1.5-2.5x on the first two, 0.96-1.46x on
+// the third; at 6 the third lost in sum. Channels-last from 2 channels: 1.1-3.3x.
 bool conv_winograd_pays(const ConvGeometry& g) {
-    return conv_winograd_applies(g) && g.C >= (g.channels_last ? 8 : 16);
+    return conv_winograd_applies(g) && g.C >= (g.channels_last ? 2 : 8);
 }
 
 template <typename T>
@@ -169,7 +182,7 @@ void conv_winograd_backward_input(const ConvGeometry& g, const T* grad, const T*
     convolve(full, grad, u.data(), static_cast<const T*>(nullptr), dx);
 }
 
-// dweight: each range of images sums G^T-side products into its own (16, C padded, O padded)
+// dweight: each range of images sums G^T-side products into its own (36, C padded, O padded)
 // matrices, added up in double in range order.
 template <typename T>
 void conv_winograd_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
@@ -177,62 +190,74 @@ void conv_winograd_backward_weight(const ConvGeometry& g, const T* grad, const T
     conv_bias_gradient(g, grad, dbias);
     const ptrdiff_t width_padded = round_up(g.O, winograd_lanes<T>);
     const ptrdiff_t depth_padded = round_up(g.C, winograd_rows);
-    const Tiling<T> tiling(g.OH, g.OW, g.C + width_padded);
+    const ImageRanges ranges(g.N);
+    const Tiling<T> tiling(g.OH, g.OW, g.C + width_padded, ranges.largest(g.N));
     const ptrdiff_t capacity = tiling.capacity;
     const ptrdiff_t image_size = tiling.image_h * tiling.image_w * g.C;
-    const ptrdiff_t grid_size = 4 * tiling.tiles * g.O;
-    const ptrdiff_t v_size = 16 * capacity * g.C + winograd_rows;   // rows past C read on
-    const ptrdiff_t gd_size = 16 * capacity * width_padded;
+    const ptrdiff_t grid_size = winograd_tile * winograd_tile * tiling.tiles * g.O;
+    // rows past C read on
+    const ptrdiff_t v_size =
+        winograd_entries * winograd_entry_stride<T>(capacity, g.C) + winograd_rows;
+    const ptrdiff_t gd_size =
+        winograd_entries * winograd_entry_stride<T>(capacity, width_padded);
     const ptrdiff_t scratch_size =
         g.channels_last ? 0 : std::max(g.H * g.W * g.C, g.pixels() * g.O);
-    const ptrdiff_t worker_size = image_size + grid_size + v_size + gd_size + scratch_size;
-    const ptrdiff_t du_size = 16 * depth_padded * width_padded;
-    const ImageRanges ranges(g.N);
+    const ptrdiff_t worker_size =
+        tiling.images * (image_size + grid_size) + v_size + gd_size + scratch_size;
+    const ptrdiff_t du_stride = winograd_entry_stride<T>(depth_padded, width_padded);
+    const ptrdiff_t du_size = winograd_entries * du_stride;
     CachedArray<T> buffers(ranges.count * worker_size, T(0));
     CachedArray<T> partial(ranges.count * du_size, T(0));
     const Isa isa = active_isa();
     ranges.run(g.N, [&](int r, int worker, ptrdiff_t n0, ptrdiff_t n1) {
-        T* image = buffers.data() + worker * worker_size;
-        T* grid = image + image_size;
-        T* v = grid + grid_size;
+        T* images = buffers.data() + worker * worker_size;
+        T* grid = images + tiling.images * image_size;
+        T* v = grid + tiling.images * grid_size;
         T* gd = v + v_size;
         T* scratch = gd + gd_size;
         T* du = partial.data() + r * du_size;
-        for (ptrdiff_t n = n0; n < n1; ++n) {
-            stage(isa, x, n, g.C, g.H, g.W, g.channels_last, scratch, image, tiling.image_w,
-                  g.pad_top, g.pad_left);
-            // the gradient's tiles: rows of 2 * tiles_w pixels, zero past OH x OW
-            stage(isa, grad, n, g.O, g.OH, g.OW, g.channels_last, scratch, grid,
-                  2 * tiling.tiles_w, 0, 0);
-            for (ptrdiff_t first = 0; first < tiling.tiles; first += capacity) {
-                const ptrdiff_t count = std::min(capacity, tiling.tiles - first);
-                TC_ISA_CALL(isa, winograd_input_transform(image, tiling.image_w, g.C,
+        for (ptrdiff_t n = n0; n < n1; n += tiling.images) {
+            const ptrdiff_t staged = std::min(tiling.images, n1 - n), tiles = staged * tiling.tiles;
+            for (ptrdiff_t i = 0; i < staged; ++i) {
+                stage(isa, x, n + i, g.C, g.H, g.W, g.channels_last, scratch,
+                      images + i * image_size, tiling.image_w, g.pad_top, g.pad_left);
+                // the gradient's tiles: rows of 4 * tiles_w pixels, zero past OH x OW
+                stage(isa, grad, n + i, g.O, g.OH, g.OW, g.channels_last, scratch,
+                      grid + i * grid_size, winograd_tile * tiling.tiles_w, 0, 0);
+            }
+            for (ptrdiff_t first = 0; first < tiles; first += capacity) {
+                const ptrdiff_t count = std::min(capacity, tiles - first);
+                TC_ISA_CALL(isa, winograd_input_transform(images, g.C, tiling.tiles_h,
                                                           tiling.tiles_w, first, count, v,
                                                           capacity));
                 TC_ISA_CALL(isa, winograd_gradient_transform(grid, g.O, width_padded,
-                                                             tiling.tiles_w, first, count, gd,
-                                                             capacity));
+                                                             tiling.tiles_h, tiling.tiles_w,
+                                                             first, count, gd, capacity));
                 TC_ISA_CALL(isa, winograd_multiply_transposed(v, gd, capacity, count, g.C,
                                                               depth_padded, width_padded, du));
             }
         }
     });
-    std::vector<double> total(du_size, 0.0);   // the ranges' sums, in range order
-    for (int r = 0; r < ranges.count; ++r)
-        for (ptrdiff_t i = 0; i < du_size; ++i) total[i] += partial[r * du_size + i];
-    for (ptrdiff_t o = 0; o < g.O; ++o) {
-        for (ptrdiff_t c = 0; c < g.C; ++c) {
-            double rows[4][4], columns[4][3];   // G^T rows G, one side at a time
-            for (int xi = 0; xi < 16; ++xi)
-                rows[xi / 4][xi % 4] = total[(xi * depth_padded + c) * width_padded + o];
-            for (int i = 0; i < 4; ++i)
-                for (int j = 0; j < 3; ++j) columns[i][j] = filter_adjoint(rows[i], j);
-            for (int j = 0; j < 3; ++j) {
-                const double column[4] = {columns[0][j], columns[1][j], columns[2][j],
-                                          columns[3][j]};
-                for (int i = 0; i < 3; ++i)
-                    dweight[(o * g.C + c) * 9 + 3 * i + j] =
-                        static_cast<T>(filter_adjoint(column, i));
+    // dweight[o][c] = G^T S G for S the ranges' sums, added in range order, for blocks of
+    // output channels (the sums of one c and xi lie contiguous over o)
+    constexpr ptrdiff_t block = 64;
+#pragma omp parallel for num_threads(conv_loop_threads(du_size * ranges.count)) schedule(static)
+    for (ptrdiff_t c = 0; c < g.C; ++c) {
+        for (ptrdiff_t o0 = 0; o0 < g.O; o0 += block) {
+            const ptrdiff_t count = std::min(block, g.O - o0);
+            double sums[block][winograd_entries] = {};
+            for (int r = 0; r < ranges.count; ++r) {
+                for (int xi = 0; xi < winograd_entries; ++xi) {
+                    const T* du =
+                        partial.data() + r * du_size + xi * du_stride + c * width_padded + o0;
+                    for (ptrdiff_t o = 0; o < count; ++o) sums[o][xi] += du[o];
+                }
+            }
+            for (ptrdiff_t o = 0; o < count; ++o) {
+                double dk[9];
+                filter_kernel_adjoint<WinogradF4>(sums[o], dk);
+                for (int t = 0; t < 9; ++t)
+                    dweight[((o0 + o) * g.C + c) * 9 + t] = static_cast<T>(dk[t]);
             }
         }
     }

@@ -2,7 +2,7 @@
 // gradient, for NCHW images with few input channels: stride 1, dilation 1, no groups, output
 // rows of at least 16 pixels. Per pair of output rows and kernel column, 4 products instead of
 // the direct kernels' 6, and the input transform, shared by every output channel, costs little
-// where the input channels are few (the first layers of a CNN), where the 2-D F(2x2, 3x3) of
+// where the input channels are few (the first layers of a CNN), where the 2-D F(4x4, 3x3) of
 // conv_winograd.cpp does not pay. Threads take ranges of whole images (ImageRanges); each
 // image (staged with its padding, where it has any) is transformed into a buffer that stays
 // in L1 or L2, and the kernels run on it:
@@ -120,7 +120,7 @@ void transform_kernel_columns(const ConvGeometry& g, const T* weight, T* u) {
             const T* column = weight + (o * g.C + k / 3) * 9 + k % 3;
             const T taps[3] = {column[0], column[3], column[6]};
             T transformed[4];
-            filter_rows(taps, transformed);
+            WinogradF2::filter(taps, transformed);
             for (int i = 0; i < 4; ++i) u[(o * 4 + i) * depth + k] = transformed[i];
         }
     }
@@ -130,7 +130,7 @@ void transform_kernel_columns(const ConvGeometry& g, const T* weight, T* u) {
 // kernel, b along it)
 template <typename T>
 void transform_kernels(const ConvGeometry& g, const T* weight, T* u) {
-    for (ptrdiff_t o = 0; o < g.O; ++o) filter_kernel(weight + o * 9, u + o * 16);
+    for (ptrdiff_t o = 0; o < g.O; ++o) filter_kernel<WinogradF2>(weight + o * 9, u + o * 16);
 }
 
 template <typename T>
@@ -206,7 +206,7 @@ void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, co
             for (int i = 0; i < 4; ++i) entry[i] = totals[(o * 4 + i) * depth + k];
             for (int kh = 0; kh < 3; ++kh)
                 dweight[(o * g.C + k / 3) * 9 + 3 * kh + k % 3] =
-                    static_cast<T>(filter_adjoint(entry, kh));
+                    static_cast<T>(WinogradF2::adjoint(entry, kh));
         }
         dbias[o] = static_cast<T>(totals[weight_entries + o]);
     }

@@ -12,7 +12,10 @@
 namespace TC_ISA {
 namespace {
 
+using tensorcore::winograd_entries;
+using tensorcore::winograd_entry_stride;
 using tensorcore::winograd_rows;
+using tensorcore::winograd_tile;
 
 // One product tile: c (winograd_rows rows, VB vectors, rows c_row apart) (=|+=) the sum over
 // k < depth of a[r * a_row + k * a_step] * b[k * b_row + vector v].
@@ -56,10 +59,10 @@ void product_row(const T* a, ptrdiff_t a_row, ptrdiff_t a_step, const T* b, ptrd
 template <typename T>
 void multiply(const T* v, ptrdiff_t capacity, ptrdiff_t rows, ptrdiff_t depth, const T* u,
               ptrdiff_t width_padded, T* m) {
-    for (int xi = 0; xi < 16; ++xi) {
-        const T* vx = v + xi * capacity * depth;
-        const T* ux = u + xi * depth * width_padded;
-        T* mx = m + xi * capacity * width_padded;
+    for (int xi = 0; xi < winograd_entries; ++xi) {
+        const T* vx = v + xi * winograd_entry_stride<T>(capacity, depth);
+        const T* ux = u + xi * winograd_entry_stride<T>(depth, width_padded);
+        T* mx = m + xi * winograd_entry_stride<T>(capacity, width_padded);
         for (ptrdiff_t r = 0; r < rows; r += winograd_rows) {
             product_row<T, false>(vx + r * depth, depth, 1, ux, width_padded, depth,
                                   width_padded, mx + r * width_padded, width_padded);
@@ -70,10 +73,10 @@ void multiply(const T* v, ptrdiff_t capacity, ptrdiff_t rows, ptrdiff_t depth, c
 template <typename T>
 void multiply_transposed(const T* v, const T* g, ptrdiff_t capacity, ptrdiff_t count,
                          ptrdiff_t depth, ptrdiff_t depth_padded, ptrdiff_t width_padded, T* du) {
-    for (int xi = 0; xi < 16; ++xi) {
-        const T* vx = v + xi * capacity * depth;
-        const T* gx = g + xi * capacity * width_padded;
-        T* dux = du + xi * depth_padded * width_padded;
+    for (int xi = 0; xi < winograd_entries; ++xi) {
+        const T* vx = v + xi * winograd_entry_stride<T>(capacity, depth);
+        const T* gx = g + xi * winograd_entry_stride<T>(capacity, width_padded);
+        T* dux = du + xi * winograd_entry_stride<T>(depth_padded, width_padded);
         for (ptrdiff_t r = 0; r < depth_padded; r += winograd_rows) {
             product_row<T, true>(vx + r, 1, depth, gx, width_padded, count, width_padded,
                                  dux + r * width_padded, width_padded);
@@ -81,121 +84,175 @@ void multiply_transposed(const T* v, const T* g, ptrdiff_t capacity, ptrdiff_t c
     }
 }
 
-// B^T d B for the 4x4 tile d (rows row apart, pixels `pixel` apart) from `tile`, n channels
+// The position of tile t (numbered as winograd_kernels.h says): its image, and its first
+// row and column in that image's grid of pixels
+struct TilePosition {
+    ptrdiff_t image, y, x;
+
+    TilePosition(ptrdiff_t t, ptrdiff_t tiles_h, ptrdiff_t tiles_w)
+        : image(t / (tiles_h * tiles_w)),
+          y(winograd_tile * (t % (tiles_h * tiles_w) / tiles_w)),
+          x(winograd_tile * (t % tiles_w)) {}
+};
+
+// z = B^T d for 6 values d, B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+//                                  0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+template <typename V>
+inline void input_rows(const V d[6], V z[6]) {
+    const V a = d[4] - 4 * d[2], b = d[3] - 4 * d[1];
+    const V c = d[4] - d[2], e = 2 * (d[3] - d[1]);
+    z[0] = 4 * d[0] - 5 * d[2] + d[4];
+    z[1] = a + b;
+    z[2] = a - b;
+    z[3] = c + e;
+    z[4] = c - e;
+    z[5] = 4 * d[1] - 5 * d[3] + d[5];
+}
+
+// e = A g for 4 values g, A = [1 0 0 0; 1 1 1 1; 1 -1 1 -1; 1 2 4 8; 1 -2 4 -8; 0 0 0 1]
+template <typename V>
+inline void gradient_rows(const V g[4], V e[6]) {
+    const V even = g[0] + g[2], odd = g[1] + g[3];
+    const V even4 = g[0] + 4 * g[2], odd2 = 2 * g[1] + 8 * g[3];
+    e[0] = g[0];
+    e[1] = even + odd;
+    e[2] = even - odd;
+    e[3] = even4 + odd2;
+    e[4] = even4 - odd2;
+    e[5] = g[3];
+}
+
+// y = A^T m for 6 values m, A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+template <typename V>
+inline void output_rows(const V m[6], V y[4]) {
+    const V a = m[1] + m[2], b = m[1] - m[2], c = m[3] + m[4], d = m[3] - m[4];
+    y[0] = m[0] + a + c;
+    y[1] = b + 2 * d;
+    y[2] = a + 4 * c;
+    y[3] = b + 8 * d + m[5];
+}
+
+// B^T d B for the 6x6 tile d (rows row apart, pixels `pixel` apart) from `tile`, n channels
 // (all lanes when full: no partial loads to branch on), into v[xi * stride]
-// (B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]).
 template <typename T, bool full>
 void input_tile(const T* tile, ptrdiff_t row, ptrdiff_t pixel, int n, T* v, ptrdiff_t stride) {
     typedef typename Simd<T>::vec V;
     if (full) n = Simd<T>::lanes;
-    V r[4][4];   // B^T d, a column of d at a time (so that d never takes 16 registers)
-    for (int j = 0; j < 4; ++j) {
-        V d[4];
-        for (int i = 0; i < 4; ++i) d[i] = load_n(tile + i * row + j * pixel, n);
-        r[0][j] = d[0] - d[2];
-        r[1][j] = d[1] + d[2];
-        r[2][j] = d[2] - d[1];
-        r[3][j] = d[1] - d[3];
+    V r[6][6];   // B^T d, a column of d at a time
+    for (int j = 0; j < 6; ++j) {
+        V d[6], z[6];
+        for (int i = 0; i < 6; ++i) d[i] = load_n(tile + i * row + j * pixel, n);
+        input_rows(d, z);
+        for (int i = 0; i < 6; ++i) r[i][j] = z[i];
     }
-    for (int i = 0; i < 4; ++i) {
-        store_n(v + (4 * i + 0) * stride, r[i][0] - r[i][2], n);
-        store_n(v + (4 * i + 1) * stride, r[i][1] + r[i][2], n);
-        store_n(v + (4 * i + 2) * stride, r[i][2] - r[i][1], n);
-        store_n(v + (4 * i + 3) * stride, r[i][1] - r[i][3], n);
+    for (int i = 0; i < 6; ++i) {
+        V z[6];
+        input_rows(r[i], z);
+        for (int j = 0; j < 6; ++j) store_n(v + (6 * i + j) * stride, z[j], n);
     }
 }
 
 template <typename T>
-void input_transform(const T* image, ptrdiff_t image_w, ptrdiff_t channels, ptrdiff_t tiles_w,
+void input_transform(const T* images, ptrdiff_t channels, ptrdiff_t tiles_h, ptrdiff_t tiles_w,
                      ptrdiff_t first, ptrdiff_t count, T* v, ptrdiff_t capacity) {
     constexpr int L = Simd<T>::lanes;
-    const ptrdiff_t stride = capacity * channels;
+    const ptrdiff_t stride = winograd_entry_stride<T>(capacity, channels);
+    const ptrdiff_t image_w = winograd_tile * tiles_w + 2, row = image_w * channels;
+    const ptrdiff_t image_size = (winograd_tile * tiles_h + 2) * row;
     for (ptrdiff_t t = first; t < first + count; ++t) {
-        const T* tile = image + (2 * (t / tiles_w) * image_w + 2 * (t % tiles_w)) * channels;
-        T* row = v + (t - first) * channels;
+        const TilePosition at(t, tiles_h, tiles_w);
+        const T* tile = images + at.image * image_size + at.y * row + at.x * channels;
+        T* out = v + (t - first) * channels;
         ptrdiff_t c = 0;
         for (; c + L <= channels; c += L)
-            input_tile<T, true>(tile + c, image_w * channels, channels, L, row + c, stride);
+            input_tile<T, true>(tile + c, row, channels, L, out + c, stride);
         if (c < channels) {
-            input_tile<T, false>(tile + c, image_w * channels, channels,
-                                 static_cast<int>(channels - c), row + c, stride);
+            input_tile<T, false>(tile + c, row, channels, static_cast<int>(channels - c),
+                                 out + c, stride);
         }
     }
 }
 
-// A g A^T for the 2x2 tile g (rows row apart, pixels `pixel` apart) from `tile`, n channels
-// (all lanes when full), into v[xi * stride], A = [1 0; 1 1; 1 -1; 0 -1].
+// A g A^T for the 4x4 tile g (rows row apart, pixels `pixel` apart) from `tile`, n channels
+// (all lanes when full; zeros in the other lanes), into v[xi * stride]
 template <typename T, bool full>
 void gradient_tile(const T* tile, ptrdiff_t row, ptrdiff_t pixel, int n, T* v, ptrdiff_t stride) {
     typedef typename Simd<T>::vec V;
     if (full) n = Simd<T>::lanes;
-    const V g00 = load_n(tile, n), g01 = load_n(tile + pixel, n);
-    const V g10 = load_n(tile + row, n), g11 = load_n(tile + row + pixel, n);
-    const V r[4][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11}, {-g10, -g11}};
-    for (int i = 0; i < 4; ++i) {
-        T* to = v + 4 * i * stride;
-        store(to, r[i][0]);
-        store(to + stride, r[i][0] + r[i][1]);
-        store(to + 2 * stride, r[i][0] - r[i][1]);
-        store(to + 3 * stride, -r[i][1]);
+    V r[6][4];   // A g, a column of g at a time
+    for (int j = 0; j < 4; ++j) {
+        V g[4], e[6];
+        for (int i = 0; i < 4; ++i) g[i] = load_n(tile + i * row + j * pixel, n);
+        gradient_rows(g, e);
+        for (int i = 0; i < 6; ++i) r[i][j] = e[i];
+    }
+    for (int i = 0; i < 6; ++i) {
+        V e[6];
+        gradient_rows(r[i], e);
+        for (int j = 0; j < 6; ++j) store(v + (6 * i + j) * stride, e[j]);
     }
 }
 
 template <typename T>
 void gradient_transform(const T* grad, ptrdiff_t channels, ptrdiff_t channels_padded,
-                        ptrdiff_t tiles_w, ptrdiff_t first, ptrdiff_t count, T* v,
-                        ptrdiff_t capacity) {
+                        ptrdiff_t tiles_h, ptrdiff_t tiles_w, ptrdiff_t first, ptrdiff_t count,
+                        T* v, ptrdiff_t capacity) {
     constexpr int L = Simd<T>::lanes;
-    const ptrdiff_t stride = capacity * channels_padded, grad_row = 2 * tiles_w * channels;
+    const ptrdiff_t stride = winograd_entry_stride<T>(capacity, channels_padded);
+    const ptrdiff_t row = winograd_tile * tiles_w * channels;
+    const ptrdiff_t image_size = winograd_tile * tiles_h * row;
     for (ptrdiff_t t = first; t < first + count; ++t) {
-        const T* tile = grad + 2 * (t / tiles_w) * grad_row + 2 * (t % tiles_w) * channels;
+        const TilePosition at(t, tiles_h, tiles_w);
+        const T* tile = grad + at.image * image_size + at.y * row + at.x * channels;
         T* out = v + (t - first) * channels_padded;
         for (ptrdiff_t c = 0; c < channels_padded; c += L) {
             const int n = static_cast<int>(std::clamp<ptrdiff_t>(channels - c, 0, L));
             if (n == L) {
-                gradient_tile<T, true>(tile + c, grad_row, channels, n, out + c, stride);
+                gradient_tile<T, true>(tile + c, row, channels, n, out + c, stride);
             } else {   // zeros past the channels
-                gradient_tile<T, false>(tile + c, grad_row, channels, n, out + c, stride);
+                gradient_tile<T, false>(tile + c, row, channels, n, out + c, stride);
             }
         }
     }
 }
 
-// A^T m A + bias for the tile whose 16 entries are `stride` apart from m, n channels (all
+// A^T m A + bias for the tile whose 36 entries are `stride` apart from m, n channels (all
 // lanes when full), into its rows x cols pixels from `to` (rows row apart, pixels `pixel`
-// apart), A^T = [1 1 1 0; 0 1 -1 -1].
+// apart)
 template <typename T, bool full>
 void output_tile(const T* m, ptrdiff_t stride, const T* bias, int n, int rows, int cols, T* to,
                  ptrdiff_t row, ptrdiff_t pixel) {
     typedef typename Simd<T>::vec V;
     if (full) n = Simd<T>::lanes;
-    V s[2][4];   // A^T m, a column of m at a time
-    for (int j = 0; j < 4; ++j) {
-        const V m0 = load(m + j * stride), m1 = load(m + (4 + j) * stride);
-        const V m2 = load(m + (8 + j) * stride), m3 = load(m + (12 + j) * stride);
-        s[0][j] = m0 + m1 + m2;
-        s[1][j] = m1 - m2 - m3;
+    V s[4][6];   // A^T m, a column of m at a time
+    for (int j = 0; j < 6; ++j) {
+        V column[6], y[4];
+        for (int i = 0; i < 6; ++i) column[i] = load(m + (6 * i + j) * stride);
+        output_rows(column, y);
+        for (int i = 0; i < 4; ++i) s[i][j] = y[i];
     }
     const V b = bias ? load_n(bias, n) : V{};
     for (int i = 0; i < rows; ++i) {
-        const V y[2] = {s[i][0] + s[i][1] + s[i][2] + b, s[i][1] - s[i][2] - s[i][3] + b};
-        for (int j = 0; j < cols; ++j) store_n(to + i * row + j * pixel, y[j], n);
+        V y[4];
+        output_rows(s[i], y);
+        for (int j = 0; j < cols; ++j) store_n(to + i * row + j * pixel, y[j] + b, n);
     }
 }
 
 template <typename T>
 void output_transform(const T* m, ptrdiff_t capacity, ptrdiff_t channels_padded,
-                      ptrdiff_t channels, const T* bias, ptrdiff_t tiles_w, ptrdiff_t first,
-                      ptrdiff_t count, T* out, ptrdiff_t out_h, ptrdiff_t out_w) {
+                      ptrdiff_t channels, const T* bias, ptrdiff_t tiles_h, ptrdiff_t tiles_w,
+                      ptrdiff_t first, ptrdiff_t count, T* out, ptrdiff_t out_h,
+                      ptrdiff_t out_w) {
     constexpr int L = Simd<T>::lanes;
-    const ptrdiff_t stride = capacity * channels_padded;
+    const ptrdiff_t stride = winograd_entry_stride<T>(capacity, channels_padded);
+    const ptrdiff_t row = out_w * channels;
     for (ptrdiff_t t = first; t < first + count; ++t) {
-        const ptrdiff_t y0 = 2 * (t / tiles_w), x0 = 2 * (t % tiles_w);
-        const int rows = static_cast<int>(std::min<ptrdiff_t>(2, out_h - y0));
-        const int cols = static_cast<int>(std::min<ptrdiff_t>(2, out_w - x0));
+        const TilePosition at(t, tiles_h, tiles_w);
+        const int rows = static_cast<int>(std::min<ptrdiff_t>(winograd_tile, out_h - at.y));
+        const int cols = static_cast<int>(std::min<ptrdiff_t>(winograd_tile, out_w - at.x));
         const T* tile = m + (t - first) * channels_padded;
-        T* to = out + (y0 * out_w + x0) * channels;
-        const ptrdiff_t row = out_w * channels;
+        T* to = out + at.image * out_h * row + at.y * row + at.x * channels;
         ptrdiff_t c = 0;
         for (; c + L <= channels; c += L) {
             output_tile<T, true>(tile + c, stride, bias ? bias + c : bias, L, rows, cols, to + c,
@@ -258,23 +315,24 @@ void transpose(const T* src, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t src_strid
 }  // namespace
 
 #define TC_DEFINE_WINOGRAD_KERNELS_FOR(T)                                                        \
-    void winograd_input_transform(const T* image, ptrdiff_t image_w, ptrdiff_t channels,         \
+    void winograd_input_transform(const T* images, ptrdiff_t channels, ptrdiff_t tiles_h,       \
                                   ptrdiff_t tiles_w, ptrdiff_t first, ptrdiff_t count, T* v,      \
                                   ptrdiff_t capacity) {                                          \
-        input_transform(image, image_w, channels, tiles_w, first, count, v, capacity);           \
+        input_transform(images, channels, tiles_h, tiles_w, first, count, v, capacity);          \
     }                                                                                            \
     void winograd_gradient_transform(const T* grad, ptrdiff_t channels,                          \
-                                     ptrdiff_t channels_padded, ptrdiff_t tiles_w,               \
-                                     ptrdiff_t first, ptrdiff_t count, T* v,                     \
+                                     ptrdiff_t channels_padded, ptrdiff_t tiles_h,               \
+                                     ptrdiff_t tiles_w, ptrdiff_t first, ptrdiff_t count, T* v,  \
                                      ptrdiff_t capacity) {                                       \
-        gradient_transform(grad, channels, channels_padded, tiles_w, first, count, v, capacity); \
+        gradient_transform(grad, channels, channels_padded, tiles_h, tiles_w, first, count, v,   \
+                           capacity);                                                            \
     }                                                                                            \
     void winograd_output_transform(const T* m, ptrdiff_t capacity, ptrdiff_t channels_padded,   \
-                                   ptrdiff_t channels, const T* bias, ptrdiff_t tiles_w,         \
-                                   ptrdiff_t first, ptrdiff_t count, T* out, ptrdiff_t out_h,    \
-                                   ptrdiff_t out_w) {                                            \
-        output_transform(m, capacity, channels_padded, channels, bias, tiles_w, first, count,    \
-                         out, out_h, out_w);                                                     \
+                                   ptrdiff_t channels, const T* bias, ptrdiff_t tiles_h,         \
+                                   ptrdiff_t tiles_w, ptrdiff_t first, ptrdiff_t count, T* out,  \
+                                   ptrdiff_t out_h, ptrdiff_t out_w) {                           \
+        output_transform(m, capacity, channels_padded, channels, bias, tiles_h, tiles_w, first,  \
+                         count, out, out_h, out_w);                                              \
     }                                                                                            \
     void winograd_multiply(const T* v, ptrdiff_t capacity, ptrdiff_t rows, ptrdiff_t depth,     \
                            const T* u, ptrdiff_t width_padded, T* m) {                           \

@@ -198,11 +198,12 @@ def test_empty_batch():
     np.testing.assert_array_equal(db, np.zeros(4))
 
 
-# --- Winograd F(2x2, 3x3) ("cpu.winograd", and "cpu.cpp" where it pays) ----------------------
+# --- Winograd F(4x4, 3x3) ("cpu.winograd", and "cpu.cpp" where it pays) ----------------------
 
 # 3x3, stride 1: odd and even output sizes, channels across vector widths and past the 64
-# kernels of a transform block, every padding up to 2 (asymmetric too), one pixel, and images
-# of several chunks of tiles
+# kernels of a transform block, every padding up to 2 (asymmetric too), one pixel, images
+# of several chunks of tiles, and chunks of several images (the last group of a thread's
+# images smaller)
 WINOGRAD_CASES = [
     ((1, 1, 3, 3), (1, 1, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),
     ((1, 1, 1, 1), (3, 1, 3, 3), (1, 1), (2, 2, 2, 2), (1, 1), 1),
@@ -213,6 +214,7 @@ WINOGRAD_CASES = [
     ((2, 33, 40, 37), (40, 33, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
     ((2, 19, 10, 12), (21, 19, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),   # transposed in place
     ((2, 67, 5, 6), (70, 67, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
+    ((16, 33, 12, 13), (17, 33, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),  # images per chunk
 ]
 
 
@@ -241,7 +243,7 @@ def test_winograd_thread_count_does_not_change_results(threads, case):
 
 
 def test_cpp_picks_winograd_where_it_pays():
-    """At 16 or more input channels "cpu.cpp" runs Winograd on NCHW images (the same rounding,
+    """At 8 or more input channels "cpu.cpp" runs Winograd on NCHW images (the same rounding,
     bit for bit); below, its direct kernels (a different rounding)."""
     for case, pays in ((WINOGRAD_CASES[5], True), (WINOGRAD_CASES[2], False)):
         x_shape, w_shape = case[:2]
@@ -353,8 +355,9 @@ def test_winograd_rows_thread_count_does_not_change_results(threads, case):
     ((3, 1, 27, 27), None, "cpu.winograd_rows"),      # one input channel: the direct forward
     ((3, 1, 28, 28), "cpu.winograd_rows", "cpu.winograd_rows"),   # ... unless rows are even
     ((3, 2, 20, 18), "cpu.winograd_rows", "cpu.winograd_rows"),
-    ((3, 15, 20, 18), "cpu.winograd_rows", "cpu.winograd_rows"),
-    ((3, 16, 20, 18), "cpu.winograd", "cpu.winograd"),     # 16: the 2-D Winograd pays
+    ((3, 7, 20, 18), "cpu.winograd_rows", "cpu.winograd_rows"),
+    ((3, 8, 20, 18), "cpu.winograd", "cpu.winograd"),      # 8: the 2-D Winograd pays
+    ((3, 15, 20, 18), "cpu.winograd", "cpu.winograd"),
     ((3, 3, 17, 17), None, None),                          # rows of 15: direct kernels
 ])
 def test_cpp_picks_winograd_rows_for_few_input_channels(isa, x_shape, forward,

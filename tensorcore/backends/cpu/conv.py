@@ -1,5 +1,5 @@
 """conv2d and its backward passes as "cpu.cpp" (csrc/conv*.cpp, which picks the kernels per
-shape), "cpu.winograd" (Winograd F(2x2, 3x3) forced wherever it applies) and, for the
+shape), "cpu.winograd" (Winograd F(4x4, 3x3) forced wherever it applies) and, for the
 forward and the weight gradient, "cpu.winograd_rows" (row-pair Winograd F(2, 3) forced
 wherever it applies; its forward takes 2-D F(2x2, 3x3) tiles for one input channel and even
 output rows). Images run NCHW, or channels-last when their memory is NHWC (an
@@ -35,7 +35,7 @@ def images_4d(*arrays):
 
 
 def winograd_applies(weight_shape, stride, padding, dilation, groups):
-    """Decline what Winograd F(2x2, 3x3) does not handle: it takes 3x3 kernels at stride 1
+    """Decline what Winograd F(4x4, 3x3) does not handle: it takes 3x3 kernels at stride 1
     and dilation 1 without groups, with padding up to 2."""
     if (tuple(weight_shape[2:]) != (3, 3) or tuple(stride) != (1, 1)
             or tuple(dilation) != (1, 1) or groups != 1 or max(padding) > 2):
