@@ -37,9 +37,9 @@ struct Tiling {
           tiles_w((out_w + winograd_tile - 1) / winograd_tile), tiles(tiles_h * tiles_w),
           image_h(winograd_tile * tiles_h + 2), image_w(winograd_tile * tiles_w + 2) {
         const ptrdiff_t fits = chunk_bytes / ptrdiff_t(sizeof(T)) / (winograd_entries * width);
-        capacity = std::max(fits / winograd_rows * winograd_rows, winograd_rows);
+        capacity = std::max(fits, ptrdiff_t(1));
         images = std::clamp(capacity / tiles, ptrdiff_t(1), max_images);
-        capacity = std::min(capacity, round_up(images * tiles, winograd_rows));
+        capacity = std::min(capacity, images * tiles);
     }
 };
 
@@ -134,8 +134,7 @@ void convolve(const ConvGeometry& g, const T* x, const T* u, const T* bias, T* y
                 TC_ISA_CALL(isa, winograd_input_transform(images, g.C, tiling.tiles_h,
                                                           tiling.tiles_w, first, count, v,
                                                           capacity));
-                TC_ISA_CALL(isa, winograd_multiply(v, capacity, round_up(count, winograd_rows),
-                                                   g.C, u, width_padded, m));
+                TC_ISA_CALL(isa, winograd_multiply(v, capacity, count, g.C, u, width_padded, m));
                 TC_ISA_CALL(isa, winograd_output_transform(m, capacity, width_padded, g.O, bias,
                                                            tiling.tiles_h, tiling.tiles_w, first,
                                                            count, target, g.OH, g.OW));
@@ -182,29 +181,26 @@ void conv_winograd_backward_input(const ConvGeometry& g, const T* grad, const T*
     convolve(full, grad, u.data(), static_cast<const T*>(nullptr), dx);
 }
 
-// dweight: each range of images sums G^T-side products into its own (36, C padded, O padded)
+// dweight: each range of images sums G^T-side products into its own (36, C, O padded)
 // matrices, added up in double in range order.
 template <typename T>
 void conv_winograd_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
                                    T* dbias) {
     conv_bias_gradient(g, grad, dbias);
     const ptrdiff_t width_padded = round_up(g.O, winograd_lanes<T>);
-    const ptrdiff_t depth_padded = round_up(g.C, winograd_rows);
     const ImageRanges ranges(g.N);
     const Tiling<T> tiling(g.OH, g.OW, g.C + width_padded, ranges.largest(g.N));
     const ptrdiff_t capacity = tiling.capacity;
     const ptrdiff_t image_size = tiling.image_h * tiling.image_w * g.C;
     const ptrdiff_t grid_size = winograd_tile * winograd_tile * tiling.tiles * g.O;
-    // rows past C read on
-    const ptrdiff_t v_size =
-        winograd_entries * winograd_entry_stride<T>(capacity, g.C) + winograd_rows;
+    const ptrdiff_t v_size = winograd_entries * winograd_entry_stride<T>(capacity, g.C);
     const ptrdiff_t gd_size =
         winograd_entries * winograd_entry_stride<T>(capacity, width_padded);
     const ptrdiff_t scratch_size =
         g.channels_last ? 0 : std::max(g.H * g.W * g.C, g.pixels() * g.O);
     const ptrdiff_t worker_size =
         tiling.images * (image_size + grid_size) + v_size + gd_size + scratch_size;
-    const ptrdiff_t du_stride = winograd_entry_stride<T>(depth_padded, width_padded);
+    const ptrdiff_t du_stride = winograd_entry_stride<T>(g.C, width_padded);
     const ptrdiff_t du_size = winograd_entries * du_stride;
     CachedArray<T> buffers(ranges.count * worker_size, T(0));
     CachedArray<T> partial(ranges.count * du_size, T(0));
@@ -234,7 +230,7 @@ void conv_winograd_backward_weight(const ConvGeometry& g, const T* grad, const T
                                                              tiling.tiles_h, tiling.tiles_w,
                                                              first, count, gd, capacity));
                 TC_ISA_CALL(isa, winograd_multiply_transposed(v, gd, capacity, count, g.C,
-                                                              depth_padded, width_padded, du));
+                                                              width_padded, du));
             }
         }
     });

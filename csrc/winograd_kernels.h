@@ -21,9 +21,6 @@ namespace tensorcore {
 // entries per tile
 constexpr ptrdiff_t winograd_tile = 4, winograd_entries = 36;
 
-// The products run in tiles of winograd_rows rows: callers round the rows of every
-// transformed matrix up to a multiple of it and keep the extra rows finite (zeroed).
-constexpr ptrdiff_t winograd_rows = 6;
 // Widths of matrices read as vectors (products' right operands and results) are padded to
 // a multiple of the widest vector's lanes, with zeros.
 template <typename T>
@@ -50,12 +47,10 @@ constexpr ptrdiff_t winograd_entry_stride(ptrdiff_t rows, ptrdiff_t width) {
 // winograd_output_transform: out pixel (4 ty + i, 4 tx + j) of tile t's image = (A^T m A)[i][j]
 //   + bias for m = m[.][t][c], c < channels, pixels inside out_h x out_w only (images out_h x
 //   out_w pixels apart); bias may be null.
-// winograd_multiply: m[xi] (rows, width_padded) = v[xi] (rows, depth) @ u[xi] (depth,
-//   width_padded), rows a multiple of winograd_rows and at most capacity.
-// winograd_multiply_transposed: du[xi] (depth_padded, width_padded) += v[xi] (count,
-//   depth)^T @ g[xi] (count, width_padded), depth_padded a multiple of winograd_rows. Rows of
-//   du past depth read past v's rows (callers leave winograd_rows elements after v) and are
-//   to be dropped.
+// winograd_multiply: m[xi] (count, width_padded) = v[xi] (count, depth) @ u[xi] (depth,
+//   width_padded).
+// winograd_multiply_transposed: du[xi] (depth, width_padded) += v[xi] (count, depth)^T @
+//   g[xi] (count, width_padded).
 // winograd_transpose: dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows,
 //   j < cols (between NCHW images and the HWC buffers).
 #define TC_DECLARE_WINOGRAD_KERNELS_FOR(T)                                                     \
@@ -70,11 +65,11 @@ constexpr ptrdiff_t winograd_entry_stride(ptrdiff_t rows, ptrdiff_t width) {
                                    ptrdiff_t channels, const T* bias, ptrdiff_t tiles_h,       \
                                    ptrdiff_t tiles_w, ptrdiff_t first, ptrdiff_t count, T* out, \
                                    ptrdiff_t out_h, ptrdiff_t out_w);                          \
-    void winograd_multiply(const T* v, ptrdiff_t capacity, ptrdiff_t rows, ptrdiff_t depth,   \
+    void winograd_multiply(const T* v, ptrdiff_t capacity, ptrdiff_t count, ptrdiff_t depth,  \
                            const T* u, ptrdiff_t width_padded, T* m);                          \
     void winograd_multiply_transposed(const T* v, const T* g, ptrdiff_t capacity,             \
                                       ptrdiff_t count, ptrdiff_t depth,                        \
-                                      ptrdiff_t depth_padded, ptrdiff_t width_padded, T* du); \
+                                      ptrdiff_t width_padded, T* du);                          \
     void winograd_transpose(const T* src, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t src_stride,  \
                             T* dst, ptrdiff_t dst_stride);
 

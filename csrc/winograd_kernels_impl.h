@@ -2,7 +2,7 @@
 // unit sets its target pragma and defines
 //   TC_ISA                  namespace of this copy (isa_avx512, isa_avx2, isa_generic)
 //   TC_VECTOR_BYTES         SIMD register width in bytes
-//   TC_WINOGRAD_VECTORS     vectors per row of a product tile (winograd_rows rows), about
+//   TC_WINOGRAD_VECTORS     vectors per row of a product tile (tile_rows rows), about
 //                           half the register file in accumulators
 // The transforms work on vectors of channels; the products broadcast one operand and load
 // the other as vectors, from buffers small enough to stay in L2.
@@ -14,16 +14,18 @@ namespace {
 
 using tensorcore::winograd_entries;
 using tensorcore::winograd_entry_stride;
-using tensorcore::winograd_rows;
 using tensorcore::winograd_tile;
 
-// One product tile: c (winograd_rows rows, VB vectors, rows c_row apart) (=|+=) the sum over
-// k < depth of a[r * a_row + k * a_step] * b[k * b_row + vector v].
-template <typename T, int VB, bool accumulate>
+// Rows of a full product tile
+constexpr int tile_rows = 6;
+
+// One product tile: c (R rows, VB vectors, rows c_row apart) (=|+=) the sum over k < depth of
+// a[r * a_row + k * a_step] * b[k * b_row + vector v].
+template <typename T, int R, int VB, bool accumulate>
 void product_tile(const T* a, ptrdiff_t a_row, ptrdiff_t a_step, const T* b, ptrdiff_t b_row,
                   ptrdiff_t depth, T* c, ptrdiff_t c_row) {
     typedef typename Simd<T>::vec V;
-    constexpr int R = winograd_rows, L = Simd<T>::lanes;
+    constexpr int L = Simd<T>::lanes;
     V acc[R][VB];
     for (int r = 0; r < R; ++r)
         for (int v = 0; v < VB; ++v) acc[r][v] = accumulate ? load(c + r * c_row + v * L) : V{};
@@ -39,48 +41,67 @@ void product_tile(const T* a, ptrdiff_t a_row, ptrdiff_t a_step, const T* b, ptr
         for (int v = 0; v < VB; ++v) store(c + r * c_row + v * L, acc[r][v]);
 }
 
-// A row of product tiles across `width_padded` columns (a multiple of the lanes): full tiles
+// R rows of product tiles across `width_padded` columns (a multiple of the lanes): full tiles
 // of TC_WINOGRAD_VECTORS vectors, then the remaining vectors.
-template <typename T, bool accumulate>
+template <typename T, int R, bool accumulate>
 void product_row(const T* a, ptrdiff_t a_row, ptrdiff_t a_step, const T* b, ptrdiff_t b_row,
                  ptrdiff_t depth, ptrdiff_t width_padded, T* c, ptrdiff_t c_row) {
     constexpr int L = Simd<T>::lanes, VB = TC_WINOGRAD_VECTORS;
     ptrdiff_t w = 0;
     for (; w + VB * L <= width_padded; w += VB * L)
-        product_tile<T, VB, accumulate>(a, a_row, a_step, b + w, b_row, depth, c + w, c_row);
+        product_tile<T, R, VB, accumulate>(a, a_row, a_step, b + w, b_row, depth, c + w, c_row);
     switch ((width_padded - w) / L) {
         case 0: break;
-        case 1: product_tile<T, 1, accumulate>(a, a_row, a_step, b + w, b_row, depth, c + w, c_row); break;
-        case 2: product_tile<T, 2, accumulate>(a, a_row, a_step, b + w, b_row, depth, c + w, c_row); break;
-        default: product_tile<T, 3, accumulate>(a, a_row, a_step, b + w, b_row, depth, c + w, c_row); break;
+        case 1: product_tile<T, R, 1, accumulate>(a, a_row, a_step, b + w, b_row, depth, c + w, c_row); break;
+        case 2: product_tile<T, R, 2, accumulate>(a, a_row, a_step, b + w, b_row, depth, c + w, c_row); break;
+        default: product_tile<T, R, 3, accumulate>(a, a_row, a_step, b + w, b_row, depth, c + w, c_row); break;
+    }
+}
+
+// c (rows, width_padded) (=|+=) the products as in product_tile: rows of full tiles, then one
+// row of tiles for the rest (so that no caller pads its rows)
+template <typename T, bool accumulate>
+void product_rows(const T* a, ptrdiff_t a_row, ptrdiff_t a_step, const T* b, ptrdiff_t b_row,
+                  ptrdiff_t depth, ptrdiff_t rows, ptrdiff_t width_padded, T* c,
+                  ptrdiff_t c_row) {
+    static_assert(tile_rows == 6, "one case below per remainder");
+    ptrdiff_t r = 0;
+    for (; r + tile_rows <= rows; r += tile_rows) {
+        product_row<T, tile_rows, accumulate>(a + r * a_row, a_row, a_step, b, b_row, depth,
+                                              width_padded, c + r * c_row, c_row);
+    }
+    a += r * a_row, c += r * c_row;
+    switch (rows - r) {
+        case 0: break;
+        case 1: product_row<T, 1, accumulate>(a, a_row, a_step, b, b_row, depth, width_padded, c, c_row); break;
+        case 2: product_row<T, 2, accumulate>(a, a_row, a_step, b, b_row, depth, width_padded, c, c_row); break;
+        case 3: product_row<T, 3, accumulate>(a, a_row, a_step, b, b_row, depth, width_padded, c, c_row); break;
+        case 4: product_row<T, 4, accumulate>(a, a_row, a_step, b, b_row, depth, width_padded, c, c_row); break;
+        default: product_row<T, 5, accumulate>(a, a_row, a_step, b, b_row, depth, width_padded, c, c_row); break;
     }
 }
 
 template <typename T>
-void multiply(const T* v, ptrdiff_t capacity, ptrdiff_t rows, ptrdiff_t depth, const T* u,
+void multiply(const T* v, ptrdiff_t capacity, ptrdiff_t count, ptrdiff_t depth, const T* u,
               ptrdiff_t width_padded, T* m) {
     for (int xi = 0; xi < winograd_entries; ++xi) {
         const T* vx = v + xi * winograd_entry_stride<T>(capacity, depth);
         const T* ux = u + xi * winograd_entry_stride<T>(depth, width_padded);
         T* mx = m + xi * winograd_entry_stride<T>(capacity, width_padded);
-        for (ptrdiff_t r = 0; r < rows; r += winograd_rows) {
-            product_row<T, false>(vx + r * depth, depth, 1, ux, width_padded, depth,
-                                  width_padded, mx + r * width_padded, width_padded);
-        }
+        product_rows<T, false>(vx, depth, 1, ux, width_padded, depth, count, width_padded, mx,
+                               width_padded);
     }
 }
 
 template <typename T>
 void multiply_transposed(const T* v, const T* g, ptrdiff_t capacity, ptrdiff_t count,
-                         ptrdiff_t depth, ptrdiff_t depth_padded, ptrdiff_t width_padded, T* du) {
+                         ptrdiff_t depth, ptrdiff_t width_padded, T* du) {
     for (int xi = 0; xi < winograd_entries; ++xi) {
         const T* vx = v + xi * winograd_entry_stride<T>(capacity, depth);
         const T* gx = g + xi * winograd_entry_stride<T>(capacity, width_padded);
-        T* dux = du + xi * winograd_entry_stride<T>(depth_padded, width_padded);
-        for (ptrdiff_t r = 0; r < depth_padded; r += winograd_rows) {
-            product_row<T, true>(vx + r, 1, depth, gx, width_padded, count, width_padded,
-                                 dux + r * width_padded, width_padded);
-        }
+        T* dux = du + xi * winograd_entry_stride<T>(depth, width_padded);
+        product_rows<T, true>(vx, 1, depth, gx, width_padded, count, depth, width_padded, dux,
+                              width_padded);
     }
 }
 
@@ -334,14 +355,14 @@ void transpose(const T* src, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t src_strid
         output_transform(m, capacity, channels_padded, channels, bias, tiles_h, tiles_w, first,  \
                          count, out, out_h, out_w);                                              \
     }                                                                                            \
-    void winograd_multiply(const T* v, ptrdiff_t capacity, ptrdiff_t rows, ptrdiff_t depth,     \
+    void winograd_multiply(const T* v, ptrdiff_t capacity, ptrdiff_t count, ptrdiff_t depth,    \
                            const T* u, ptrdiff_t width_padded, T* m) {                           \
-        multiply(v, capacity, rows, depth, u, width_padded, m);                                  \
+        multiply(v, capacity, count, depth, u, width_padded, m);                                 \
     }                                                                                            \
     void winograd_multiply_transposed(const T* v, const T* g, ptrdiff_t capacity,               \
-                                      ptrdiff_t count, ptrdiff_t depth,                          \
-                                      ptrdiff_t depth_padded, ptrdiff_t width_padded, T* du) {   \
-        multiply_transposed(v, g, capacity, count, depth, depth_padded, width_padded, du);       \
+                                      ptrdiff_t count, ptrdiff_t depth, ptrdiff_t width_padded,  \
+                                      T* du) {                                                   \
+        multiply_transposed(v, g, capacity, count, depth, width_padded, du);                     \
     }                                                                                            \
     void winograd_transpose(const T* src, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t src_stride, \
                             T* dst, ptrdiff_t dst_stride) {                                      \
