@@ -65,9 +65,9 @@ void stage(Isa isa, const T* images, ptrdiff_t n, ptrdiff_t channels, ptrdiff_t 
         std::copy_n(hwc + h * row, row, to + ((h + top) * to_w + left) * channels);
 }
 
-// The transformed kernels G k G^T as (36, depth, width_padded), zero past the width. Forward:
-// depth C, width O, k = weight[o][c]. Rotated (for the input gradient): depth O, width C,
-// k = weight[o][c] turned by 180 degrees. A block of kernels is transformed on the stack and
+// The transformed kernels G k G^T as 36 (depth, width_padded) matrices, winograd_entry_stride
+// apart, zero past the width. Forward: depth C, width O, k = weight[o][c]. Rotated (for the
+// input gradient): depth O, width C, k = weight[o][c] turned by 180 degrees. A block of kernels is transformed on the stack and
 // copied out row by row: storing each kernel's entries straight into u's rows far apart took
 // 5-6% of the 32 -> 64 layer's passes (F(2x2, 3x3), Zen 5).
 template <typename T>
@@ -98,8 +98,8 @@ CachedArray<T> transformed_filters(const T* weight, ptrdiff_t O, ptrdiff_t C, bo
     return u;
 }
 
-// y = the stride-1 3x3 convolution of x with the transformed kernels u (36, C, O padded),
-// plus bias when not null.
+// y = the stride-1 3x3 convolution of x with the transformed kernels u (36 (C, O padded)
+// matrices), plus bias when not null.
 template <typename T>
 void convolve(const ConvGeometry& g, const T* x, const T* u, const T* bias, T* y) {
     const ptrdiff_t width_padded = round_up(g.O, winograd_lanes<T>), P = g.pixels();
@@ -181,7 +181,7 @@ void conv_winograd_backward_input(const ConvGeometry& g, const T* grad, const T*
     convolve(full, grad, u.data(), static_cast<const T*>(nullptr), dx);
 }
 
-// dweight: each range of images sums G^T-side products into its own (36, C, O padded)
+// dweight: each range of images sums G^T-side products into its own 36 (C, O padded)
 // matrices, added up in double in range order.
 template <typename T>
 void conv_winograd_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,

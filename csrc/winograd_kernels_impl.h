@@ -41,8 +41,22 @@ void product_tile(const T* a, ptrdiff_t a_row, ptrdiff_t a_step, const T* b, ptr
         for (int v = 0; v < VB; ++v) store(c + r * c_row + v * L, acc[r][v]);
 }
 
+// f(Count<n>{}) for a run-time count 1 <= n <= N: a call templated on a small count
+template <int n>
+struct Count {
+    static constexpr int value = n;
+};
+
+template <int N, class F>
+void with_count(ptrdiff_t n, const F& f) {
+    if constexpr (N > 1) {
+        if (n < N) return with_count<N - 1>(n, f);
+    }
+    f(Count<N>{});
+}
+
 // R rows of product tiles across `width_padded` columns (a multiple of the lanes): full tiles
-// of TC_WINOGRAD_VECTORS vectors, then the remaining vectors.
+// of TC_WINOGRAD_VECTORS vectors, then one of the remaining vectors.
 template <typename T, int R, bool accumulate>
 void product_row(const T* a, ptrdiff_t a_row, ptrdiff_t a_step, const T* b, ptrdiff_t b_row,
                  ptrdiff_t depth, ptrdiff_t width_padded, T* c, ptrdiff_t c_row) {
@@ -50,12 +64,11 @@ void product_row(const T* a, ptrdiff_t a_row, ptrdiff_t a_step, const T* b, ptrd
     ptrdiff_t w = 0;
     for (; w + VB * L <= width_padded; w += VB * L)
         product_tile<T, R, VB, accumulate>(a, a_row, a_step, b + w, b_row, depth, c + w, c_row);
-    switch ((width_padded - w) / L) {
-        case 0: break;
-        case 1: product_tile<T, R, 1, accumulate>(a, a_row, a_step, b + w, b_row, depth, c + w, c_row); break;
-        case 2: product_tile<T, R, 2, accumulate>(a, a_row, a_step, b + w, b_row, depth, c + w, c_row); break;
-        default: product_tile<T, R, 3, accumulate>(a, a_row, a_step, b + w, b_row, depth, c + w, c_row); break;
-    }
+    if (w == width_padded) return;
+    with_count<VB - 1>((width_padded - w) / L, [&](auto vectors) {
+        product_tile<T, R, decltype(vectors)::value, accumulate>(a, a_row, a_step, b + w, b_row,
+                                                                 depth, c + w, c_row);
+    });
 }
 
 // c (rows, width_padded) (=|+=) the products as in product_tile: rows of full tiles, then one
@@ -64,21 +77,17 @@ template <typename T, bool accumulate>
 void product_rows(const T* a, ptrdiff_t a_row, ptrdiff_t a_step, const T* b, ptrdiff_t b_row,
                   ptrdiff_t depth, ptrdiff_t rows, ptrdiff_t width_padded, T* c,
                   ptrdiff_t c_row) {
-    static_assert(tile_rows == 6, "one case below per remainder");
     ptrdiff_t r = 0;
     for (; r + tile_rows <= rows; r += tile_rows) {
         product_row<T, tile_rows, accumulate>(a + r * a_row, a_row, a_step, b, b_row, depth,
                                               width_padded, c + r * c_row, c_row);
     }
-    a += r * a_row, c += r * c_row;
-    switch (rows - r) {
-        case 0: break;
-        case 1: product_row<T, 1, accumulate>(a, a_row, a_step, b, b_row, depth, width_padded, c, c_row); break;
-        case 2: product_row<T, 2, accumulate>(a, a_row, a_step, b, b_row, depth, width_padded, c, c_row); break;
-        case 3: product_row<T, 3, accumulate>(a, a_row, a_step, b, b_row, depth, width_padded, c, c_row); break;
-        case 4: product_row<T, 4, accumulate>(a, a_row, a_step, b, b_row, depth, width_padded, c, c_row); break;
-        default: product_row<T, 5, accumulate>(a, a_row, a_step, b, b_row, depth, width_padded, c, c_row); break;
-    }
+    if (r == rows) return;
+    with_count<tile_rows - 1>(rows - r, [&](auto rest) {
+        product_row<T, decltype(rest)::value, accumulate>(a + r * a_row, a_row, a_step, b, b_row,
+                                                          depth, width_padded, c + r * c_row,
+                                                          c_row);
+    });
 }
 
 template <typename T>
