@@ -347,7 +347,11 @@ void tiles_forward(const T* v, ptrdiff_t out_h, ptrdiff_t out_w, const T* u, con
     // 8 took 0.92 / 0.87-0.96 / 0.97-0.98 / 0.87x the time, of 4 0.95 / 0.89-0.95 / 0.94 /
     // 0.91x, of 16 0.91x at 26 but 1.42x at 64. Without the prefetching, groups of 8 took
     // 1.07-1.22x the old kernel's time in the CNN Adam step (2 threads), groups of 2 1.47x.
-    constexpr ptrdiff_t group = 8;
+    // On Zen 5 (same harness, 32 output channels) larger groups took less time at every
+    // width: 26 / 30 / 46 / 64 / 126 wide, groups of 32 took 0.95 / 0.96 / 0.89 / 0.75 /
+    // 0.77x the time of groups of 8; on 32 images into a 2.8 MB y (one thread, alternating
+    // builds), 0.94-0.95x.
+    constexpr ptrdiff_t group = 32;
     for (ptrdiff_t o0 = 0; o0 < out; o0 += group) {
         const ptrdiff_t o1 = std::min(out, o0 + group);
         for (ptrdiff_t t = 0; t < tiles; t += L) {
@@ -409,7 +413,9 @@ inline void add_lanes(T* sums, typename Simd<T>::vec v) {
 // only by loops of constant trip count, so that they stay in registers. The first pass over
 // these planes (with_bias) also prefetches the next tile's R planes from `ahead` (when not
 // null): the lines of plane elements 2q .. 2q + 2L at step q (a plane holds about twice the
-// positions), as grad is read once per call and, on the first MNIST layer, 5.5 MB.
+// positions), as grad is read once per call and, on the first MNIST layer, 5.5 MB. Into L1:
+// 0.975-0.99x the time of prefetching into L2 on 32 MNIST images (one Zen 5 thread,
+// alternating builds).
 template <typename T, int R, bool with_bias>
 void weight_gradient_tile(const T* const (&g)[R], int rows, const T* v, ptrdiff_t channels,
                           ptrdiff_t c, ptrdiff_t out_h, ptrdiff_t out_w, const PairSpan* spans,
@@ -436,7 +442,7 @@ void weight_gradient_tile(const T* const (&g)[R], int rows, const T* v, ptrdiff_
             for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 4
                 for (ptrdiff_t e = 0; e < 2 * L; e += line)
-                    __builtin_prefetch(ahead + r * plane + 2 * q + e, 0, 2);
+                    __builtin_prefetch(ahead + r * plane + 2 * q + e, 0, 3);
             }
         }
         const T* vq = vc + q / B * block_size + q % B;
