@@ -162,24 +162,34 @@ inline void output_rows(const V m[6], V y[4]) {
     y[3] = b + 8 * d + m[5];
 }
 
-// B^T d B for the 6x6 tile d (rows row apart, pixels `pixel` apart) from `tile`, n channels
-// (all lanes when full: no partial loads to branch on), into v[xi * stride]
-template <typename T, bool full>
-void input_tile(const T* tile, ptrdiff_t row, ptrdiff_t pixel, int n, T* v, ptrdiff_t stride) {
+// The 6x6 transform of the K x K tile x (rows `row` apart, pixels `pixel` apart) from `tile`:
+// rows(x, z), 6 values z from K, down each column of x, then along each row of the result
+// (B^T d B with input_rows, A g A^T with gradient_rows). n channels loaded (zeros in the other
+// lanes) and `stored` lanes stored, into v[xi * stride]; all lanes when full.
+template <typename T, int K, bool full, typename Rows>
+void transform_tile(const T* tile, ptrdiff_t row, ptrdiff_t pixel, int n, int stored, T* v,
+                    ptrdiff_t stride, Rows rows) {
     typedef typename Simd<T>::vec V;
-    if (full) n = Simd<T>::lanes;
-    V r[6][6];   // B^T d, a column of d at a time
-    for (int j = 0; j < 6; ++j) {
-        V d[6], z[6];
-        for (int i = 0; i < 6; ++i) d[i] = load_n(tile + i * row + j * pixel, n);
-        input_rows(d, z);
+    if (full) n = stored = Simd<T>::lanes;
+    V r[6][K];   // a column of x at a time
+    for (int j = 0; j < K; ++j) {
+        V x[K], z[6];
+        for (int i = 0; i < K; ++i) x[i] = load_n(tile + i * row + j * pixel, n);
+        rows(x, z);
         for (int i = 0; i < 6; ++i) r[i][j] = z[i];
     }
     for (int i = 0; i < 6; ++i) {
         V z[6];
-        input_rows(r[i], z);
-        for (int j = 0; j < 6; ++j) store_n(v + (6 * i + j) * stride, z[j], n);
+        rows(r[i], z);
+        for (int j = 0; j < 6; ++j) store_n(v + (6 * i + j) * stride, z[j], stored);
     }
+}
+
+// B^T d B for the 6x6 tile d, n channels (v holds just the channels)
+template <typename T, bool full>
+void input_tile(const T* tile, ptrdiff_t row, ptrdiff_t pixel, int n, T* v, ptrdiff_t stride) {
+    transform_tile<T, 6, full>(tile, row, pixel, n, n, v, stride,
+                               [](const auto* d, auto* z) { input_rows(d, z); });
 }
 
 template <typename T>
@@ -203,24 +213,12 @@ void input_transform(const T* images, ptrdiff_t channels, ptrdiff_t tiles_h, ptr
     }
 }
 
-// A g A^T for the 4x4 tile g (rows row apart, pixels `pixel` apart) from `tile`, n channels
-// (all lanes when full; zeros in the other lanes), into v[xi * stride]
+// A g A^T for the 4x4 tile g, n channels, zeros in the other lanes (v holds the padded
+// channels)
 template <typename T, bool full>
 void gradient_tile(const T* tile, ptrdiff_t row, ptrdiff_t pixel, int n, T* v, ptrdiff_t stride) {
-    typedef typename Simd<T>::vec V;
-    if (full) n = Simd<T>::lanes;
-    V r[6][4];   // A g, a column of g at a time
-    for (int j = 0; j < 4; ++j) {
-        V g[4], e[6];
-        for (int i = 0; i < 4; ++i) g[i] = load_n(tile + i * row + j * pixel, n);
-        gradient_rows(g, e);
-        for (int i = 0; i < 6; ++i) r[i][j] = e[i];
-    }
-    for (int i = 0; i < 6; ++i) {
-        V e[6];
-        gradient_rows(r[i], e);
-        for (int j = 0; j < 6; ++j) store(v + (6 * i + j) * stride, e[j]);
-    }
+    transform_tile<T, 4, full>(tile, row, pixel, n, Simd<T>::lanes, v, stride,
+                               [](const auto* g, auto* e) { gradient_rows(g, e); });
 }
 
 template <typename T>
