@@ -42,7 +42,11 @@ inline int conv_loop_threads(ptrdiff_t elements) {
 // measured slower: with one range per thread, the benchmark's steps took 0.88-0.96x the time on
 // the first MNIST layer's fwd+bwd, 0.93-1.00x on the CNN Adam step at batch 128, 0.98-0.99x on
 // the 32 -> 64 layers (Zen 4, 2 threads, in one process alternated with the old ranges; the
-// LSTM steps, which take no image ranges, 1.00-1.01x). A range runs on one thread, so the
+// LSTM steps, which take no image ranges, 1.00-1.01x). Nor did stealing pay (Zen 5): each
+// thread taking its own range from the front, then images from the back of the other's,
+// was neutral where the threads kept pace and slower where one lagged, as a stolen image cost
+// its thief about 13 us against 2 for its own (the first MNIST layer's forward, 64 images:
+// 77-79 us against 72-74; BENCHMARKS.md, the slow phases). A range runs on one thread, so the
 // OpenMP regions nested inside (the im2col loops, tensorcore::gemm) run single-threaded, as
 // OpenMP does not nest by default, and a call synchronises its threads once. With fewer than
 // two images per thread there is one range, and the loops and GEMMs inside use the threads.
