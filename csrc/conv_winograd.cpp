@@ -67,9 +67,10 @@ void stage(Isa isa, const T* images, ptrdiff_t n, ptrdiff_t channels, ptrdiff_t 
 
 // The transformed kernels G k G^T as 36 (depth, width_padded) matrices, winograd_entry_stride
 // apart, zero past the width. Forward: depth C, width O, k = weight[o][c]. Rotated (for the
-// input gradient): depth O, width C, k = weight[o][c] turned by 180 degrees. A block of kernels is transformed on the stack and
-// copied out row by row: storing each kernel's entries straight into u's rows far apart took
-// 5-6% of the 32 -> 64 layer's passes (F(2x2, 3x3), Zen 5).
+// input gradient): depth O, width C, k = weight[o][c] turned by 180 degrees. A block of
+// kernels is transformed on the stack and copied out row by row: storing each kernel's entries
+// straight into u's rows far apart took 5-6% of the 32 -> 64 layer's passes (F(2x2, 3x3),
+// Zen 5).
 template <typename T>
 CachedArray<T> transformed_filters(const T* weight, ptrdiff_t O, ptrdiff_t C, bool rotated) {
     constexpr ptrdiff_t block = 64;   // kernels per block

@@ -27,9 +27,10 @@ namespace {
 // positions span more than two row pairs.
 constexpr ptrdiff_t min_out_width = 16;
 // Input channels up to which row-pair Winograd replaces the direct kernels (and, past 8
-// channels, the GEMM lowering of the weight gradient); from 16 on, the 2-D Winograd takes
-// over. Zen 4, both builds alternated in one process, time against the direct kernels or GEMM
-// on 2 threads (1):
+// channels, the GEMM lowering of the weight gradient). From 8 channels the 2-D Winograd
+// (conv_winograd_pays) takes over wherever it applies, so past 7 these kernels run only on
+// padding it does not take (over 2). Zen 4, both builds alternated in one process, time
+// against the direct kernels or GEMM on 2 threads (1):
 //   weight gradient: (64, 1, 28, 28) -> 32 unpadded 0.92-0.95 (0.88-0.91), padded 0.82
 //   (0.79); (32, 3, 32, 32) -> 32 0.60 (0.61); (16, 8, 32, 32) -> 32 0.64 (0.52); (16, 15,
 //   32, 32) -> 32 0.81 (0.61).

@@ -333,11 +333,10 @@ void transpose(const T* src, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t src_strid
             for (int j = 0; j < L; ++j) store(dst + (j0 + j) * dst_stride + i0, r[j]);
         }
     }
-    // the edges: columns past the full blocks, then rows past them
-    for (ptrdiff_t i = 0; i < full_rows; ++i)
-        for (ptrdiff_t j = full_cols; j < cols; ++j) dst[j * dst_stride + i] = src[i * src_stride + j];
+    // the edges: the rows below the full blocks, and every row of the columns past them
     for (ptrdiff_t j = 0; j < cols; ++j)
-        for (ptrdiff_t i = full_rows; i < rows; ++i) dst[j * dst_stride + i] = src[i * src_stride + j];
+        for (ptrdiff_t i = j < full_cols ? full_rows : 0; i < rows; ++i)
+            dst[j * dst_stride + i] = src[i * src_stride + j];
 }
 
 }  // namespace
