@@ -11,11 +11,11 @@
 
 namespace {
 
-// Independent FMA chains: at least latency x pipes (4 x 2) in flight, and with the two
-// constants all in registers. AVX-512 has 32 vector registers; AVX2 and SSE 16, where 16
-// chains spilled (Zen 5: the AVX2 peak read 81 GFLOP/s per thread, 134 with 12 chains; our
-// AVX2 GEMM runs at 122 there).
-constexpr int chains_wide = 16, chains_narrow = 12;
+// Independent FMA chains on vectors of `bytes`: at least latency x pipes (4 x 2) in flight,
+// and with the two constants all in registers. AVX-512 has 32 vector registers; AVX2 and SSE
+// 16, where 16 chains spilled (Zen 5: the AVX2 peak read 81 GFLOP/s per thread, 134 with 12
+// chains; our AVX2 GEMM runs at 122 there).
+constexpr int chain_count(int bytes) { return bytes == 64 ? 16 : 12; }
 // The longest measurement asked for: inf would calibrate for 2^40 iterations
 constexpr double max_seconds = 600;
 
@@ -23,11 +23,12 @@ typedef float zmm __attribute__((vector_size(64)));
 typedef float ymm __attribute__((vector_size(32)));
 typedef float xmm __attribute__((vector_size(16)));
 
-// Runs `iterations` steps of `chains` independent float FMA chains on vectors `vec` and
+// Runs `iterations` steps of chain_count independent float FMA chains on vectors `vec` and
 // returns a value depending on every chain (so none is optimised away). Inlined into the
 // target-specific callers below, so it compiles to that ISA's vector FMAs.
-template <typename vec, int chains>
+template <typename vec>
 __attribute__((always_inline)) inline float fma_chains(long iterations) {
+    constexpr int chains = chain_count(sizeof(vec));
     constexpr int lanes = sizeof(vec) / sizeof(float);
     vec acc[chains];
 #pragma GCC unroll 16
@@ -49,18 +50,12 @@ __attribute__((always_inline)) inline float fma_chains(long iterations) {
 }
 
 #ifdef TENSORCORE_X86_ISAS
-__attribute__((target("avx512f,fma"))) float chains_avx512(long n) {
-    return fma_chains<zmm, chains_wide>(n);
-}
-__attribute__((target("avx2,fma"))) float chains_avx2(long n) {
-    return fma_chains<ymm, chains_narrow>(n);
-}
+__attribute__((target("avx512f,fma"))) float chains_avx512(long n) { return fma_chains<zmm>(n); }
+__attribute__((target("avx2,fma"))) float chains_avx2(long n) { return fma_chains<ymm>(n); }
 #endif
-float chains_generic(long n) { return fma_chains<xmm, chains_narrow>(n); }
+float chains_generic(long n) { return fma_chains<xmm>(n); }
 
 int vector_bytes(Isa isa) { return isa == Isa::avx512 ? 64 : isa == Isa::avx2 ? 32 : 16; }
-
-int chain_count(Isa isa) { return isa == Isa::avx512 ? chains_wide : chains_narrow; }
 
 float run_chains(Isa isa, long iterations) {
 #ifdef TENSORCORE_X86_ISAS
@@ -97,7 +92,8 @@ double fma_peak(int threads, double seconds, int repeats) {
             std::to_string(repeats) + ", seconds=" + std::to_string(seconds));
     }
     const Isa isa = active_isa();
-    const double flops_per_step = 2.0 * chain_count(isa) * vector_bytes(isa) / sizeof(float);
+    const int bytes = vector_bytes(isa);
+    const double flops_per_step = 2.0 * chain_count(bytes) * bytes / sizeof(float);
     long iterations = 1 << 16;   // calibrate: grow until one run lasts a tenth of `seconds`
     while (time_chains(isa, threads, iterations) < seconds / 10 && iterations < (1L << 40))
         iterations *= 2;
