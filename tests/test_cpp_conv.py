@@ -75,6 +75,10 @@ CASES = [
     ((9, 11, 5, 5), (5, 11, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),      # > 80 taps: GEMM
     ((3, 11, 7, 7), (5, 11, 3, 3), (2, 1), (0, 1, 2, 0), (1, 2), 1),      # weight gradient
     ((1, 129, 5, 5), (3, 129, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),    # > 1024 taps: GEMM
+    ((1, 3, 5, 127), (7, 3, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),     # width 127
+    ((2, 3, 127, 3), (5, 3, 3, 2), (1, 1), (0, 0, 1, 1), (1, 1), 1),      # height 127
+    ((3, 7, 5, 5), (127, 7, 3, 3), (1, 1), (0, 1, 1, 0), (1, 1), 1),      # 127 output channels
+    ((1, 127, 3, 4), (5, 127, 3, 3), (2, 1), (1, 1, 1, 1), (1, 1), 1),    # 127 input channels
     ((37, 1, 30, 29), (7, 1, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),     # im2col batches
 ]
 # the forward's im2col in batches of a few images (27.6 KB each in float32): several per
@@ -172,6 +176,12 @@ def test_non_contiguous_inputs():
     dx = ours("conv2d_backward_input")(grad, w, x.shape, **geo)
     np.testing.assert_allclose(dx, reference("conv2d_backward_input")(grad, w, x.shape, **geo),
                                rtol=1e-12, atol=1e-12)
+    # every other column of NCHW memory, every other row of NHWC memory (the extension itself
+    # rejects such grads: test_bad_input_to_extension_raises)
+    for view in (every_other(grad, 3), every_other(grad, 2, channels_last=True)):
+        assert not view.flags.c_contiguous and not view.transpose(0, 2, 3, 1).flags.c_contiguous
+        np.testing.assert_allclose(ours("conv2d_backward_input")(view, w, x.shape, **geo), dx,
+                                   rtol=1e-12, atol=1e-12)
     for g_layout, x_layout in [(grad, x), (nhwc(grad), x), (np.ascontiguousarray(grad), nhwc(x))]:
         dw, db = ours("conv2d_backward_weight")(g_layout, x_layout, w.shape, **geo)
         dw_expected, db_expected = reference("conv2d_backward_weight")(grad, x, w.shape, **geo)
@@ -215,6 +225,7 @@ WINOGRAD_CASES = [
     ((2, 19, 10, 12), (21, 19, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),   # transposed in place
     ((2, 67, 5, 6), (70, 67, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
     ((16, 33, 12, 13), (17, 33, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),  # images per chunk
+    ((1, 9, 5, 127), (5, 9, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),      # width 127
 ]
 
 
@@ -306,6 +317,7 @@ WINOGRAD_ROWS_CASES = [
     # the last vector ends), and padding on one side only
     ((2, 1, 26, 18), (3, 1, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),
     ((2, 1, 9, 40), (9, 1, 3, 3), (1, 1), (0, 1, 2, 0), (1, 1), 1),
+    ((1, 2, 5, 127), (3, 2, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),      # width 127
 ]
 
 
@@ -540,7 +552,29 @@ def test_declines_other_dtypes():
     assert conv.last.name == "cpu.reference"
 
 
-def test_bad_input_to_extension_raises():
+def every_other(a, axis, channels_last=False):
+    """a (N, C, H, W)'s values through every other element along `axis` of memory twice as wide
+    there: NCHW memory, or NHWC memory when channels_last."""
+    order = (0, 2, 3, 1) if channels_last else (0, 1, 2, 3)
+    shape = [a.shape[d] * (2 if d == axis else 1) for d in order]
+    every = tuple(slice(None, None, 2) if d == axis else slice(None) for d in order)
+    wide = np.zeros(shape, a.dtype)
+    wide[every] = a.transpose(order)
+    view = wide[every].transpose(np.argsort(order))
+    np.testing.assert_array_equal(view, a)
+    return view
+
+
+def misaligned(a):
+    """The same values, C-contiguous, at an address one byte past an element boundary."""
+    out = np.zeros(a.nbytes + 1, np.uint8)[1:].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    assert out.flags.c_contiguous and not out.flags.aligned
+    return out
+
+
+def bad_extension_inputs():
+    """(error, message, binding, arguments): each raises `error` with `message`."""
     f = np.ones((2, 3, 5, 5), np.float32)
     w = np.ones((4, 3, 3, 3), np.float32)
     g = np.ones((2, 4, 3, 3), np.float32)
@@ -548,7 +582,7 @@ def test_bad_input_to_extension_raises():
     odd = np.lib.stride_tricks.as_strided(np.ones(1000, np.float32), f.shape, (400, 4, 40, 8))
     conv, backward_input, backward_weight = (getattr(_C, op) for op in OPS)
     bad_stride, bad_padding = ((0, 1), (0,) * 4, (1, 1), 1), ((1, 1), (0, -1, 0, 0), (1, 1), 1)
-    cases = [
+    return [
         (TypeError, "conv2d: expected x of dtype float32 or float64, got int32",
          conv, (f.astype(np.int32), w, None, *geo)),
         (TypeError, "conv2d: expected weight of dtype float32",
@@ -600,7 +634,56 @@ def test_bad_input_to_extension_raises():
          backward_weight, (g, nhwc(f), w.shape, *geo)),
         (TypeError, "conv2d_backward_weight: expected x of dtype float32",
          backward_weight, (g, f.astype(float), w.shape, *geo)),
+        # oddly strided grad (neither NCHW- nor NHWC-contiguous) and a non-float grad for the
+        # input gradient; the same for the weight gradient's grad and x
+        (ValueError, r"conv2d_backward_input: expected grad \(2, 4, 3, 3\) and grad \(2, 4, 3, 3\)"
+                     " to be both NCHW C-contiguous or both channels-last",
+         backward_input, (every_other(g, 3), w, f.shape, *geo)),
+        (ValueError, "conv2d_backward_input: .* both NCHW C-contiguous or both channels-last",
+         backward_input, (every_other(g, 2), w, f.shape, *geo)),
+        (ValueError, "conv2d_backward_input: .* both NCHW C-contiguous or both channels-last",
+         backward_input, (every_other(g, 3, channels_last=True), w, f.shape, *geo)),
+        (ValueError, "conv2d_backward_input: .* both NCHW C-contiguous or both channels-last",
+         backward_input, (g[:, ::-1], w, f.shape, *geo)),
+        (ValueError, "conv2d_backward_input: .* both NCHW C-contiguous or both channels-last "
+                     r"\(NHWC memory\) and aligned",
+         backward_input, (misaligned(g), w, f.shape, *geo)),
+        (TypeError, "conv2d_backward_input: expected grad of dtype float32 or float64, got int32",
+         backward_input, (g.astype(np.int32), w, f.shape, *geo)),
+        (TypeError, "conv2d_backward_input: expected grad of dtype float32 or float64, got int64",
+         backward_input, (g.astype(np.int64), w, f.shape, *geo)),
+        (TypeError, "conv2d_backward_input: expected grad of dtype float32 or float64, got float16",
+         backward_input, (g.astype(np.float16), w, f.shape, *geo)),
+        (TypeError, "conv2d_backward_input: expected weight of dtype float64 like the first "
+                    "operand, got float32", backward_input, (g.astype(float), w, f.shape, *geo)),
+        (TypeError, "conv2d_backward_input: expected weight of dtype float32 like the first "
+                    "operand, got int32", backward_input, (g, w.astype(np.int32), f.shape, *geo)),
+        (ValueError, "conv2d_backward_input: expected weight to be C-contiguous",
+         backward_input, (g, every_other(w, 3), f.shape, *geo)),
+        (ValueError, r"conv2d_backward_input: expected grad of shape \(2, 4, 3, 3\), got "
+                     r"\(1, 4, 3, 3\)", backward_input, (g[:1], w, f.shape, *geo)),
+        (ValueError, r"conv2d_backward_weight: expected grad \(2, 4, 3, 3\) and x \(2, 3, 5, 5\) "
+                     "to be both NCHW", backward_weight, (every_other(g, 3), f, w.shape, *geo)),
+        (ValueError, "conv2d_backward_weight: .* to be both NCHW", backward_weight,
+         (g, every_other(f, 2), w.shape, *geo)),
+        (ValueError, "conv2d_backward_weight: .* to be both NCHW", backward_weight,
+         (every_other(g, 2, channels_last=True), nhwc(f), w.shape, *geo)),
+        (TypeError, "conv2d_backward_weight: expected grad of dtype float32 or float64, got int32",
+         backward_weight, (g.astype(np.int32), f, w.shape, *geo)),
+        (TypeError, "conv2d_backward_weight: expected x of dtype float32 like the first operand, "
+                    "got int32", backward_weight, (g, f.astype(np.int32), w.shape, *geo)),
+        (ValueError, "conv2d: expected x .* both NCHW C-contiguous or both channels-last "
+                     r"\(NHWC memory\) and aligned", conv, (misaligned(f), w, None, *geo)),
+        (TypeError, "conv2d: expected x of dtype float32 or float64, got int64",
+         conv, (f.astype(np.int64), w, None, *geo)),
     ]
-    for error, message, fn, args in cases:
-        with pytest.raises(error, match=message):
-            fn(*args)
+
+
+BAD_EXTENSION_INPUTS = bad_extension_inputs()
+
+
+@pytest.mark.parametrize("error, message, fn, args", BAD_EXTENSION_INPUTS,
+                         ids=lambda v: v.__name__ if callable(v) else None)
+def test_bad_input_to_extension_raises(error, message, fn, args):
+    with pytest.raises(error, match=message):
+        fn(*args)

@@ -2,6 +2,8 @@
 (csrc/softmax.cpp), bias_act (csrc/bias_act.cpp) and the optimizer steps (csrc/optim.cpp),
 against the reference variants and float64 NumPy at odd sizes, on every ISA this CPU runs;
 finite-difference gradients with the C++ variants forced; 1 vs 2 threads; bad input."""
+import re
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,8 @@ import tensorcore.nn.functional as F
 from tensorcore.ops.activations import bias_activation
 
 from helpers import check, torch
-from test_cpp_kernels import DTYPES, assert_matches, rand, variant
+from test_cpp_kernels import (DTYPES, assert_matches, misaligned_float64, rand, variant,
+                              with_operand)
 from test_fused_ops import NP_ACTIVATIONS, OPTIMIZER_CASES, np_optimizer_steps, optimizer_steps
 
 _C = pytest.importorskip("tensorcore._C", reason="the C++ extension is not built")
@@ -98,6 +101,77 @@ def test_gradients_through_the_cpp_softmax_kernels(case):
         check(case, [rand(3, 5, seed=1, scale=3.0)])
 
 
+def as_layout(a, layout):
+    """A non-contiguous view holding the (rows, cols) a's values: "transposed" (column-major)
+    or "strided" (every second row, every third column backwards, of a NaN-filled buffer: a
+    kernel reading between the elements picks up NaN)."""
+    if layout == "transposed":
+        return np.asfortranarray(a)
+    buffer = np.full((2 * a.shape[0], 3 * a.shape[1]), np.nan, a.dtype)
+    view = buffer[::2, ::-3]
+    view[...] = a
+    return view
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ["transposed", "strided"])
+def test_cross_entropy_and_nll_on_non_contiguous_operands(dtype, layout):
+    """The "cpu.cpp" variants through the registry copy views to C order: logits, log_probs,
+    target and grad all views, against float64 NumPy."""
+    rows, classes = 11, 37
+    logits = as_layout(rand(rows, classes, dtype=dtype, seed=1, scale=6.0), layout)
+    target = np.random.default_rng(2).integers(0, classes, 2 * rows)[::2]
+    grad = rand(2 * rows, dtype=dtype, seed=3)[::-2]
+    assert not (logits.flags.c_contiguous or target.flags.c_contiguous or grad.flags.c_contiguous)
+    expected_lp = np_log_softmax(logits.astype(np.float64), 1)
+    picked = (np.arange(rows), target)
+    onehot = np.zeros((rows, classes))
+    onehot[picked] = 1
+    g = grad.astype(np.float64)[:, None]
+    ops = ("cross_entropy", "cross_entropy_backward", "nll_loss", "nll_loss_backward")
+    with tc.kernels.use(cross_entropy="cpu.cpp", nll_loss="cpu.cpp"):
+        kernels = {op: tc.kernels.get(op) for op in ops}
+        loss, log_probs = kernels["cross_entropy"](logits, target)
+        log_probs_view = as_layout(log_probs, layout)
+        dlogits = kernels["cross_entropy_backward"](grad, log_probs_view, target)
+        nll = kernels["nll_loss"](log_probs_view, target)
+        dlog_probs = kernels["nll_loss_backward"](grad, log_probs_view, target)
+        assert all(kernels[op].last.name == "cpu.cpp" for op in ops)
+    assert_matches(log_probs, expected_lp.astype(dtype), dtype)
+    assert_matches(loss, -expected_lp[picked].astype(dtype), dtype)
+    assert_matches(dlogits, (g * (np.exp(expected_lp) - onehot)).astype(dtype), dtype)
+    assert_matches(nll, -log_probs[picked], dtype)
+    assert_matches(dlog_probs, (-g * onehot).astype(dtype), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_and_nll_of_transposed_tensors(dtype):
+    """F.cross_entropy and F.nll_loss of a transposed tensor hand the C++ kernels a
+    column-major (N, C) array: losses and input gradients against float64 NumPy."""
+    rows, classes = 9, 13
+    x = rand(classes, rows, dtype=dtype, seed=1, scale=4.0)       # logits.T
+    target = np.random.default_rng(2).integers(0, classes, rows)
+    weights = rand(rows, dtype=dtype, seed=3)
+    expected_lp = np_log_softmax(x.T.astype(np.float64), 1)
+    picked = (np.arange(rows), target)
+    onehot = np.zeros((rows, classes))
+    onehot[picked] = 1
+    w = weights.astype(np.float64)[:, None]
+    with tc.kernels.use(cross_entropy="cpu.cpp", nll_loss="cpu.cpp"):
+        logits = tc.tensor(x, requires_grad=True)
+        loss = F.cross_entropy(logits.T, tc.tensor(target), reduction="none")
+        (loss * tc.tensor(weights)).sum().backward()
+        assert tc.kernels.get("cross_entropy_backward").last.name == "cpu.cpp"
+        log_probs = tc.tensor(np.ascontiguousarray(expected_lp.T).astype(dtype), requires_grad=True)
+        nll = F.nll_loss(log_probs.T, tc.tensor(target), reduction="none")
+        (nll * tc.tensor(weights)).sum().backward()
+        assert tc.kernels.get("nll_loss_backward").last.name == "cpu.cpp"
+    assert_matches(loss.numpy(), -expected_lp[picked].astype(dtype), dtype)
+    assert_matches(logits.grad.numpy(), (w * (np.exp(expected_lp) - onehot)).T.astype(dtype), dtype)
+    assert_matches(nll.numpy(), -expected_lp[picked].astype(dtype), dtype)
+    assert_matches(log_probs.grad.numpy(), (-w * onehot).T.astype(dtype), dtype)
+
+
 # --- bias_act ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -148,6 +222,56 @@ def test_bias_act_gradients_through_the_cpp_kernels(activation):
         assert tc.kernels.get("bias_act_backward").last.name == "cpu.cpp"
 
 
+NP_DERIVATIVES_FROM_Y = {"none": lambda y: np.ones_like(y), "relu": lambda y: (y > 0) * 1.0,
+                         "sigmoid": lambda y: y * (1 - y), "tanh": lambda y: 1 - y * y}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ["transposed", "strided"])
+@pytest.mark.parametrize("activation", list(NP_ACTIVATIONS))
+def test_bias_act_on_non_contiguous_operands(dtype, layout, activation):
+    """x, bias, grad and y as views through the registry's "cpu.cpp" variants, against
+    float64 NumPy."""
+    x = as_layout(rand(13, 37, dtype=dtype, seed=1, scale=3.0), layout)
+    bias = rand(74, dtype=dtype, seed=2)[::-2]
+    grad = as_layout(rand(13, 37, dtype=dtype, seed=3), layout)
+    assert not (x.flags.c_contiguous or bias.flags.c_contiguous or grad.flags.c_contiguous)
+    with tc.kernels.use(bias_act="cpu.cpp"):
+        y = tc.kernels.get("bias_act")(x, bias, activation)
+        assert tc.kernels.get("bias_act").last.name == "cpu.cpp"
+        dx, dbias = tc.kernels.get("bias_act_backward")(grad, as_layout(y, layout), activation)
+        assert tc.kernels.get("bias_act_backward").last.name == "cpu.cpp"
+    expected_y = NP_ACTIVATIONS[activation](x.astype(np.float64) + bias.astype(np.float64))
+    assert_matches(y, expected_y.astype(dtype), dtype)
+    expected_dx = grad.astype(np.float64) * NP_DERIVATIVES_FROM_Y[activation](y.astype(np.float64))
+    assert_matches(dx, expected_dx.astype(dtype), dtype)
+    assert_matches(dbias, expected_dx.sum(axis=0).astype(dtype), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", list(NP_ACTIVATIONS))
+def test_bias_activation_of_transposed_and_strided_tensors(dtype, activation):
+    """bias_activation of x.T and bias[::-2] (views all the way to the kernel): values and
+    gradients against float64 NumPy."""
+    x_data = rand(37, 13, dtype=dtype, seed=1, scale=3.0)               # x.T
+    bias_data = rand(74, dtype=dtype, seed=2)
+    weights = rand(13, 37, dtype=dtype, seed=3)
+    with tc.kernels.use(bias_act="cpu.cpp"):
+        x = tc.tensor(x_data, requires_grad=True)
+        bias = tc.tensor(bias_data, requires_grad=True)
+        y = bias_activation(x.T, bias[::-2], activation)
+        (y * tc.tensor(weights)).sum().backward()
+        assert tc.kernels.get("bias_act_backward").last.name == "cpu.cpp"
+    expected_y = NP_ACTIVATIONS[activation](x_data.T.astype(np.float64)
+                                            + bias_data[::-2].astype(np.float64))
+    assert_matches(y.numpy(), expected_y.astype(dtype), dtype)
+    dz = weights.astype(np.float64) * NP_DERIVATIVES_FROM_Y[activation](expected_y)
+    assert_matches(x.grad.numpy(), dz.T.astype(dtype), dtype)
+    expected_dbias = np.zeros(74)
+    expected_dbias[::-2] = dz.sum(axis=0)
+    assert_matches(bias.grad.numpy(), expected_dbias.astype(dtype), dtype)
+
+
 # --- optimizer steps ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -194,20 +318,89 @@ def test_optimizer_steps_decline_what_they_cannot_update_in_place():
 
 # --- threads and bad input ---------------------------------------------------------------
 
-def test_thread_count_does_not_change_results(threads):
-    x = rand(256, 1000, dtype=np.float32, seed=1, scale=5.0)
-    target = np.random.default_rng(2).integers(0, 1000, 256)
-    bias = rand(1000, dtype=np.float32, seed=3)
+def thread_test_data(dtype):
+    """257 rows of 1001 columns (257257 elements): past every kernel's parallel threshold
+    (1 << 15 elements for the row kernels and bias_act, 1 << 16 for the optimizer steps),
+    rows > 1, 16 optimizer chunks of 1 << 14 elements, 3 dbias blocks, and rows of a vector
+    and a tail on every ISA."""
+    x = rand(257, 1001, dtype=dtype, seed=1, scale=5.0)
+    return dict(
+        x=x, target=np.random.default_rng(2).integers(0, 1001, 257),
+        bias=rand(1001, dtype=dtype, seed=3), grad=rand(257, 1001, dtype=dtype, seed=4),
+        row_grad=rand(257, dtype=dtype, seed=5), state=rand(257, 1001, dtype=dtype, seed=6),
+        log_probs=np_log_softmax(x.astype(np.float64), 1).astype(dtype))
+
+
+def _thread_cross_entropy(d):
+    loss, log_probs = _C.cross_entropy(d["x"], d["target"])
+    return [loss, log_probs, _C.cross_entropy_backward(d["row_grad"], log_probs, d["target"])]
+
+
+def _thread_row_op(op):
+    def run(d):
+        y = getattr(_C, op)(d["x"])
+        return [y, getattr(_C, op + "_backward")(d["grad"], y)]
+    return run
+
+
+def _thread_nll_loss(d):
+    return [_C.nll_loss(d["log_probs"], d["target"]),
+            _C.nll_loss_backward(d["row_grad"], d["log_probs"], d["target"])]
+
+
+def _thread_bias_act(d):
+    results = []
+    for activation in NP_ACTIVATIONS:
+        y = _C.bias_act(d["x"], d["bias"], activation)
+        results += [y, *_C.bias_act_backward(d["grad"], y, activation)]
+    return results
+
+
+def _thread_sgd_step(d):
+    param, velocity = d["x"].copy(), d["state"].copy()
+    _C.sgd_step(param, d["grad"], velocity, 0.05, 0.9, True, 0.01)
+    return [param, velocity]
+
+
+def _thread_adam_step(d):
+    param, exp_avg, exp_avg_sq = d["x"].copy(), d["state"].copy(), d["state"] ** 2
+    _C.adam_step(param, d["grad"], exp_avg, exp_avg_sq, 3, 1e-3, 0.9, 0.999, 1e-8, 0.01, False)
+    return [param, exp_avg, exp_avg_sq]
+
+
+def _thread_rmsprop_step(d):
+    # centered, with momentum and weight decay: square_avg > grad_avg ** 2 keeps it finite
+    param, buffer, grad_avg = d["x"].copy(), d["state"].copy(), d["state"].copy()
+    square_avg = d["state"] ** 2 + 0.5
+    _C.rmsprop_step(param, d["grad"], square_avg, buffer, grad_avg, 0.01, 0.99, 1e-8, 0.01, 0.9)
+    return [param, square_avg, buffer, grad_avg]
+
+
+THREAD_CASES = {   # name -> data -> the arrays it computes (copies of what it updates)
+    "cross_entropy": _thread_cross_entropy,
+    "softmax": _thread_row_op("softmax"),
+    "log_softmax": _thread_row_op("log_softmax"),
+    "nll_loss": _thread_nll_loss,
+    "bias_act": _thread_bias_act,
+    "sgd_step": _thread_sgd_step,
+    "adam_step": _thread_adam_step,
+    "rmsprop_step": _thread_rmsprop_step,
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", THREAD_CASES)
+def test_thread_count_does_not_change_results(threads, case, dtype):
+    """Each thread takes whole rows or chunks, never a share of one sum: the same bits for
+    1 and 2 threads."""
+    data = thread_test_data(dtype)
     results = []
     for n in (1, 2):
         threads(n)
-        loss, log_probs = _C.cross_entropy(x, target)
-        y = _C.bias_act(x, bias, "tanh")
-        param, m, v = x.copy(), np.zeros_like(x), np.zeros_like(x)
-        _C.adam_step(param, y, m, v, 1, 1e-3, 0.9, 0.999, 1e-8, 0.0, False)
-        results.append([loss, log_probs, _C.softmax(x), *_C.bias_act_backward(x, y, "tanh"),
-                        _C.cross_entropy_backward(loss, log_probs, target), param, m, v])
+        results.append(THREAD_CASES[case](data))
     for one, two in zip(*results):
+        assert one.dtype == np.dtype(dtype)
+        assert np.isfinite(one).all() and one.any()    # written everywhere, not all zero
         np.testing.assert_array_equal(one, two)
 
 
@@ -269,3 +462,255 @@ def test_bad_input_to_fused_kernels_raises():
     for error, message, fn, args in cases:
         with pytest.raises(error, match=message):
             fn(*args)
+
+
+# bad x for softmax and log_softmax: (error, message after "<op>: ", x)
+BAD_ROW_X = {
+    "int32": (TypeError, r"expected x of dtype float32 or float64, got int32",
+              lambda: np.arange(15, dtype=np.int32).reshape(3, 5)),
+    "float16": (TypeError, r"expected x of dtype float32 or float64, got float16",
+                lambda: rand(3, 5, dtype=np.float16)),
+    "transposed": (ValueError, r"expected x to be C-contiguous", lambda: rand(5, 3).T),
+    "strided": (ValueError, r"expected x to be C-contiguous", lambda: rand(3, 10)[:, ::2]),
+    "misaligned": (ValueError, r"expected x to be C-contiguous and aligned",
+                   lambda: misaligned_float64(3, 5)),
+    "scalar": (ValueError, r"expected x with at least one dimension, got a scalar",
+               lambda: np.array(0.5)),
+}
+
+
+@pytest.mark.parametrize("case", BAD_ROW_X)
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_bad_input_to_softmax_forward_raises(op, case):
+    error, message, make_x = BAD_ROW_X[case]
+    with pytest.raises(error, match=f"^{op}: {message}"):
+        getattr(_C, op)(make_x())
+
+
+# bad (grad, y) for softmax_backward and log_softmax_backward (float64 (3, 5) when good):
+# (error, message after "<op>_backward: ", operands -> the bad operands)
+BAD_ROW_BACKWARD = {
+    "int_grad": (TypeError, r"expected grad of dtype float32 or float64, got int64",
+                 lambda o: with_operand(o, "grad", np.arange(15).reshape(3, 5))),
+    "float32_y": (TypeError, r"expected y of dtype float64 like the first operand, got float32",
+                  lambda o: with_operand(o, "y", o["y"].astype(np.float32))),
+    "float32_grad": (TypeError, r"expected y of dtype float32 like the first operand, got float64",
+                     lambda o: with_operand(o, "grad", o["grad"].astype(np.float32))),
+    "y_shape": (ValueError, r"expected grad and y of one shape, got \(3, 5\) and \(5, 3\)",
+                lambda o: with_operand(o, "y", rand(5, 3, seed=4))),
+    "y_rows": (ValueError, r"expected grad and y of one shape, got \(3, 5\) and \(2, 5\)",
+               lambda o: with_operand(o, "y", o["y"][:2])),
+    "y_flat": (ValueError, r"expected grad and y of one shape, got \(3, 5\) and \(15,\)",
+               lambda o: with_operand(o, "y", o["y"].reshape(15))),
+    "transposed_grad": (ValueError, r"expected grad to be C-contiguous",
+                        lambda o: with_operand(o, "grad", rand(5, 3, seed=5).T)),
+    "strided_y": (ValueError, r"expected y to be C-contiguous",
+                  lambda o: with_operand(o, "y", rand(3, 10, seed=6)[:, ::2])),
+    "misaligned_y": (ValueError, r"expected y to be C-contiguous and aligned",
+                     lambda o: with_operand(o, "y", misaligned_float64(3, 5))),
+    "scalar_grad": (ValueError, r"expected grad with at least one dimension, got a scalar",
+                    lambda o: dict(grad=np.array(0.5), y=np.array(0.5))),
+}
+
+
+@pytest.mark.parametrize("case", BAD_ROW_BACKWARD)
+@pytest.mark.parametrize("op", ["softmax_backward", "log_softmax_backward"])
+def test_bad_input_to_softmax_backward_raises(op, case):
+    good = dict(grad=rand(3, 5, seed=1), y=rand(3, 5, seed=2))
+    error, message, spoil = BAD_ROW_BACKWARD[case]
+    bad = spoil(good)
+    with pytest.raises(error, match=f"^{op}: {message}"):
+        getattr(_C, op)(bad["grad"], bad["y"])
+
+
+CLASS_OPS = {   # op -> its scores operand's name; the backward ops take grad (N,) first
+    "cross_entropy": "logits", "cross_entropy_backward": "log_probs",
+    "nll_loss": "log_probs", "nll_loss_backward": "log_probs",
+}
+
+
+def call_class_op(op, operands):
+    args = (operands["scores"], operands["target"])
+    return getattr(_C, op)(*((operands["grad"],) + args if op.endswith("_backward") else args))
+
+
+# bad target for all four (scores float64 (3, 5), target [0, 3, 4] when good): an index
+# out of [0, C) would be read or written past its row
+BAD_TARGETS = {
+    "negative": (ValueError, r"target\[1\] = -1 is not a class index in \[0, 5\)",
+                 lambda o: with_operand(o, "target", np.array([0, -1, 4]))),
+    "most_negative": (ValueError, r"target\[0\] = -9223372036854775808 is not a class index",
+                      lambda o: with_operand(o, "target", np.array([-2 ** 63, 3, 4]))),
+    "classes": (ValueError, r"target\[2\] = 5 is not a class index in \[0, 5\)",
+                lambda o: with_operand(o, "target", np.array([0, 3, 5]))),
+    "huge": (ValueError, r"target\[0\] = 1099511627776 is not a class index in \[0, 5\)",
+             lambda o: with_operand(o, "target", np.array([2 ** 40, 3, 4]))),
+    "no_classes": (ValueError, r"target\[0\] = 0 is not a class index in \[0, 0\)",
+                   lambda o: with_operand(o, "scores", np.ones((3, 0)))),
+    "int32": (TypeError, r"expected target of dtype int64, got int32",
+              lambda o: with_operand(o, "target", o["target"].astype(np.int32))),
+    "uint64": (TypeError, r"expected target of dtype int64, got uint64",
+               lambda o: with_operand(o, "target", o["target"].astype(np.uint64))),
+    "float": (TypeError, r"expected target of dtype int64, got float64",
+              lambda o: with_operand(o, "target", o["target"].astype(np.float64))),
+    "strided": (ValueError, r"expected target to be C-contiguous",
+                lambda o: with_operand(o, "target", np.array([0, 1, 3, 1, 4, 1])[::2])),
+    "short": (ValueError, r"expected target of shape \(3,\), got \(2,\)",
+              lambda o: with_operand(o, "target", o["target"][:2])),
+    "two_dimensional": (ValueError, r"expected target of shape \(3,\), got \(1, 3\)",
+                        lambda o: with_operand(o, "target", o["target"][None])),
+}
+
+
+@pytest.mark.parametrize("case", BAD_TARGETS)
+@pytest.mark.parametrize("op", CLASS_OPS)
+def test_bad_target_to_class_kernels_raises(op, case):
+    good = dict(grad=rand(3, seed=1), scores=rand(3, 5, seed=2), target=np.array([0, 3, 4]))
+    error, message, spoil = BAD_TARGETS[case]
+    with pytest.raises(error, match=f"^{op}: {message}"):
+        call_class_op(op, spoil(good))
+
+
+# bad grad or log_probs for cross_entropy_backward and nll_loss_backward
+BAD_CLASS_BACKWARD = {
+    "float32_grad": (TypeError,
+                     r"expected grad of dtype float64 like the first operand, got float32",
+                     lambda o: with_operand(o, "grad", o["grad"].astype(np.float32))),
+    "int_grad": (TypeError, r"expected grad of dtype float64 like the first operand, got int64",
+                 lambda o: with_operand(o, "grad", np.arange(3))),
+    "float32_log_probs": (TypeError, r"expected grad of dtype float32 like the first operand",
+                          lambda o: with_operand(o, "scores", o["scores"].astype(np.float32))),
+    "int_log_probs": (TypeError, r"expected log_probs of dtype float32 or float64, got int64",
+                      lambda o: with_operand(o, "scores", np.arange(15).reshape(3, 5))),
+    "long_grad": (ValueError, r"expected grad of shape \(3,\), got \(4,\)",
+                  lambda o: with_operand(o, "grad", rand(4, seed=3))),
+    "short_grad": (ValueError, r"expected grad of shape \(3,\), got \(2,\)",
+                   lambda o: with_operand(o, "grad", o["grad"][:2])),
+    "column_grad": (ValueError, r"expected grad of shape \(3,\), got \(3, 1\)",
+                    lambda o: with_operand(o, "grad", o["grad"][:, None])),
+    "scalar_grad": (ValueError, r"expected grad of shape \(3,\), got \(\)",
+                    lambda o: with_operand(o, "grad", np.array(0.5))),
+    "strided_grad": (ValueError, r"expected grad to be C-contiguous",
+                     lambda o: with_operand(o, "grad", rand(6, seed=3)[::2])),
+    "transposed_log_probs": (ValueError, r"expected log_probs to be C-contiguous",
+                             lambda o: with_operand(o, "scores", rand(5, 3, seed=4).T)),
+    "misaligned_log_probs": (ValueError, r"expected log_probs to be C-contiguous and aligned",
+                             lambda o: with_operand(o, "scores", misaligned_float64(3, 5))),
+    "flat_log_probs": (ValueError, r"expected log_probs of shape \(N, C\), got \(5,\)",
+                       lambda o: with_operand(o, "scores", rand(5, seed=4))),
+    "batched_log_probs": (ValueError, r"expected log_probs of shape \(N, C\), got \(1, 3, 5\)",
+                          lambda o: with_operand(o, "scores", o["scores"][None])),
+}
+
+
+@pytest.mark.parametrize("case", BAD_CLASS_BACKWARD)
+@pytest.mark.parametrize("op", ["cross_entropy_backward", "nll_loss_backward"])
+def test_bad_input_to_class_backward_kernels_raises(op, case):
+    good = dict(grad=rand(3, seed=1), scores=rand(3, 5, seed=2), target=np.array([0, 3, 4]))
+    error, message, spoil = BAD_CLASS_BACKWARD[case]
+    with pytest.raises(error, match=f"^{op}: {message}"):
+        call_class_op(op, spoil(good))
+
+
+# bad (grad, y, activation) for bias_act_backward (float64 (3, 5), "tanh" when good)
+BAD_BIAS_ACT_BACKWARD = {
+    "gelu": (ValueError, r"activation must be 'none', 'relu', 'sigmoid' or 'tanh', got 'gelu'",
+             lambda o: with_operand(o, "activation", "gelu")),
+    "upper_case": (ValueError, r"activation must be .*, got 'RELU'",
+                   lambda o: with_operand(o, "activation", "RELU")),
+    "empty_name": (ValueError, r"activation must be .*, got ''",
+                   lambda o: with_operand(o, "activation", "")),
+    "int_grad": (TypeError, r"expected grad of dtype float32 or float64, got int32",
+                 lambda o: with_operand(o, "grad", np.arange(15, dtype=np.int32).reshape(3, 5))),
+    "float16_grad": (TypeError, r"expected grad of dtype float32 or float64, got float16",
+                     lambda o: {**o, "grad": o["grad"].astype(np.float16),
+                                "y": o["y"].astype(np.float16)}),
+    "float32_y": (TypeError, r"expected y of dtype float64 like the first operand, got float32",
+                  lambda o: with_operand(o, "y", o["y"].astype(np.float32))),
+    "float32_grad": (TypeError, r"expected y of dtype float32 like the first operand, got float64",
+                     lambda o: with_operand(o, "grad", o["grad"].astype(np.float32))),
+    "int_y": (TypeError, r"expected y of dtype float64 like the first operand, got int64",
+              lambda o: with_operand(o, "y", np.arange(15).reshape(3, 5))),
+    "y_shape": (ValueError, r"expected grad and y of one shape, got \(3, 5\) and \(5, 3\)",
+                lambda o: with_operand(o, "y", rand(5, 3, seed=3))),
+    "strided_y": (ValueError, r"expected y to be C-contiguous",
+                  lambda o: with_operand(o, "y", rand(3, 10, seed=3)[:, ::2])),
+    "scalar": (ValueError, r"expected grad with at least one dimension, got a scalar",
+               lambda o: {**o, "grad": np.array(0.5), "y": np.array(0.5)}),
+}
+
+
+@pytest.mark.parametrize("case", BAD_BIAS_ACT_BACKWARD)
+def test_bad_input_to_bias_act_backward_raises(case):
+    good = dict(grad=rand(3, 5, seed=1), y=rand(3, 5, seed=2), activation="tanh")
+    error, message, spoil = BAD_BIAS_ACT_BACKWARD[case]
+    bad = spoil(good)
+    with pytest.raises(error, match=f"^bias_act_backward: {message}"):
+        _C.bias_act_backward(bad["grad"], bad["y"], bad["activation"])
+
+
+# each optimizer step's operands after param, and the step on a dict of them
+STEP_OPERANDS = {
+    "sgd_step": ("grad", "velocity"),
+    "adam_step": ("grad", "exp_avg", "exp_avg_sq"),
+    "rmsprop_step": ("grad", "square_avg", "momentum_buffer", "grad_avg"),
+}
+STEP_CALLS = {
+    "sgd_step": lambda a: _C.sgd_step(a["param"], a["grad"], a["velocity"], 0.1, 0.9, False, 0.0),
+    "adam_step": lambda a: _C.adam_step(a["param"], a["grad"], a["exp_avg"], a["exp_avg_sq"], 1,
+                                        1e-3, 0.9, 0.999, 1e-8, 0.0, False),
+    "rmsprop_step": lambda a: _C.rmsprop_step(a["param"], a["grad"], a["square_avg"],
+                                              a["momentum_buffer"], a["grad_avg"], 0.01, 0.99,
+                                              1e-8, 0.0, 0.9),
+}
+STEP_OPERAND_CASES = [pytest.param(op, name, id=f"{op}-{name}")
+                      for op, names in STEP_OPERANDS.items() for name in names]
+
+
+def step_operands(op, dtype):
+    """Good operands of shape (7,): random, the square averages positive."""
+    operands = {name: rand(7, dtype=dtype, seed=i)
+                for i, name in enumerate(("param",) + STEP_OPERANDS[op])}
+    for name in ("exp_avg_sq", "square_avg"):
+        if name in operands:
+            operands[name] = operands[name] ** 2 + 0.5
+    return operands
+
+
+def assert_step_raises_and_updates_nothing(op, operands, error, message):
+    before = {name: a.copy() for name, a in operands.items()}
+    with pytest.raises(error, match=message):
+        STEP_CALLS[op](operands)
+    for name, a in operands.items():
+        np.testing.assert_array_equal(a, before[name], err_msg=f"{op} updated {name}")
+
+
+@pytest.mark.parametrize("bad_shape", [(6,), (8,), (7, 1), (1, 7), ()])
+@pytest.mark.parametrize("op, name", STEP_OPERAND_CASES)
+def test_optimizer_steps_reject_an_operand_of_another_shape(op, name, bad_shape):
+    operands = step_operands(op, np.float64)
+    operands[name] = rand(*bad_shape, seed=20) if bad_shape else np.array(0.5)
+    assert_step_raises_and_updates_nothing(   # a tuple's repr is the message's shape
+        op, operands, ValueError,
+        rf"^{op}: expected {name} of shape \(7,\) like param, got {re.escape(str(bad_shape))}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op, name", STEP_OPERAND_CASES)
+def test_optimizer_steps_reject_an_operand_of_another_dtype(op, name, dtype):
+    other = np.float64 if dtype == np.float32 else np.float32
+    for bad in (other, np.int64):
+        operands = step_operands(op, dtype)
+        operands[name] = operands[name].astype(bad)
+        assert_step_raises_and_updates_nothing(
+            op, operands, TypeError, rf"^{op}: expected {name} of dtype {np.dtype(dtype)} like "
+                                     rf"the first operand, got {np.dtype(bad)}")
+
+
+@pytest.mark.parametrize("op", STEP_OPERANDS)
+def test_optimizer_steps_reject_a_param_of_no_float_dtype(op):
+    for bad in (np.int64, np.float16):
+        operands = step_operands(op, bad)
+        assert_step_raises_and_updates_nothing(
+            op, operands, TypeError,
+            rf"^{op}: expected param of dtype float32 or float64, got {np.dtype(bad)}")

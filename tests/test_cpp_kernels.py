@@ -303,6 +303,93 @@ def test_bad_input_to_extension_raises():
             fn(*args)
 
 
+def misaligned_float64(*shape):
+    """A C-ordered float64 array whose data starts one byte past an element boundary."""
+    size = int(np.prod(shape))
+    raw = np.zeros(8 * size + 1, np.uint8).tobytes()
+    return np.frombuffer(raw, np.float64, count=size, offset=1).reshape(shape)
+
+
+# bad x for every activation's forward binding: (error, message after "<op>: ", x)
+BAD_ACTIVATION_X = {
+    "int64": (TypeError, r"expected x of dtype float32 or float64, got int64",
+              lambda: np.arange(-7, 8).reshape(3, 5)),
+    "float16": (TypeError, r"expected x of dtype float32 or float64, got float16",
+                lambda: rand(3, 5, dtype=np.float16)),
+    "big_endian": (TypeError, r"expected x of dtype float32 or float64, got >f8",
+                   lambda: rand(3, 5).astype(">f8")),
+    "transposed": (ValueError, r"expected x to be C-contiguous", lambda: rand(5, 3).T),
+    "strided": (ValueError, r"expected x to be C-contiguous", lambda: rand(3, 10)[:, ::2]),
+    "misaligned": (ValueError, r"expected x to be C-contiguous and aligned",
+                   lambda: misaligned_float64(3, 5)),
+}
+
+
+@pytest.mark.parametrize("case", BAD_ACTIVATION_X)
+@pytest.mark.parametrize("key", FORWARD)
+def test_bad_input_to_activation_forward_raises(key, case):
+    op, params = op_and_params(key)
+    error, message, make_x = BAD_ACTIVATION_X[case]
+    with pytest.raises(error, match=f"^{op}: {message}"):
+        getattr(_C, op)(make_x(), *params)
+
+
+def with_operand(operands, name, value):
+    """``operands`` (a dict) with ``name`` replaced by ``value``."""
+    return {**operands, name: value}
+
+
+# bad operands for every activation's backward binding (grad, x, y: float64 (3, 5) when
+# good): (error, message after "<op>_backward: ", operands -> the bad operands)
+BAD_ACTIVATION_BACKWARD = {
+    "int_grad": (TypeError, r"expected grad of dtype float32 or float64, got int32",
+                 lambda o: with_operand(o, "grad", np.arange(15, dtype=np.int32).reshape(3, 5))),
+    "float32_x": (TypeError, r"expected x of dtype float64 like the first operand, got float32",
+                  lambda o: with_operand(o, "x", o["x"].astype(np.float32))),
+    "float32_y": (TypeError, r"expected y of dtype float64 like the first operand, got float32",
+                  lambda o: with_operand(o, "y", o["y"].astype(np.float32))),
+    "float32_grad": (TypeError, r"expected x of dtype float32 like the first operand, got float64",
+                     lambda o: with_operand(o, "grad", o["grad"].astype(np.float32))),
+    "int_y": (TypeError, r"expected y of dtype float64 like the first operand, got int64",
+              lambda o: with_operand(o, "y", np.arange(15).reshape(3, 5))),
+    "x_shape": (ValueError, r"expected grad and x of one shape, got \(3, 5\) and \(5, 3\)",
+                lambda o: with_operand(o, "x", rand(5, 3, seed=4))),
+    "x_size": (ValueError, r"expected grad and x of one shape, got \(3, 5\) and \(15,\)",
+               lambda o: with_operand(o, "x", o["x"].reshape(15))),
+    "y_shape": (ValueError, r"expected grad and y of one shape, got \(3, 5\) and \(2, 5\)",
+                lambda o: with_operand(o, "y", o["y"][:2])),
+    "grad_shape": (ValueError, r"expected grad and x of one shape, got \(3, 4\) and \(3, 5\)",
+                   lambda o: with_operand(o, "grad", rand(3, 4, seed=5))),
+    "transposed_grad": (ValueError, r"expected grad to be C-contiguous",
+                        lambda o: with_operand(o, "grad", rand(5, 3, seed=5).T)),
+    "strided_x": (ValueError, r"expected x to be C-contiguous",
+                  lambda o: with_operand(o, "x", rand(3, 10, seed=6)[:, ::2])),
+    "reversed_y": (ValueError, r"expected y to be C-contiguous",
+                   lambda o: with_operand(o, "y", rand(3, 5, seed=7)[:, ::-1])),
+    "misaligned_y": (ValueError, r"expected y to be C-contiguous and aligned",
+                     lambda o: with_operand(o, "y", misaligned_float64(3, 5))),
+}
+
+
+@pytest.mark.parametrize("case", BAD_ACTIVATION_BACKWARD)
+@pytest.mark.parametrize("key", FORWARD)
+def test_bad_input_to_activation_backward_raises(key, case):
+    op, params = op_and_params(key)
+    good = dict(grad=rand(3, 5, seed=1), x=rand(3, 5, seed=2, scale=3.0), y=rand(3, 5, seed=3))
+    error, message, spoil = BAD_ACTIVATION_BACKWARD[case]
+    bad = spoil(good)
+    with pytest.raises(error, match=f"^{op}_backward: {message}"):
+        getattr(_C, op + "_backward")(bad["grad"], bad["x"], bad["y"], *params)
+
+
+@pytest.mark.parametrize("approximate", ["fast", "", "Tanh", "erf"])
+def test_gelu_backward_rejects_unknown_approximations(approximate):
+    grad, x = rand(3, 5, seed=1), rand(3, 5, seed=2)
+    with pytest.raises(ValueError, match=f"^gelu_backward: approximate must be 'none' or "
+                                         f"'tanh', got '{approximate}'"):
+        _C.gelu_backward(grad, x, x, approximate)
+
+
 def test_runtime_controls():
     features = _C.cpu_features()
     assert set(features) >= {"avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl",
@@ -319,9 +406,12 @@ def test_runtime_controls():
 
 def run_isolated(code, warnings="always", succeeds=True, **env):
     """Runs `code` in a fresh interpreter (the extension reads its knobs at import) under the
-    `warnings` filter; it must exit 0, or with an error where not `succeeds`."""
+    `warnings` filter; it must exit 0, or with an error where not `succeeds`. The caller's
+    TENSORCORE_* and OMP_* variables (OMP_NUM_THREADS sets the default thread count) are
+    dropped: the child sees only `env` on top of the rest of this environment."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(tc.__file__)))
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TENSORCORE_")}
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("TENSORCORE_", "OMP_"))}
     environment.update(PYTHONPATH=root, **env)
     done = subprocess.run([sys.executable, "-W", warnings, "-c", code], env=environment,
                           capture_output=True, text=True, timeout=60)
@@ -352,22 +442,40 @@ def test_extension_failing_at_import_is_an_error():
     assert "TENSORCORE_NUM_THREADS='lots'" in err
 
 
-@pytest.mark.parametrize("env, threads", [
-    (dict(TENSORCORE_NUM_THREADS=" 3 "), "3"),
-    (dict(TENSORCORE_NUM_THREADS="65536"), None),        # too many: warns, keeps the default
-    (dict(OMP_NUM_THREADS="4294967296"), "1"),          # libgomp wraps it to 0
-    (dict(OMP_NUM_THREADS="2147483648"), "1"),          # ... and this one below 0
-    (dict(OMP_NUM_THREADS="999999"), "1024"),
+@pytest.mark.parametrize("env, threads, warning", [
+    (dict(TENSORCORE_NUM_THREADS=" 3 "), "3", None),
+    (dict(TENSORCORE_NUM_THREADS="65536"), None,        # too many: warns, keeps the default
+     "TENSORCORE_NUM_THREADS='65536' is not a thread count from 1 to 1024"),
+    (dict(OMP_NUM_THREADS="4294967296"), "1", None),    # libgomp wraps it to 0
+    (dict(OMP_NUM_THREADS="2147483648"), "1", None),    # ... and this one below 0
+    (dict(OMP_NUM_THREADS="999999"), "1024", None),
+    # without TENSORCORE_NUM_THREADS, OpenMP's OMP_NUM_THREADS sets the count
+    (dict(OMP_NUM_THREADS="1"), "1", None),
+    (dict(OMP_NUM_THREADS="2"), "2", None),
+    (dict(OMP_NUM_THREADS="3"), "3", None),
+    (dict(TENSORCORE_NUM_THREADS="", OMP_NUM_THREADS="2"), "2", None),   # empty is unset
+    # TENSORCORE_NUM_THREADS wins over OMP_NUM_THREADS, either way round
+    (dict(TENSORCORE_NUM_THREADS="1", OMP_NUM_THREADS="2"), "1", None),
+    (dict(TENSORCORE_NUM_THREADS="2", OMP_NUM_THREADS="1"), "2", None),
+    (dict(TENSORCORE_NUM_THREADS="3", OMP_NUM_THREADS="999999"), "3", None),
+    # ... unless it is unusable: then OMP_NUM_THREADS's count stands, with a warning
+    (dict(TENSORCORE_NUM_THREADS="lots", OMP_NUM_THREADS="2"), "2",
+     "TENSORCORE_NUM_THREADS='lots' is not a thread count from 1 to 1024; using 2 threads"),
+    (dict(TENSORCORE_NUM_THREADS="0", OMP_NUM_THREADS="1"), "1",
+     "TENSORCORE_NUM_THREADS='0' is not a thread count from 1 to 1024; using 1 threads"),
 ])
-def test_thread_count_from_the_environment_stays_usable(env, threads):
+def test_thread_count_from_the_environment_stays_usable(env, threads, warning):
+    """In a child whose only thread knobs are `env` (run_isolated drops the caller's)."""
     code = ("import numpy as np, tensorcore._C as C; a = np.ones((300, 300)); "
             "assert (C.matmul(a, a) == 300).all(); C.relu(np.ones(10**6, np.float32)); "
             "print(C.get_num_threads())")
     out, err = run_isolated(code, **env)
-    if threads is None:
-        assert "TENSORCORE_NUM_THREADS='65536' is not a thread count from 1 to 1024" in err
-    else:
+    if threads is not None:
         assert out == threads
+    if warning is None:
+        assert "RuntimeWarning" not in err, err
+    else:
+        assert warning in err
 
 
 # --- end to end, with every kernel call re-checked against the reference ----------------

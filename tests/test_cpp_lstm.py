@@ -2,6 +2,8 @@
 passes, csrc/lstm.cpp) against the reference variants and float64 NumPy at odd sizes, on
 every ISA this CPU runs; gradients through the ops with the C++ variants forced; PyTorch's
 LSTMCell and LSTM with copied weights; thread-count independence; bad input raising."""
+import re
+
 import numpy as np
 import pytest
 
@@ -73,11 +75,7 @@ def as_float64(args):
     return [None if a is None else a.astype(np.float64) for a in args]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("biases", BIASES)
-@pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("op, case", [("lstm_cell", cell_case), ("lstm_sequence", sequence_case)])
-def test_kernels_match_reference_and_float64(isa, op, case, shape, biases, dtype):
+def check_against_reference(op, case, shape, biases, dtype):
     forward_args, backward_args = case(*shape, biases, dtype)
     for name, args in ((op, forward_args), (op + "_backward", backward_args)):
         ours, reference = variants(name)
@@ -85,6 +83,26 @@ def test_kernels_match_reference_and_float64(isa, op, case, shape, biases, dtype
         assert_all_close(got, reference(*args), dtype, f"{name} vs reference")
         # the float64 reference on the same (rounded) inputs is the oracle for float32
         assert_all_close(got, reference(*as_float64(args)), dtype, f"{name} vs float64")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("biases", BIASES)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("op, case", [("lstm_cell", cell_case), ("lstm_sequence", sequence_case)])
+def test_kernels_match_reference_and_float64(isa, op, case, shape, biases, dtype):
+    check_against_reference(op, case, shape, biases, dtype)
+
+
+# (T, B, I, H): a size of 1000 in each dimension, the others small; hidden 1000 (w_hh 4000 x
+# 1000) splits the recurrence's units between threads in blocks of 16: 62 whole, one of 8
+LARGE_SHAPES = [(1000, 1, 3, 3), (3, 1000, 7, 3), (2, 3, 1000, 7), (2, 1, 3, 1000)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", LARGE_SHAPES)
+@pytest.mark.parametrize("op, case", [("lstm_cell", cell_case), ("lstm_sequence", sequence_case)])
+def test_kernels_match_reference_at_size_1000(op, case, shape, dtype):
+    check_against_reference(op, case, shape, "both", dtype)
 
 
 def test_cell_forward_matches_numpy_formula(isa):
@@ -239,6 +257,124 @@ def test_sequence_bad_shapes_raise():
         _C.lstm_sequence_backward(*args)
 
 
+# Every binding's arguments in order, each with the shape the C++ checks name; x and w_hh
+# define B, I (and T) and H, so only their rank (and w_hh's 4H rows) can be wrong on their own.
+# The bad-input cases run at T, B, I, H = 3, 2, 3, 4.
+ARGUMENTS = {
+    "lstm_cell": [("x", "(B, I)"), ("h", "(B, H)"), ("c", "(B, H)"), ("w_ih", "(4H, I)"),
+                  ("w_hh", "(4H, H)"), ("b_ih", "(4H,)"), ("b_hh", "(4H,)")],
+    "lstm_cell_backward": [("dh", "(B, H)"), ("dc", "(B, H)"), ("x", "(B, I)"),
+                           ("h", "(B, H)"), ("c", "(B, H)"), ("w_ih", "(4H, I)"),
+                           ("w_hh", "(4H, H)"), ("gates", "(B, 4H)"), ("c_new", "(B, H)")],
+    "lstm_sequence": [("x", "(T, B, I)"), ("h0", "(B, H)"), ("c0", "(B, H)"),
+                      ("w_ih", "(4H, I)"), ("w_hh", "(4H, H)"), ("b_ih", "(4H,)"),
+                      ("b_hh", "(4H,)")],
+    "lstm_sequence_backward": [("dout", "(T, B, H)"), ("dh_n", "(B, H)"), ("dc_n", "(B, H)"),
+                               ("x", "(T, B, I)"), ("h0", "(B, H)"), ("c0", "(B, H)"),
+                               ("w_ih", "(4H, I)"), ("w_hh", "(4H, H)"),
+                               ("out", "(T, B, H)"), ("c_all", "(T, B, H)"),
+                               ("gates", "(T, B, 4H)")],
+}
+ARGUMENT_CASES = [(op, position) for op, names in ARGUMENTS.items()
+                  for position in range(len(names))]
+
+
+def valid_args(op):
+    """Float32 arguments of `op` that it accepts (T, B, I, H = 3, 2, 3, 4, both biases)."""
+    case = cell_case if op.startswith("lstm_cell") else sequence_case
+    forward_args, backward_args = case(3, 2, 3, 4, "both", np.float32)
+    return list(backward_args if op.endswith("_backward") else forward_args)
+
+
+def shape_text(shape):
+    """A shape as the C++ messages write it: "(2, 4)", "(16,)", "()"."""
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def bad_shapes(op, position):
+    """(bad shape, expected message) for one argument: a rank more and a rank less, and, where
+    the argument's sizes are not its own to choose, its last size one more and its first one
+    less."""
+    name, dims = ARGUMENTS[op][position]
+    shape = valid_args(op)[position].shape
+    wrong = [(1,) + shape, shape[1:]]
+    if name != "x":
+        wrong.append((shape[0] - 1,) + shape[1:])      # for w_hh: 4H - 1 rows, H unchanged
+    if name not in ("x", "w_hh"):
+        wrong.append(shape[:-1] + (shape[-1] + 1,))
+    for bad in wrong:
+        # x's and w_hh's rank is checked before any size is read: no expected sizes yet
+        rank_only = name in ("x", "w_hh") and len(bad) != len(shape)
+        given = "" if rank_only else " = " + shape_text(shape)
+        yield bad, f"{op}: expected {name} of shape {dims}{given}, got {shape_text(bad)}"
+
+
+@pytest.mark.parametrize("op", list(ARGUMENTS))
+def test_bad_input_cases_start_from_accepted_arguments(op):
+    """The bad-input tests below change one argument of these: unchanged, the binding runs."""
+    args = valid_args(op)
+    assert len(args) == len(ARGUMENTS[op])
+    results = getattr(_C, op)(*args)
+    assert all(np.all(np.isfinite(r)) for r in results)
+
+
+@pytest.mark.parametrize("op, position", ARGUMENT_CASES)
+def test_every_argument_with_a_bad_shape_raises(op, position):
+    for bad, message in bad_shapes(op, position):
+        args = valid_args(op)
+        args[position] = rand(*bad, seed=position).astype(np.float32)
+        with pytest.raises(ValueError, match=re.escape(message)):
+            getattr(_C, op)(*args)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int32, np.float16])
+@pytest.mark.parametrize("op, position", ARGUMENT_CASES)
+def test_every_argument_with_a_bad_dtype_raises(op, position, dtype):
+    """The first argument fixes the float type: another float type elsewhere is a mix, named
+    with both types; a non-float first argument is named itself. A float64 first argument
+    makes the (float32) second one the mismatch."""
+    names = [name for name, _ in ARGUMENTS[op]]
+    args = valid_args(op)
+    args[position] = args[position].astype(dtype)
+    dtype_name = np.dtype(dtype).name
+    if position > 0:
+        message = f"{op}: expected {names[position]} of dtype float32 like the first operand, " \
+                  f"got {dtype_name}"
+    elif dtype == np.float64:
+        message = f"{op}: expected {names[1]} of dtype float64 like the first operand, got float32"
+    else:
+        message = f"{op}: expected {names[0]} of dtype float32 or float64, got {dtype_name}"
+    with pytest.raises(TypeError, match=re.escape(message)):
+        getattr(_C, op)(*args)
+
+
+def misaligned(a):
+    """The same values, C-contiguous, at an address one byte past an element boundary."""
+    out = np.zeros(a.nbytes + 1, np.uint8)[1:].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    assert out.flags.c_contiguous and not out.flags.aligned
+    return out
+
+
+@pytest.mark.parametrize("op, position, layout", [
+    (op, position, layout) for op, position in ARGUMENT_CASES
+    for layout in ("strided", "fortran", "misaligned")
+    # a 1-D array (a bias) is both C- and Fortran-contiguous
+    if layout != "fortran" or not ARGUMENTS[op][position][1].endswith(",)")])
+def test_every_argument_not_c_contiguous_raises(op, position, layout):
+    """The extension takes C-contiguous, aligned arrays only (the "cpu.cpp" variants copy
+    others first, test_non_contiguous_inputs): any other reaching it raises."""
+    name = ARGUMENTS[op][position][0]
+    args = valid_args(op)
+    a = args[position]
+    args[position] = {"strided": strided, "fortran": np.asfortranarray,
+                      "misaligned": misaligned}[layout](a)
+    np.testing.assert_array_equal(args[position], a)
+    with pytest.raises(ValueError, match=re.escape(f"{op}: expected {name} to be C-contiguous "
+                                                   "and aligned")):
+        getattr(_C, op)(*args)
+
+
 def test_extension_rejects_bad_dtypes_and_layouts():
     args = list(cell_case(1, 2, 3, 4, "both", np.float32)[0])
     with pytest.raises(TypeError, match="lstm_cell: expected x of dtype float32 or float64"):
@@ -279,3 +415,16 @@ def test_empty_batch_or_inputs_cell(batch, inputs):
     assert_all_close(ours(*forward_args), reference(*forward_args), np.float64, "forward")
     ours, reference = variants("lstm_cell_backward")
     assert_all_close(ours(*backward_args), reference(*backward_args), np.float64, "backward")
+
+
+@pytest.mark.parametrize("op, case", [("lstm_cell", cell_case), ("lstm_sequence", sequence_case)])
+def test_no_hidden_units(op, case):
+    """H = 0 (w_hh (0, 0)): empty states and gates, and an input gradient of zeros, a product
+    of depth 0 written into a buffer that starts as NaN (conftest's cache poison)."""
+    forward_args, backward_args = case(2, 3, 5, 0, "both", np.float64)
+    for name, args in ((op, forward_args), (op + "_backward", backward_args)):
+        ours, reference = variants(name)
+        assert_all_close(ours(*args), reference(*args), np.float64, name)
+    dx = variants(op + "_backward")[0](*backward_args)[0]
+    assert dx.size > 0
+    np.testing.assert_array_equal(dx, np.zeros_like(dx))

@@ -123,6 +123,70 @@ def test_pooling_odd_sizes(isa, dtype, size, ceil_mode):
             check_avg_pool(x, avg_args(**kwargs), dtype)
 
 
+# x (N, C, H, W) of a size of 1000 in one dimension, the others small
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(2, 3, 3, 1000), (1, 2, 1000, 5), (1, 1000, 3, 4),
+                                   (1000, 1, 2, 3)])
+def test_pooling_size_1000(isa, dtype, shape):
+    x = rand(*shape, dtype=dtype, seed=7)
+    for kwargs in [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)]:
+        check_max_pool(x, max_args(**kwargs), dtype)
+        check_avg_pool(x, avg_args(**kwargs), dtype)
+        y, indices = variant("max_pool2d", "cpu.cpp")(x, *max_args(**kwargs))
+        expected, expected_indices = pool_loops(x.astype(np.float64), **kwargs)
+        np.testing.assert_array_equal(y, expected.astype(dtype))
+        np.testing.assert_array_equal(indices, expected_indices)
+        assert_matches(variant("avg_pool2d", "cpu.cpp")(x, *avg_args(**kwargs)),
+                       pool_loops(x.astype(np.float64), mode="avg", **kwargs), dtype)
+
+
+def odd_views(x):
+    """x (N, C, H, W), N > 1, through views neither NCHW- nor NHWC-contiguous, each holding x's
+    values: every other row, every other column of NHWC memory, rows and columns reversed, and
+    x's first image broadcast along N with stride 0 (x's values where its images are equal)."""
+    rows = np.zeros((x.shape[0], x.shape[1], 2 * x.shape[2], x.shape[3]), x.dtype)
+    rows[:, :, ::2] = x
+    cols = np.zeros((x.shape[0], x.shape[2], 2 * x.shape[3], x.shape[1]), x.dtype)
+    cols[:, :, 1::2] = x.transpose(0, 2, 3, 1)
+    views = {"rows ::2": rows[:, :, ::2],
+             "nhwc columns 1::2": cols[:, :, 1::2].transpose(0, 3, 1, 2),
+             "reversed": np.ascontiguousarray(x[:, :, ::-1, ::-1])[:, :, ::-1, ::-1],
+             "broadcast": np.broadcast_to(x[:1], x.shape)}
+    for name, view in views.items():
+        assert not view.flags.c_contiguous, name
+        assert not view.transpose(0, 2, 3, 1).flags.c_contiguous, name
+    return views
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ["rows ::2", "nhwc columns 1::2", "reversed", "broadcast"])
+def test_pooling_accepts_oddly_strided_arrays(dtype, layout):
+    """The extension reads x and grad through their element strides (element_strides): oddly
+    strided views reach the kernels uncopied and give the reference's result on a copy."""
+    # a broadcast view holds one image: the arrays it shows are such, all images equal
+    same_images = (lambda a: np.broadcast_to(a[:1], a.shape).copy() if layout == "broadcast"
+                   else a)
+    x = same_images(rand(3, 5, 7, 9, dtype=dtype, seed=4))
+    view = odd_views(x)[layout]
+    np.testing.assert_array_equal(view, x)
+    for args in (max_args(2), max_args(3, stride=2, padding=1, dilation=(1, 2), ceil_mode=True)):
+        y, indices = _C.max_pool2d(view, *args)
+        expected_y, expected_indices = variant("max_pool2d", "cpu.reference")(x, *args)
+        np.testing.assert_array_equal(y, expected_y)
+        np.testing.assert_array_equal(indices, expected_indices)
+        grad = same_images(rand(*y.shape, dtype=dtype, seed=5))
+        grad_view, index_view = odd_views(grad)[layout], odd_views(indices)[layout]
+        assert_matches(_C.max_pool2d_backward(grad_view, index_view, x.shape),
+                       variant("max_pool2d_backward", "cpu.reference")(grad, indices, x.shape),
+                       dtype)
+    args = avg_args(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)
+    y = _C.avg_pool2d(view, *args)
+    assert_matches(y, variant("avg_pool2d", "cpu.reference")(x, *args), dtype)
+    grad = same_images(rand(*y.shape, dtype=dtype, seed=6))
+    assert_matches(_C.avg_pool2d_backward(odd_views(grad)[layout], x.shape, *args),
+                   variant("avg_pool2d_backward", "cpu.reference")(grad, x.shape, *args), dtype)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1),
                                     dict(kernel_size=2, stride=1, dilation=2)])
@@ -205,53 +269,135 @@ def test_pooling_declines_other_dtypes():
     assert y.dtype == np.float16 and tc.kernels.get("avg_pool2d").last.name == "cpu.reference"
 
 
-def test_bad_input_to_pooling_raises():
-    x = np.ones((1, 2, 4, 4), np.float32)
-    g = np.ones((1, 2, 2, 2), np.float32)
-    index = np.zeros((1, 2, 2, 2), np.int64)
-    cases = [
-        (TypeError, "max_pool2d: expected x of dtype", _C.max_pool2d,
-         (x.astype(np.int32), (2, 2), (2, 2), (0, 0), (1, 1), False)),
-        (ValueError, r"max_pool2d: expected x of shape \(N, C, H, W\), got \(2, 4, 4\)",
-         _C.max_pool2d, (x[0], (2, 2), (2, 2), (0, 0), (1, 1), False)),
-        (ValueError, "max_pool2d: expected kernel", _C.max_pool2d,
-         (x, (0, 2), (2, 2), (0, 0), (1, 1), False)),
-        (ValueError, r"max_pool2d: the windows do not fit.*\(0, 0\)", _C.max_pool2d,
-         (x, (5, 5), (1, 1), (0, 0), (1, 1), False)),
-        # dilation * (kernel - 1) would wrap around 64 bits: windows far outside the plane
-        (ValueError, "max_pool2d: expected kernel, stride and dilation from 1 to 2", _C.max_pool2d,
-         (x, (2**32 + 1, 1), (1, 1), (0, 0), (2**32, 1), False)),
-        (ValueError, "max_pool2d: expected kernel, stride and dilation from 1 to 2", _C.max_pool2d,
-         (x, (2**62, 1), (1, 1), (0, 0), (4, 1), False)),
-        # windows wholly in the padding: 0 / 0 in avg_pool2d, -inf and index -1 in max_pool2d
-        (ValueError, "avg_pool2d: .*padding from 0 to half the kernel", _C.avg_pool2d,
-         (x, (2, 2), (1, 1), (3, 3), False, False, None)),
-        (ValueError, "max_pool2d: .*padding from 0 to half the kernel", _C.max_pool2d,
-         (x, (3, 3), (1, 1), (2, 1), (1, 1), False)),
-        (ValueError, r"avg_pool2d_backward: x of shape \(1, 2, 4294967296, 4294967296\) is too "
-         "large", _C.avg_pool2d_backward, (g, (1, 2, 2**32, 2**32), (2, 2), (2, 2), (0, 0),
-                                           False, True, None)),
-        (ValueError, "avg_pool2d_backward: x of shape .* is too large", _C.avg_pool2d_backward,
-         (g, (1, 2, 2**63 - 1, 4), (2, 2), (2, 2), (1, 1), False, True, None)),  # H + 2 * pad
-        (ValueError, r"max_pool2d_backward: x of shape \(1, 2, 4294967296, 4294967296\) is too "
-         "large", _C.max_pool2d_backward, (g, index, (1, 2, 2**32, 2**32))),
-        (ValueError, r"max_pool2d_backward: indices must lie in \[-1, H\*W\) = \[-1, 16\)",
-         _C.max_pool2d_backward, (g, index + 16, (1, 2, 4, 4))),
-        (ValueError, "max_pool2d_backward: indices must lie", _C.max_pool2d_backward,
-         (g, index - 2, (1, 2, 4, 4))),
-        (TypeError, "max_pool2d_backward: expected indices of dtype int64",
-         _C.max_pool2d_backward, (g, index.astype(np.int32), (1, 2, 4, 4))),
-        (ValueError, "max_pool2d_backward: expected grad and indices of one shape",
-         _C.max_pool2d_backward, (g, index[:, :1], (1, 2, 4, 4))),
-        (ValueError, r"avg_pool2d_backward: expected grad of shape \(1, 2, 2, 2\), got \(1, 2, 3, 2\)",
-         _C.avg_pool2d_backward, (np.ones((1, 2, 3, 2), np.float32), (1, 2, 4, 4), (2, 2),
-                                  (2, 2), (0, 0), False, True, None)),
-        (ValueError, "avg_pool2d: expected a non-zero divisor_override", _C.avg_pool2d,
-         (x, (2, 2), (2, 2), (0, 0), False, True, 0)),
-        (ValueError, "not a multiple", _C.avg_pool2d,
-         (np.lib.stride_tricks.as_strided(x, (1, 2, 4, 4), (64, 32, 8, 2)), (2, 2), (2, 2),
-          (0, 0), False, True, None)),
-    ]
-    for error, message, fn, args in cases:
-        with pytest.raises(error, match=message):
-            fn(*args)
+_x = np.ones((1, 2, 4, 4), np.float32)
+_g = np.ones((1, 2, 2, 2), np.float32)
+_index = np.zeros((1, 2, 2, 2), np.int64)
+
+
+def _odd_bytes(a):
+    """`a`'s shape over a buffer whose last stride is half an element: no element stride."""
+    return np.lib.stride_tricks.as_strided(a, a.shape, a.strides[:-1] + (a.itemsize // 2,))
+
+
+def _misaligned(a):
+    """The same values, C-contiguous, at an address one byte past an element boundary."""
+    out = np.zeros(a.nbytes + 1, np.uint8)[1:].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    assert not out.flags.aligned
+    return out
+
+
+_AVG_GEOMETRY = ((2, 2), (2, 2), (0, 0), False, True, None)
+BAD_POOLING_INPUTS = [
+    (TypeError, "max_pool2d: expected x of dtype", _C.max_pool2d,
+     (_x.astype(np.int32), (2, 2), (2, 2), (0, 0), (1, 1), False)),
+    (ValueError, r"max_pool2d: expected x of shape \(N, C, H, W\), got \(2, 4, 4\)",
+     _C.max_pool2d, (_x[0], (2, 2), (2, 2), (0, 0), (1, 1), False)),
+    (ValueError, "max_pool2d: expected kernel", _C.max_pool2d,
+     (_x, (0, 2), (2, 2), (0, 0), (1, 1), False)),
+    (ValueError, r"max_pool2d: the windows do not fit.*\(0, 0\)", _C.max_pool2d,
+     (_x, (5, 5), (1, 1), (0, 0), (1, 1), False)),
+    # dilation * (kernel - 1) would wrap around 64 bits: windows far outside the plane
+    (ValueError, "max_pool2d: expected kernel, stride and dilation from 1 to 2", _C.max_pool2d,
+     (_x, (2**32 + 1, 1), (1, 1), (0, 0), (2**32, 1), False)),
+    (ValueError, "max_pool2d: expected kernel, stride and dilation from 1 to 2", _C.max_pool2d,
+     (_x, (2**62, 1), (1, 1), (0, 0), (4, 1), False)),
+    # windows wholly in the padding: 0 / 0 in avg_pool2d, -inf and index -1 in max_pool2d
+    (ValueError, "avg_pool2d: .*padding from 0 to half the kernel", _C.avg_pool2d,
+     (_x, (2, 2), (1, 1), (3, 3), False, False, None)),
+    (ValueError, "max_pool2d: .*padding from 0 to half the kernel", _C.max_pool2d,
+     (_x, (3, 3), (1, 1), (2, 1), (1, 1), False)),
+    (ValueError, r"avg_pool2d_backward: x of shape \(1, 2, 4294967296, 4294967296\) is too "
+     "large", _C.avg_pool2d_backward, (_g, (1, 2, 2**32, 2**32), (2, 2), (2, 2), (0, 0),
+                                       False, True, None)),
+    (ValueError, "avg_pool2d_backward: x of shape .* is too large", _C.avg_pool2d_backward,
+     (_g, (1, 2, 2**63 - 1, 4), (2, 2), (2, 2), (1, 1), False, True, None)),  # H + 2 * pad
+    (ValueError, r"max_pool2d_backward: x of shape \(1, 2, 4294967296, 4294967296\) is too "
+     "large", _C.max_pool2d_backward, (_g, _index, (1, 2, 2**32, 2**32))),
+    (ValueError, r"max_pool2d_backward: indices must lie in \[-1, H\*W\) = \[-1, 16\)",
+     _C.max_pool2d_backward, (_g, _index + 16, (1, 2, 4, 4))),
+    (ValueError, "max_pool2d_backward: indices must lie", _C.max_pool2d_backward,
+     (_g, _index - 2, (1, 2, 4, 4))),
+    (TypeError, "max_pool2d_backward: expected indices of dtype int64",
+     _C.max_pool2d_backward, (_g, _index.astype(np.int32), (1, 2, 4, 4))),
+    (ValueError, "max_pool2d_backward: expected grad and indices of one shape",
+     _C.max_pool2d_backward, (_g, _index[:, :1], (1, 2, 4, 4))),
+    (ValueError, r"avg_pool2d_backward: expected grad of shape \(1, 2, 2, 2\), got \(1, 2, 3, 2\)",
+     _C.avg_pool2d_backward, (np.ones((1, 2, 3, 2), np.float32), (1, 2, 4, 4), (2, 2),
+                              (2, 2), (0, 0), False, True, None)),
+    (ValueError, "avg_pool2d: expected a non-zero divisor_override", _C.avg_pool2d,
+     (_x, (2, 2), (2, 2), (0, 0), False, True, 0)),
+    (ValueError, "not a multiple", _C.avg_pool2d,
+     (np.lib.stride_tricks.as_strided(_x, (1, 2, 4, 4), (64, 32, 8, 2)), (2, 2), (2, 2),
+      (0, 0), False, True, None)),
+    # grad and indices for another N or C than x_shape's
+    (ValueError, r"max_pool2d_backward: expected grad and indices of one shape \(N, C, OH, OW\) "
+     r"for x \(N, C, H, W\), got \(1, 2, 2, 2\) and \(1, 2, 2, 2\) for x_shape \(2, 2, 4, 4\)",
+     _C.max_pool2d_backward, (_g, _index, (2, 2, 4, 4))),
+    (ValueError, r"max_pool2d_backward: .* got \(1, 2, 2, 2\) and \(1, 2, 2, 2\) for x_shape "
+     r"\(1, 3, 4, 4\)", _C.max_pool2d_backward, (_g, _index, (1, 3, 4, 4))),
+    (ValueError, r"max_pool2d_backward: .* got \(1, 3, 2, 2\) and \(1, 3, 2, 2\) for x_shape "
+     r"\(1, 2, 4, 4\)", _C.max_pool2d_backward,
+     (np.ones((1, 3, 2, 2), np.float32), np.zeros((1, 3, 2, 2), np.int64), (1, 2, 4, 4))),
+    (ValueError, r"max_pool2d_backward: .* got \(1, 2, 2, 2\) and \(2, 2, 2, 2\)",
+     _C.max_pool2d_backward, (_g, np.zeros((2, 2, 2, 2), np.int64), (1, 2, 4, 4))),
+    # negative sizes in x_shape: N and C differ from grad's; H and W are named
+    (ValueError, r"max_pool2d_backward: .* for x_shape \(-1, 2, 4, 4\)", _C.max_pool2d_backward,
+     (_g, _index, (-1, 2, 4, 4))),
+    (ValueError, r"max_pool2d_backward: .* for x_shape \(1, -2, 4, 4\)", _C.max_pool2d_backward,
+     (_g, _index, (1, -2, 4, 4))),
+    (ValueError, "max_pool2d_backward: negative size in x_shape", _C.max_pool2d_backward,
+     (_g, _index, (1, 2, -4, 4))),
+    (ValueError, "max_pool2d_backward: negative size in x_shape", _C.max_pool2d_backward,
+     (_g, _index, (1, 2, 4, -1))),
+    (ValueError, "avg_pool2d_backward: negative size in x_shape", _C.avg_pool2d_backward,
+     (_g, (1, 2, -4, 4), *_AVG_GEOMETRY)),
+    (ValueError, "avg_pool2d_backward: negative size in x_shape", _C.avg_pool2d_backward,
+     (_g, (-1, 2, 4, 4), *_AVG_GEOMETRY)),
+    # grad of a non-float dtype, or 3-D
+    (TypeError, "max_pool2d_backward: expected grad of dtype float32 or float64, got int32",
+     _C.max_pool2d_backward, (_g.astype(np.int32), _index, (1, 2, 4, 4))),
+    (TypeError, "max_pool2d_backward: expected grad of dtype float32 or float64, got float16",
+     _C.max_pool2d_backward, (_g.astype(np.float16), _index, (1, 2, 4, 4))),
+    (TypeError, "max_pool2d_backward: expected grad of dtype float32 or float64, got int64",
+     _C.max_pool2d_backward, (_index, _index, (1, 2, 4, 4))),
+    (ValueError, r"max_pool2d_backward: expected grad of shape \(N, C, H, W\), got \(2, 2, 2\)",
+     _C.max_pool2d_backward, (_g[0], _index, (1, 2, 4, 4))),
+    (ValueError, r"max_pool2d_backward: expected indices of shape \(N, C, H, W\), got "
+     r"\(2, 2, 2\)", _C.max_pool2d_backward, (_g, _index[0], (1, 2, 4, 4))),
+    (TypeError, "avg_pool2d_backward: expected grad of dtype float32 or float64, got int32",
+     _C.avg_pool2d_backward, (_g.astype(np.int32), (1, 2, 4, 4), *_AVG_GEOMETRY)),
+    (ValueError, r"avg_pool2d_backward: expected grad of shape \(N, C, H, W\), got \(2, 2, 2\)",
+     _C.avg_pool2d_backward, (_g[0], (1, 2, 4, 4), *_AVG_GEOMETRY)),
+    # avg_pool2d's x: as max_pool2d's
+    (TypeError, "avg_pool2d: expected x of dtype float32 or float64, got int32", _C.avg_pool2d,
+     (_x.astype(np.int32), *_AVG_GEOMETRY)),
+    (TypeError, "avg_pool2d: expected x of dtype float32 or float64, got int64", _C.avg_pool2d,
+     (_x.astype(np.int64), *_AVG_GEOMETRY)),
+    (TypeError, "avg_pool2d: expected x of dtype float32 or float64, got complex128",
+     _C.avg_pool2d, (_x.astype(np.complex128), *_AVG_GEOMETRY)),
+    (ValueError, r"avg_pool2d: expected x of shape \(N, C, H, W\), got \(2, 4, 4\)",
+     _C.avg_pool2d, (_x[0], *_AVG_GEOMETRY)),
+    (ValueError, r"avg_pool2d: expected x of shape \(N, C, H, W\), got \(1, 1, 2, 4, 4\)",
+     _C.avg_pool2d, (_x[None], *_AVG_GEOMETRY)),
+    # strides that are no whole number of elements, and data off element alignment
+    (ValueError, "max_pool2d: x has stride 2 bytes on axis 3, not a multiple", _C.max_pool2d,
+     (_odd_bytes(_x), (2, 2), (2, 2), (0, 0), (1, 1), False)),
+    (ValueError, "max_pool2d: x's data is not aligned", _C.max_pool2d,
+     (_misaligned(_x), (2, 2), (2, 2), (0, 0), (1, 1), False)),
+    (ValueError, "max_pool2d_backward: grad has stride 2 bytes on axis 3", _C.max_pool2d_backward,
+     (_odd_bytes(_g), _index, (1, 2, 4, 4))),
+    (ValueError, "max_pool2d_backward: indices has stride 4 bytes on axis 3",
+     _C.max_pool2d_backward, (_g, _odd_bytes(_index), (1, 2, 4, 4))),
+    (ValueError, "max_pool2d_backward: indices's data is not aligned", _C.max_pool2d_backward,
+     (_g, _misaligned(_index), (1, 2, 4, 4))),
+    (ValueError, "avg_pool2d_backward: grad's data is not aligned", _C.avg_pool2d_backward,
+     (_misaligned(_g), (1, 2, 4, 4), *_AVG_GEOMETRY)),
+]
+
+
+@pytest.mark.parametrize("error, message, fn, args", BAD_POOLING_INPUTS,
+                         ids=lambda v: v.__name__ if callable(v) else None)
+def test_bad_input_to_pooling_raises(error, message, fn, args):
+    with pytest.raises(error, match=message):
+        fn(*args)

@@ -2,7 +2,7 @@
 from ..autograd import Function
 from ..kernels import registry
 from ..errors import DTypeError, ShapeError
-from .common import as_tensor, check_same_device
+from .common import as_tensor, check_same_device, write_in_place
 
 
 class Activation(Function):
@@ -27,11 +27,16 @@ ReLU, LeakyReLU, Sigmoid, Tanh, GELU = map(_activation, ("relu", "leaky_relu", "
 
 
 def relu(x, inplace=False):
-    return ReLU.apply(as_tensor(x))
+    """``inplace=True`` writes into ``x`` as dropout does (ops/common.write_in_place)."""
+    x = as_tensor(x)
+    y = ReLU.apply(x)
+    return write_in_place(x, y) if inplace else y
 
 
 def leaky_relu(x, negative_slope=0.01, inplace=False):
-    return LeakyReLU.apply(as_tensor(x), negative_slope=float(negative_slope))
+    x = as_tensor(x)
+    y = LeakyReLU.apply(x, negative_slope=float(negative_slope))
+    return write_in_place(x, y) if inplace else y
 
 
 def sigmoid(x):

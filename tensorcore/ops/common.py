@@ -2,6 +2,7 @@
 import numpy as np
 
 from .. import device as devices
+from ..autograd import is_grad_enabled
 from ..errors import DeviceError, ShapeError
 from ..tensor import Tensor, tensor
 
@@ -12,6 +13,16 @@ def as_tensor(x, like=None):
         return x
     t = tensor(x, dtype=like.dtype if like is not None and not isinstance(x, np.ndarray) else None)
     return t if like is None else t.to(like.device)
+
+
+def write_in_place(x, y):
+    """What an op's ``inplace=True`` returns: ``y`` written into ``x`` when no graph is being
+    recorded for ``x``; while autograd records it, ``y`` itself (the tape cannot be rewritten
+    in place)."""
+    if x.requires_grad and is_grad_enabled():
+        return y
+    x._data[...] = y._data
+    return x
 
 
 def scalar_operand(x):

@@ -1,11 +1,11 @@
 """dropout as torch.nn.functional.dropout: zero elements with probability p while training
 and scale the rest by 1 / (1 - p); the same mask scales the gradient."""
-from ..autograd import Function, is_grad_enabled
+from ..autograd import Function
 from ..device import of as device_of
 from ..errors import DTypeError
 from ..kernels import registry
 from ..rng import generator
-from .common import as_tensor
+from .common import as_tensor, write_in_place
 
 dropout_kernel = registry.get("dropout")
 
@@ -30,7 +30,4 @@ def dropout(x, p=0.5, training=True, inplace=False):
     if not training or p == 0:
         return x
     y = Dropout.apply(x, float(p))
-    if inplace and not (x.requires_grad and is_grad_enabled()):
-        x._data[...] = y._data
-        return x
-    return y
+    return write_in_place(x, y) if inplace else y
