@@ -34,6 +34,14 @@ def _as_list(out):
     return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
+def misaligned(a):
+    """The same values, C-contiguous, at an address one byte past an element boundary."""
+    out = np.zeros(a.nbytes + 1, np.uint8)[1:].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    assert out.flags.c_contiguous and not out.flags.aligned
+    return out
+
+
 def assert_close(got, expected, dtype=np.float64, scale=None, what="value"):
     got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     assert got.shape == expected.shape, f"{what}: shape {got.shape} != expected {expected.shape}"

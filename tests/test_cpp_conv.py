@@ -8,7 +8,7 @@ import pytest
 import tensorcore as tc
 import tensorcore.nn.functional as F
 
-from helpers import compare_with_torch, torch
+from helpers import compare_with_torch, misaligned, torch
 
 _C = pytest.importorskip("tensorcore._C", reason="the C++ extension is not built")
 
@@ -563,14 +563,6 @@ def every_other(a, axis, channels_last=False):
     view = wide[every].transpose(np.argsort(order))
     np.testing.assert_array_equal(view, a)
     return view
-
-
-def misaligned(a):
-    """The same values, C-contiguous, at an address one byte past an element boundary."""
-    out = np.zeros(a.nbytes + 1, np.uint8)[1:].view(a.dtype).reshape(a.shape)
-    out[...] = a
-    assert out.flags.c_contiguous and not out.flags.aligned
-    return out
 
 
 def bad_extension_inputs():

@@ -11,9 +11,8 @@ import tensorcore as tc
 import tensorcore.nn.functional as F
 from tensorcore.ops.activations import bias_activation
 
-from helpers import check, torch
-from test_cpp_kernels import (DTYPES, assert_matches, misaligned_float64, rand, variant,
-                              with_operand)
+from helpers import check, misaligned, torch
+from test_cpp_kernels import BAD_X, DTYPES, assert_matches, rand, variant, with_operand
 from test_fused_ops import NP_ACTIVATIONS, OPTIMIZER_CASES, np_optimizer_steps, optimizer_steps
 
 _C = pytest.importorskip("tensorcore._C", reason="the C++ extension is not built")
@@ -464,19 +463,9 @@ def test_bad_input_to_fused_kernels_raises():
             fn(*args)
 
 
-# bad x for softmax and log_softmax: (error, message after "<op>: ", x)
-BAD_ROW_X = {
-    "int32": (TypeError, r"expected x of dtype float32 or float64, got int32",
-              lambda: np.arange(15, dtype=np.int32).reshape(3, 5)),
-    "float16": (TypeError, r"expected x of dtype float32 or float64, got float16",
-                lambda: rand(3, 5, dtype=np.float16)),
-    "transposed": (ValueError, r"expected x to be C-contiguous", lambda: rand(5, 3).T),
-    "strided": (ValueError, r"expected x to be C-contiguous", lambda: rand(3, 10)[:, ::2]),
-    "misaligned": (ValueError, r"expected x to be C-contiguous and aligned",
-                   lambda: misaligned_float64(3, 5)),
-    "scalar": (ValueError, r"expected x with at least one dimension, got a scalar",
-               lambda: np.array(0.5)),
-}
+# bad x for softmax and log_softmax: the one-operand cases, and a scalar (they take rows)
+BAD_ROW_X = {**BAD_X, "scalar": (ValueError, r"expected x with at least one dimension, got a "
+                                 r"scalar", lambda: np.array(0.5))}
 
 
 @pytest.mark.parametrize("case", BAD_ROW_X)
@@ -507,7 +496,7 @@ BAD_ROW_BACKWARD = {
     "strided_y": (ValueError, r"expected y to be C-contiguous",
                   lambda o: with_operand(o, "y", rand(3, 10, seed=6)[:, ::2])),
     "misaligned_y": (ValueError, r"expected y to be C-contiguous and aligned",
-                     lambda o: with_operand(o, "y", misaligned_float64(3, 5))),
+                     lambda o: with_operand(o, "y", misaligned(rand(3, 5)))),
     "scalar_grad": (ValueError, r"expected grad with at least one dimension, got a scalar",
                     lambda o: dict(grad=np.array(0.5), y=np.array(0.5))),
 }
@@ -595,7 +584,7 @@ BAD_CLASS_BACKWARD = {
     "transposed_log_probs": (ValueError, r"expected log_probs to be C-contiguous",
                              lambda o: with_operand(o, "scores", rand(5, 3, seed=4).T)),
     "misaligned_log_probs": (ValueError, r"expected log_probs to be C-contiguous and aligned",
-                             lambda o: with_operand(o, "scores", misaligned_float64(3, 5))),
+                             lambda o: with_operand(o, "scores", misaligned(rand(3, 5)))),
     "flat_log_probs": (ValueError, r"expected log_probs of shape \(N, C\), got \(5,\)",
                        lambda o: with_operand(o, "scores", rand(5, seed=4))),
     "batched_log_probs": (ValueError, r"expected log_probs of shape \(N, C\), got \(1, 3, 5\)",

@@ -10,6 +10,8 @@ import pytest
 
 import tensorcore as tc
 
+from helpers import misaligned
+
 _C = pytest.importorskip("tensorcore._C", reason="the C++ extension is not built")
 
 DTYPES = (np.float32, np.float64)
@@ -275,7 +277,7 @@ def test_activations_decline_other_dtypes():
 
 def test_bad_input_to_extension_raises():
     f32 = np.ones((3, 4), np.float32)
-    misaligned = np.frombuffer(np.zeros(13, np.uint8).tobytes(), np.float32, count=3, offset=1)
+    unaligned = misaligned(np.zeros(3, np.float32))
     odd_stride = np.lib.stride_tricks.as_strided(np.zeros(64, np.float32), (3, 4), (10, 4))
     cases = [
         (TypeError, _C.matmul, (np.ones((3, 4), np.int32), np.ones((4, 2), np.int32))),
@@ -287,10 +289,10 @@ def test_bad_input_to_extension_raises():
         (ValueError, _C.matmul, (f32, f32)),
         (ValueError, _C.matmul, (np.ones((2, 3, 4)), np.ones((3, 4, 5)))),
         (ValueError, _C.matmul, (odd_stride, np.ones((4, 2), np.float32))),
-        (ValueError, _C.matmul, (misaligned.reshape(1, 3), np.ones((3, 1), np.float32))),
+        (ValueError, _C.matmul, (unaligned.reshape(1, 3), np.ones((3, 1), np.float32))),
         (TypeError, _C.relu, (np.ones(3, np.int64),)),
         (ValueError, _C.relu, (np.ones(6, np.float32)[::2],)),
-        (ValueError, _C.sigmoid, (misaligned,)),
+        (ValueError, _C.sigmoid, (unaligned,)),
         (ValueError, _C.relu_backward, (np.ones(3), np.ones(3), np.ones(4))),
         (TypeError, _C.tanh_backward, (np.ones(3), np.ones(3, np.float32), np.ones(3))),
         (ValueError, _C.gelu, (np.ones(3), "fast")),
@@ -303,17 +305,13 @@ def test_bad_input_to_extension_raises():
             fn(*args)
 
 
-def misaligned_float64(*shape):
-    """A C-ordered float64 array whose data starts one byte past an element boundary."""
-    size = int(np.prod(shape))
-    raw = np.zeros(8 * size + 1, np.uint8).tobytes()
-    return np.frombuffer(raw, np.float64, count=size, offset=1).reshape(shape)
-
-
-# bad x for every activation's forward binding: (error, message after "<op>: ", x)
-BAD_ACTIVATION_X = {
+# bad x for a one-operand binding (the activations' forwards, softmax, log_softmax):
+# (error, message after "<op>: ", x)
+BAD_X = {
     "int64": (TypeError, r"expected x of dtype float32 or float64, got int64",
               lambda: np.arange(-7, 8).reshape(3, 5)),
+    "int32": (TypeError, r"expected x of dtype float32 or float64, got int32",
+              lambda: np.arange(15, dtype=np.int32).reshape(3, 5)),
     "float16": (TypeError, r"expected x of dtype float32 or float64, got float16",
                 lambda: rand(3, 5, dtype=np.float16)),
     "big_endian": (TypeError, r"expected x of dtype float32 or float64, got >f8",
@@ -321,15 +319,15 @@ BAD_ACTIVATION_X = {
     "transposed": (ValueError, r"expected x to be C-contiguous", lambda: rand(5, 3).T),
     "strided": (ValueError, r"expected x to be C-contiguous", lambda: rand(3, 10)[:, ::2]),
     "misaligned": (ValueError, r"expected x to be C-contiguous and aligned",
-                   lambda: misaligned_float64(3, 5)),
+                   lambda: misaligned(rand(3, 5))),
 }
 
 
-@pytest.mark.parametrize("case", BAD_ACTIVATION_X)
+@pytest.mark.parametrize("case", BAD_X)
 @pytest.mark.parametrize("key", FORWARD)
 def test_bad_input_to_activation_forward_raises(key, case):
     op, params = op_and_params(key)
-    error, message, make_x = BAD_ACTIVATION_X[case]
+    error, message, make_x = BAD_X[case]
     with pytest.raises(error, match=f"^{op}: {message}"):
         getattr(_C, op)(make_x(), *params)
 
@@ -367,7 +365,7 @@ BAD_ACTIVATION_BACKWARD = {
     "reversed_y": (ValueError, r"expected y to be C-contiguous",
                    lambda o: with_operand(o, "y", rand(3, 5, seed=7)[:, ::-1])),
     "misaligned_y": (ValueError, r"expected y to be C-contiguous and aligned",
-                     lambda o: with_operand(o, "y", misaligned_float64(3, 5))),
+                     lambda o: with_operand(o, "y", misaligned(rand(3, 5)))),
 }
 
 

@@ -12,7 +12,7 @@ import tensorcore.nn.functional as F
 from tensorcore.kernels import registry
 from tensorcore.ops.lstm import lstm_sequence
 
-from helpers import assert_close, check, rand, torch
+from helpers import assert_close, check, misaligned, rand, torch
 from test_fused_ops import np_lstm_sequence
 from test_lstm import lstm_inputs, np_lstm_cell
 
@@ -346,14 +346,6 @@ def test_every_argument_with_a_bad_dtype_raises(op, position, dtype):
         message = f"{op}: expected {names[0]} of dtype float32 or float64, got {dtype_name}"
     with pytest.raises(TypeError, match=re.escape(message)):
         getattr(_C, op)(*args)
-
-
-def misaligned(a):
-    """The same values, C-contiguous, at an address one byte past an element boundary."""
-    out = np.zeros(a.nbytes + 1, np.uint8)[1:].view(a.dtype).reshape(a.shape)
-    out[...] = a
-    assert out.flags.c_contiguous and not out.flags.aligned
-    return out
 
 
 @pytest.mark.parametrize("op, position, layout", [

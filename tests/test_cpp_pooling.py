@@ -8,7 +8,7 @@ import pytest
 import tensorcore as tc
 import tensorcore.nn.functional as F
 
-from helpers import check, torch
+from helpers import check, misaligned, torch
 from test_cpp_kernels import DTYPES, assert_matches, rand, variant
 from test_pooling import AVG_CASES, MAX_CASES, as_pair, pool_loops
 
@@ -279,14 +279,6 @@ def _odd_bytes(a):
     return np.lib.stride_tricks.as_strided(a, a.shape, a.strides[:-1] + (a.itemsize // 2,))
 
 
-def _misaligned(a):
-    """The same values, C-contiguous, at an address one byte past an element boundary."""
-    out = np.zeros(a.nbytes + 1, np.uint8)[1:].view(a.dtype).reshape(a.shape)
-    out[...] = a
-    assert not out.flags.aligned
-    return out
-
-
 _AVG_GEOMETRY = ((2, 2), (2, 2), (0, 0), False, True, None)
 BAD_POOLING_INPUTS = [
     (TypeError, "max_pool2d: expected x of dtype", _C.max_pool2d,
@@ -384,15 +376,15 @@ BAD_POOLING_INPUTS = [
     (ValueError, "max_pool2d: x has stride 2 bytes on axis 3, not a multiple", _C.max_pool2d,
      (_odd_bytes(_x), (2, 2), (2, 2), (0, 0), (1, 1), False)),
     (ValueError, "max_pool2d: x's data is not aligned", _C.max_pool2d,
-     (_misaligned(_x), (2, 2), (2, 2), (0, 0), (1, 1), False)),
+     (misaligned(_x), (2, 2), (2, 2), (0, 0), (1, 1), False)),
     (ValueError, "max_pool2d_backward: grad has stride 2 bytes on axis 3", _C.max_pool2d_backward,
      (_odd_bytes(_g), _index, (1, 2, 4, 4))),
     (ValueError, "max_pool2d_backward: indices has stride 4 bytes on axis 3",
      _C.max_pool2d_backward, (_g, _odd_bytes(_index), (1, 2, 4, 4))),
     (ValueError, "max_pool2d_backward: indices's data is not aligned", _C.max_pool2d_backward,
-     (_g, _misaligned(_index), (1, 2, 4, 4))),
+     (_g, misaligned(_index), (1, 2, 4, 4))),
     (ValueError, "avg_pool2d_backward: grad's data is not aligned", _C.avg_pool2d_backward,
-     (_misaligned(_g), (1, 2, 4, 4), *_AVG_GEOMETRY)),
+     (misaligned(_g), (1, 2, 4, 4), *_AVG_GEOMETRY)),
 ]
 
 
