@@ -409,7 +409,11 @@ inline void add_lanes(T* sums, typename Simd<T>::vec v) {
 
 // One tile of the weight gradient: grad planes g[0 .. R) against the 12 transform rows of
 // input channel c, summed over the positions into the lane sums of dweight_lanes (the tile's
-// first output channel) and, with_bias, dbias_lanes. The accumulators are locals touched
+// first output channel) and, with_bias, dbias_lanes. Below `inside_end` (AVX-512) a vector's
+// pairs of values come from three plain loads at its position, one row apart, and two blends
+// (past it, at the plane's end, load_pair's masked loads: one Zen 5 thread, 64 MNIST images,
+// 0.91-0.94x the time of load_pair's merge-masked loads throughout, which 12 of an image's
+// 22 vectors take). The accumulators are locals touched
 // only by loops of constant trip count, so that they stay in registers. The first pass over
 // these planes (with_bias) also prefetches the next tile's R planes from `ahead` (when not
 // null): the lines of plane elements 2q .. 2q + 2L at step q (a plane holds about twice the
@@ -419,7 +423,8 @@ inline void add_lanes(T* sums, typename Simd<T>::vec v) {
 template <typename T, int R, bool with_bias>
 void weight_gradient_tile(const T* const (&g)[R], int rows, const T* v, ptrdiff_t channels,
                           ptrdiff_t c, ptrdiff_t out_h, ptrdiff_t out_w, const PairSpan* spans,
-                          const T* ahead, T* dweight_lanes, T* dbias_lanes) {
+                          ptrdiff_t inside_end, const T* ahead, T* dweight_lanes,
+                          T* dbias_lanes) {
     typedef typename Simd<T>::vec V;
     constexpr int L = Simd<T>::lanes;
     constexpr ptrdiff_t slot = conv_lanes<T>, line = 64 / sizeof(T);
@@ -436,7 +441,10 @@ void weight_gradient_tile(const T* const (&g)[R], int rows, const T* v, ptrdiff_
             for (int kw = 0; kw < 3; ++kw) acc[r][i][kw] = broadcast(T(0));
     }
     const T* vc = v + 12 * c * B;
-    auto accumulate = [&](ptrdiff_t q, auto prefetch) {
+    // where vector q's values lie, stepped along with q: from row 2j, column x, at base =
+    // 2j * out_w + x (PairSpan::base)
+    ptrdiff_t base = 0, x = 0;
+    auto accumulate = [&](ptrdiff_t q, auto prefetch, auto inside) {
         if (prefetch) {
 #pragma GCC unroll 8
             for (int r = 0; r < R; ++r) {
@@ -447,8 +455,25 @@ void weight_gradient_tile(const T* const (&g)[R], int rows, const T* v, ptrdiff_
         }
         const T* vq = vc + q / B * block_size + q % B;
         V g0[R], g1[R];
+        if constexpr (inside()) {
+            // lanes [0, split) in pair j, the rest in pair j + 1 (computed here: the span's
+            // masks, loaded from memory, made the loop 1.1-1.5x slower on Zen 5)
+            const int split = static_cast<int>(std::min<ptrdiff_t>(out_w - x, L));
+            const unsigned top = lanes_between(0, split);
 #pragma GCC unroll 8
-        for (int r = 0; r < R; ++r) load_pair(g[r], out_w, spans[q / L], g0[r], g1[r]);
+            for (int r = 0; r < R; ++r) {
+                const T* row = g[r] + base;
+                // (in registers: GCC would make the blends merge-masked loads, slower here)
+                const V middle = load(row + out_w);
+                g0[r] = blend_masked(top, middle, in_register(load(row)));
+                g1[r] = blend_masked(top, in_register(load(row + 2 * out_w)), middle);
+            }
+            base += L, x += L;
+            if (x >= out_w) base += out_w, x -= out_w;
+        } else {
+#pragma GCC unroll 8
+            for (int r = 0; r < R; ++r) load_pair(g[r], out_w, spans[q / L], g0[r], g1[r]);
+        }
         // acc[r][i][kw] += m[r] * (entry i of kernel column kw), or -= for entry 3 (A g's -g1)
         auto add_entry = [&](auto i, const V(&m)[R]) {
 #pragma GCC unroll 3
@@ -481,9 +506,15 @@ void weight_gradient_tile(const T* const (&g)[R], int rows, const T* v, ptrdiff_
     // test in the loop costs (3.5% in the direct weight gradient)
     const ptrdiff_t prefetch_end =
         with_bias && ahead ? std::min(positions, plane / 2 - L + 1) : 0;
+    const std::true_type yes;
+    const std::false_type no;
     ptrdiff_t q = 0;
-    for (; q < prefetch_end; q += L) accumulate(q, std::true_type());
-    for (; q < positions; q += L) accumulate(q, std::false_type());
+#if TC_VECTOR_BYTES == 64
+    for (; q < std::min(inside_end, prefetch_end); q += L) accumulate(q, yes, yes);
+    for (; q < inside_end; q += L) accumulate(q, no, yes);
+#endif
+    for (; q < prefetch_end; q += L) accumulate(q, yes, no);
+    for (; q < positions; q += L) accumulate(q, no, no);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
         if (r >= rows) break;
@@ -505,6 +536,15 @@ void image_weight_gradient(const T* grad, const T* v, ptrdiff_t channels, ptrdif
     constexpr ptrdiff_t slot = conv_lanes<T>;
     static_assert(tensorcore::conv_out_block % R == 0, "tiles must not pass the sums' padding");
     const ptrdiff_t plane = out_h * out_w, depth = 3 * channels;
+    // the vectors whose three rows of loads from their position stay in the plane (a prefix,
+    // as the positions' offsets grow): where blending serves for load_pair's masks
+    ptrdiff_t inside_end = 0;
+#if TC_VECTOR_BYTES == 64
+    constexpr int L = Simd<T>::lanes;
+    const ptrdiff_t positions = (out_h + 1) / 2 * out_w;
+    while (inside_end < positions && spans[inside_end / L].base + 2 * out_w + L <= plane)
+        inside_end += L;
+#endif
     for (ptrdiff_t o0 = 0; o0 < out; o0 += R) {
         const int rows = static_cast<int>(std::min<ptrdiff_t>(R, out - o0));
         const T* g[R];   // planes past `out` repeat the last one; their sums are dropped
@@ -514,11 +554,11 @@ void image_weight_gradient(const T* grad, const T* v, ptrdiff_t channels, ptrdif
         const T* ahead = prefetch ? grad + std::min(o0 + R, out) * plane : nullptr;
         T* dweight = dweight_lanes + o0 * 4 * depth * slot;
         T* dbias = dbias_lanes + o0 * slot;
-        weight_gradient_tile<T, R, true>(g, rows, v, channels, 0, out_h, out_w, spans, ahead,
-                                         dweight, dbias);
+        weight_gradient_tile<T, R, true>(g, rows, v, channels, 0, out_h, out_w, spans,
+                                         inside_end, ahead, dweight, dbias);
         for (ptrdiff_t c = 1; c < channels; ++c)
             weight_gradient_tile<T, R, false>(g, rows, v, channels, c, out_h, out_w, spans,
-                                              nullptr, dweight, dbias);
+                                              inside_end, nullptr, dweight, dbias);
     }
 }
 
