@@ -442,7 +442,9 @@ void weight_gradient_tile(const T* const (&g)[R], int rows, const T* v, ptrdiff_
     }
     const T* vc = v + 12 * c * B;
     // where vector q's values lie, stepped along with q: from row 2j, column x, at base =
-    // 2j * out_w + x (PairSpan::base)
+    // 2j * out_w + x (PairSpan::base and split, kept here: read from the span at each step,
+    // as the blended loads' offset and mask, they made the weight gradient 1.15x slower on
+    // Zen 5, the span's mask registers 1.1-1.5x)
     ptrdiff_t base = 0, x = 0;
     auto accumulate = [&](ptrdiff_t q, auto prefetch, auto inside) {
         if (prefetch) {
@@ -456,8 +458,7 @@ void weight_gradient_tile(const T* const (&g)[R], int rows, const T* v, ptrdiff_
         const T* vq = vc + q / B * block_size + q % B;
         V g0[R], g1[R];
         if constexpr (inside()) {
-            // lanes [0, split) in pair j, the rest in pair j + 1 (computed here: the span's
-            // masks, loaded from memory, made the loop 1.1-1.5x slower on Zen 5)
+            // lanes [0, split) in pair j, the rest in pair j + 1
             const int split = static_cast<int>(std::min<ptrdiff_t>(out_w - x, L));
             const unsigned top = lanes_between(0, split);
 #pragma GCC unroll 8

@@ -551,13 +551,18 @@ BAD_TARGETS = {
 }
 
 
+def check_class_op_raises(op, bad_cases, case):
+    """`op` on good operands (3 rows, 5 classes) spoiled by bad_cases[case] raises its error."""
+    good = dict(grad=rand(3, seed=1), scores=rand(3, 5, seed=2), target=np.array([0, 3, 4]))
+    error, message, spoil = bad_cases[case]
+    with pytest.raises(error, match=f"^{op}: {message}"):
+        call_class_op(op, spoil(good))
+
+
 @pytest.mark.parametrize("case", BAD_TARGETS)
 @pytest.mark.parametrize("op", CLASS_OPS)
 def test_bad_target_to_class_kernels_raises(op, case):
-    good = dict(grad=rand(3, seed=1), scores=rand(3, 5, seed=2), target=np.array([0, 3, 4]))
-    error, message, spoil = BAD_TARGETS[case]
-    with pytest.raises(error, match=f"^{op}: {message}"):
-        call_class_op(op, spoil(good))
+    check_class_op_raises(op, BAD_TARGETS, case)
 
 
 # bad grad or log_probs for cross_entropy_backward and nll_loss_backward
@@ -595,10 +600,7 @@ BAD_CLASS_BACKWARD = {
 @pytest.mark.parametrize("case", BAD_CLASS_BACKWARD)
 @pytest.mark.parametrize("op", ["cross_entropy_backward", "nll_loss_backward"])
 def test_bad_input_to_class_backward_kernels_raises(op, case):
-    good = dict(grad=rand(3, seed=1), scores=rand(3, 5, seed=2), target=np.array([0, 3, 4]))
-    error, message, spoil = BAD_CLASS_BACKWARD[case]
-    with pytest.raises(error, match=f"^{op}: {message}"):
-        call_class_op(op, spoil(good))
+    check_class_op_raises(op, BAD_CLASS_BACKWARD, case)
 
 
 # bad (grad, y, activation) for bias_act_backward (float64 (3, 5), "tanh" when good)
