@@ -36,7 +36,7 @@ PYBIND11_MODULE(_C, m) {
         return py::dict(py::arg("avx2") = cpu.avx2, py::arg("fma") = cpu.fma,
                         py::arg("avx512f") = cpu.avx512f, py::arg("avx512bw") = cpu.avx512bw,
                         py::arg("avx512dq") = cpu.avx512dq, py::arg("avx512vl") = cpu.avx512vl,
-                        py::arg("avx512_halves") = cpu.avx512_halves);
+                        py::arg("bmi2") = cpu.bmi2, py::arg("avx512_halves") = cpu.avx512_halves);
     }, "CPU features the kernels dispatch on: {name: bool}; also avx512_halves (AVX-512 runs "
        "as two 256-bit halves, AMD Zen 4), reported only.");
     m.def("isa", [] { return isa_name(active_isa()); },

@@ -35,6 +35,7 @@ CpuFeatures detect_cpu_features() {
     found.avx512bw = __builtin_cpu_supports("avx512bw");
     found.avx512dq = __builtin_cpu_supports("avx512dq");
     found.avx512vl = __builtin_cpu_supports("avx512vl");
+    found.bmi2 = __builtin_cpu_supports("bmi2");
     found.avx512_halves = found.avx512f && amd_family_19h();
 #endif
     return found;

@@ -34,7 +34,8 @@ bool isa_supported(Isa isa) {
 #ifdef TENSORCORE_X86_ISAS
     const CpuFeatures& cpu = cpu_features();
     if (isa == Isa::avx512) {
-        return cpu.avx512f && cpu.avx512bw && cpu.avx512dq && cpu.avx512vl && cpu.fma;
+        return cpu.avx512f && cpu.avx512bw && cpu.avx512dq && cpu.avx512vl && cpu.fma &&
+               cpu.bmi2;
     }
     if (isa == Isa::avx2) return cpu.avx2 && cpu.fma;
 #endif

@@ -391,12 +391,12 @@ def test_gelu_backward_rejects_unknown_approximations(approximate):
 def test_runtime_controls():
     features = _C.cpu_features()
     assert set(features) >= {"avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl",
-                             "avx512_halves"}
+                             "bmi2", "avx512_halves"}
     assert all(isinstance(v, bool) for v in features.values())
     assert features["avx512f"] or not features["avx512_halves"]
     assert _C.isa() in ("avx512", "avx2", "generic")
     if not (features["avx512f"] and features["avx512bw"] and features["avx512dq"]
-            and features["avx512vl"] and features["fma"]):
+            and features["avx512vl"] and features["fma"] and features["bmi2"]):
         with pytest.raises(ValueError, match="avx512"):
             _C.set_isa("avx512")
     assert _C.get_num_threads() >= 1
