@@ -363,7 +363,8 @@ void tiles_forward(const T* v, ptrdiff_t out_h, ptrdiff_t out_w, const T* u, con
             const bool second = q + L < positions;   // a second vector of positions
             // copies, which the stores to y cannot change, so that their offsets and masks
             // stay in registers across the output channels (read through `spans`, they were
-            // reloaded after every store: one Zen 5 thread, 0.90-0.92x the time)
+            // reloaded after every store: one Zen 5 thread, 0.90-0.92x the time); without a
+            // second vector, span[1] repeats the first and is not used
             const PairSpan span[2] = {spans[q / L], spans[q / L + second]};
             for (ptrdiff_t o = o0; o < o1; ++o) {
                 const T* u_o = u + o * 16;
