@@ -161,7 +161,7 @@ void conv_winograd_rows_forward(const ConvGeometry& g, const T* x, const T* weig
                 TC_ISA_CALL(isa, winograd_tiles_input(image, g.OW, layout.pairs, v));
                 TC_ISA_CALL(isa, winograd_tiles_forward(v, g.OH, g.OW, u.data(),
                                                         bias_padded.data(), g.O, spans.data(),
-                                                        y_n));
+                                                        y_n, n + 1 < n1));
             } else {
                 TC_ISA_CALL(isa, winograd_rows_input(image, g.C, g.OW, layout.pairs, v));
                 TC_ISA_CALL(isa, winograd_rows_forward(v, g.C, g.OH, g.OW, u.data(),

@@ -80,7 +80,8 @@ constexpr ptrdiff_t winograd_tiles_block = winograd_rows_block / 2;
 //   * block + (4a + b) * block + t % block], zero past the last tile to the end of its block.
 // winograd_tiles_forward: y (out, out_h, out_w) = A^T [u[o] . v[tile]] A + bias for the tiles
 //   of winograd_tiles_input, u (out, 16) the transformed kernels G w G^T (entry 4a + b);
-//   spans from winograd_rows_plan.
+//   spans from winograd_rows_plan. next_image: the next image's y follows this one's and is
+//   this thread's next call (its first planes are prefetched).
 // winograd_rows_weight_gradient: dweight_lanes[o][i][k] (out padded to conv_out_block, 4,
 //   3 * channels, conv_lanes slots) += the sum over positions of (A g)[i] * v[., k, i], for g
 //   the pair of gradient values (grad (out, out_h, out_w)) and A g = (g0, g0 + g1, g0 - g1,
@@ -98,7 +99,7 @@ constexpr ptrdiff_t winograd_tiles_block = winograd_rows_block / 2;
     void winograd_tiles_input(const T* image, ptrdiff_t out_w, ptrdiff_t pairs, T* v);         \
     void winograd_tiles_forward(const T* v, ptrdiff_t out_h, ptrdiff_t out_w, const T* u,       \
                                 const T* bias, ptrdiff_t out, const tensorcore::PairSpan* spans, \
-                                T* y);                                                          \
+                                T* y, bool next_image);                                         \
     void winograd_rows_weight_gradient(const T* grad, const T* v, ptrdiff_t channels,          \
                                        ptrdiff_t out_h, ptrdiff_t out_w, ptrdiff_t out,         \
                                        const tensorcore::PairSpan* spans, T* dweight_lanes,     \
