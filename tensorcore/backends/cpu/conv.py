@@ -14,9 +14,9 @@ def channels_last(a):
     """Whether the (N, C, H, W) array ``a`` is laid out NHWC in memory. With C == 1 both
     layouts hold; then a channel stride of one element (as in ``x_nhwc.transpose(0, 3, 1, 2)``)
     says channels-last, as csrc/conv.cpp decides."""
-    if not a.transpose(0, 2, 3, 1).flags.c_contiguous:
-        return False
-    return not a.flags.c_contiguous or (a.strides[1] == a.itemsize and a.shape[2] * a.shape[3] > 1)
+    if a.flags.c_contiguous:   # NHWC too only where C == 1 or H * W == 1 (no view made)
+        return a.strides[1] == a.itemsize and a.shape[2] * a.shape[3] > 1
+    return a.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
 def image(a, nhwc):
