@@ -53,7 +53,7 @@ constexpr ptrdiff_t max_channels = 15, min_forward_channels = 2;
 // per tile)
 bool tiles_apply(const ConvGeometry& g) { return g.C == 1 && g.OW % 2 == 0; }
 
-// One worker's buffers: the transform v (room for either: the row pairs', 4 x depth x
+// One worker's buffers, worker_stride apart: the transform v (room for either: the row pairs', 4 x depth x
 // positions_padded, or the 2-D tiles', 16 x the tiles in whole blocks), then the staged
 // image (C, image_h, image_w) with its padding.
 template <typename T>
@@ -66,7 +66,7 @@ struct RowsLayout {
           v_size(std::max(4 * depth * positions_padded,
                           16 * round_up(pairs * g.OW / 2, winograd_tiles_block))),
           image_h(2 * pairs + 2), image_w(g.OW + 2),
-          worker_size(round_up(v_size + g.C * image_h * image_w, conv_lanes<T>)) {}
+          worker_size(worker_stride<T>(v_size + g.C * image_h * image_w)) {}
 };
 
 // Image n of x (N, C, H, W) as the transforms read it: x itself where it has the staged
