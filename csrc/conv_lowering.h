@@ -31,8 +31,8 @@ inline ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t multiple) {
 
 // Elements from one worker's slice of a shared scratch block to the next: `size` rounded up
 // to 64 KiB. With the two workers' slices side by side (21 KiB of transformed image, then
-// 26 KiB of lane sums each), the first MNIST layer's weight gradient took 1.3-1.6x its time
-// (84-103 against 63-68 us, 64 images, 2 threads of Zen 5) in 37 of 400 processes, the whole
+// 26 KiB of lane sums each), the first MNIST layer's weight gradient took 1.3-1.8x its time
+// (84-118 against 63-68 us, 64 images, 2 threads of Zen 5) in 37 of 400 processes, the whole
 // process long; 64 KiB apart, or in blocks of their own, never (a standalone driver of the
 // same kernels, all layouts alternated in each process). Which processes were slow did not
 // follow the blocks' virtual addresses; the two vCPUs may sit on different core complexes.
@@ -124,7 +124,8 @@ class RangeLaneSums {
     static constexpr ptrdiff_t lanes = conv_lanes<T>;
 
     RangeLaneSums(const ImageRanges& ranges, ptrdiff_t entries)
-        : entries_(entries), ranges_(ranges.count), worker_stride_(worker_stride<T>(entries * lanes)),
+        : entries_(entries), ranges_(ranges.count),
+          worker_stride_(worker_stride<T>(entries * lanes)),
           lane_sums_(ranges.count * worker_stride_), range_sums_(ranges.count * entries) {}
 
     // The worker's lane sums (entries, lanes), zeroed, for the kernels to add a range into

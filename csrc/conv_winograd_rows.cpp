@@ -53,9 +53,9 @@ constexpr ptrdiff_t max_channels = 15, min_forward_channels = 2;
 // per tile)
 bool tiles_apply(const ConvGeometry& g) { return g.C == 1 && g.OW % 2 == 0; }
 
-// One worker's buffers, worker_stride apart: the transform v (room for either: the row pairs', 4 x depth x
-// positions_padded, or the 2-D tiles', 16 x the tiles in whole blocks), then the staged
-// image (C, image_h, image_w) with its padding.
+// One worker's buffers, worker_stride apart: the transform v (room for either: the row
+// pairs', 4 x depth x positions_padded, or the 2-D tiles', 16 x the tiles in whole blocks),
+// then the staged image (C, image_h, image_w) with its padding.
 template <typename T>
 struct RowsLayout {
     ptrdiff_t pairs, depth, positions_padded, v_size, image_h, image_w, worker_size;
