@@ -418,19 +418,18 @@ inline void add_lanes(T* sums, typename Simd<T>::vec v) {
     store(sums, load(sums) + v);
 }
 
-// One tile of the weight gradient: grad planes g[0 .. R) against the 12 transform rows of
-// input channel c, summed over the positions into the lane sums of dweight_lanes (the tile's
-// first output channel) and, with_bias, dbias_lanes. Below `inside_end` (AVX-512) a vector's
-// pairs of values come from three plain loads at its position, one row apart, and two blends
-// (past it, at the plane's end, load_pair's masked loads: one Zen 5 thread, 64 MNIST images,
-// 0.91-0.94x the time of load_pair's merge-masked loads throughout, which 12 of an image's
-// 22 vectors take). The accumulators are locals touched
-// only by loops of constant trip count, so that they stay in registers. The first pass over
-// these planes (with_bias) also prefetches the next tile's R planes from `ahead` (when not
-// null): the lines of plane elements 2q .. 2q + 2L at step q (a plane holds about twice the
-// positions), as grad is read once per call and, on the first MNIST layer, 5.5 MB. Into L1:
-// 0.975-0.99x the time of prefetching into L2 on 32 MNIST images (one Zen 5 thread,
-// alternating builds).
+// One tile of the weight gradient: grad planes g[0 .. R) against the 12 transform rows of input
+// channel c, summed over the positions into the lane sums of dweight_lanes (the tile's first
+// output channel) and, with_bias, dbias_lanes. Below `inside_end` (AVX-512) a vector's pairs of
+// values come from three plain loads at its position, one row apart, and two blends (two loads
+// where it lies in one pair; past it, at the plane's end, load_pair's masked loads: one Zen 5
+// thread, 64 MNIST images, 0.91-0.94x the time of load_pair's merge-masked loads throughout,
+// which 12 of an image's 22 vectors take). The accumulators are locals touched only by loops of
+// constant trip count, so that they stay in registers. The first pass over these planes
+// (with_bias) also prefetches the next tile's R planes from `ahead` (when not null): the lines
+// of plane elements 2q .. 2q + 2L at step q (a plane holds about twice the positions), as grad
+// is read once per call and, on the first MNIST layer, 5.5 MB. Into L1: 0.975-0.99x the time of
+// prefetching into L2 on 32 MNIST images (one Zen 5 thread, alternating builds).
 template <typename T, int R, bool with_bias>
 void weight_gradient_tile(const T* const (&g)[R], int rows, const T* v, ptrdiff_t channels,
                           ptrdiff_t c, ptrdiff_t out_h, ptrdiff_t out_w, const PairSpan* spans,
@@ -474,14 +473,25 @@ void weight_gradient_tile(const T* const (&g)[R], int rows, const T* v, ptrdiff_
         if constexpr (inside()) {
             // lanes [0, split) in pair j, the rest in pair j + 1
             const int split = static_cast<int>(std::min<ptrdiff_t>(out_w - x, L));
-            const unsigned top = lanes_between(0, split);
+            if (split == L) {
+                // all in pair j: two loads, no blends (one Zen 5 thread, grad in L2: 0.955-0.98x
+                // the weight gradient's time at rows 26, 30 and 32 wide; within noise on 64
+                // MNIST images, 2 threads, grad from L3)
 #pragma GCC unroll 8
-            for (int r = 0; r < R; ++r) {
-                const T* row = g[r] + base;
-                // (in registers: GCC would make the blends merge-masked loads, slower here)
-                const V middle = load(row + out_w);
-                g0[r] = blend_masked(top, middle, in_register(load(row)));
-                g1[r] = blend_masked(top, in_register(load(row + 2 * out_w)), middle);
+                for (int r = 0; r < R; ++r) {
+                    g0[r] = load(g[r] + base);
+                    g1[r] = load(g[r] + base + out_w);
+                }
+            } else {
+                const unsigned top = lanes_between(0, split);
+#pragma GCC unroll 8
+                for (int r = 0; r < R; ++r) {
+                    const T* row = g[r] + base;
+                    // (in registers: GCC would make the blends merge-masked loads, slower here)
+                    const V middle = load(row + out_w);
+                    g0[r] = blend_masked(top, middle, in_register(load(row)));
+                    g1[r] = blend_masked(top, in_register(load(row + 2 * out_w)), middle);
+                }
             }
             base += L, x += L;
             if (x >= out_w) base += out_w, x -= out_w;
