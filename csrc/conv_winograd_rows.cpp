@@ -54,8 +54,9 @@ constexpr ptrdiff_t max_channels = 15, min_forward_channels = 2;
 bool tiles_apply(const ConvGeometry& g) { return g.C == 1 && g.OW % 2 == 0; }
 
 // One worker's buffers, worker_stride apart: the transform v (room for either: the row
-// pairs', 4 x depth x positions_padded, or the 2-D tiles', 16 x the tiles in whole blocks),
-// then the staged image (C, image_h, image_w) with its padding.
+// pairs', 4 x depth x positions_padded, or the 2-D tiles' entries kept for their output
+// channels past the first group, 16 x the tiles rounded up to the widest vector's lanes), then
+// the staged image (C, image_h, image_w) with its padding.
 template <typename T>
 struct RowsLayout {
     ptrdiff_t pairs, depth, positions_padded, v_size, image_h, image_w, worker_size;
@@ -63,8 +64,7 @@ struct RowsLayout {
     explicit RowsLayout(const ConvGeometry& g)
         : pairs((g.OH + 1) / 2), depth(3 * g.C),
           positions_padded(round_up(pairs * g.OW, winograd_rows_block)),
-          v_size(std::max(4 * depth * positions_padded,
-                          16 * round_up(pairs * g.OW / 2, winograd_tiles_block))),
+          v_size(std::max(4 * depth * positions_padded, 16 * round_up(pairs * g.OW / 2, 16))),
           image_h(2 * pairs + 2), image_w(g.OW + 2),
           worker_size(worker_stride<T>(v_size + g.C * image_h * image_w)) {}
 };
@@ -158,10 +158,9 @@ void conv_winograd_rows_forward(const ConvGeometry& g, const T* x, const T* weig
             const T* image = staged_image(g, layout, x, n, v);
             T* y_n = y + n * g.O * g.pixels();
             if (tiles) {
-                TC_ISA_CALL(isa, winograd_tiles_input(image, g.OW, layout.pairs, v));
-                TC_ISA_CALL(isa, winograd_tiles_forward(v, g.OH, g.OW, u.data(),
+                TC_ISA_CALL(isa, winograd_tiles_forward(image, g.OH, g.OW, u.data(),
                                                         bias_padded.data(), g.O, spans.data(),
-                                                        y_n, n + 1 < n1));
+                                                        v, y_n, n + 1 < n1));
             } else {
                 TC_ISA_CALL(isa, winograd_rows_input(image, g.C, g.OW, layout.pairs, v));
                 TC_ISA_CALL(isa, winograd_rows_forward(v, g.C, g.OH, g.OW, u.data(),

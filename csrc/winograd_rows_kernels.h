@@ -56,9 +56,6 @@ struct PairSpan {
 // Positions per block of the transformed image (a multiple of every vector's lanes)
 constexpr ptrdiff_t winograd_rows_block = 192;
 
-// Tiles per block of the 2-D transform (a multiple of every vector's lanes)
-constexpr ptrdiff_t winograd_tiles_block = winograd_rows_block / 2;
-
 }  // namespace tensorcore
 
 // winograd_rows_plan: the spans of the vectors of positions of an image with these output
@@ -74,14 +71,13 @@ constexpr ptrdiff_t winograd_tiles_block = winograd_rows_block / 2;
 // winograd_rows_forward: y (out, out_h, out_w) = A^T [sum over k of u[o][i][k] * v[., k, i]]
 //   + bias, u (out padded to conv_out_block, 4, 3 * channels) the transformed kernels G w,
 //   bias (out padded), A^T m = (m0 + m1 + m2, m1 - m2 - m3); spans from winograd_rows_plan.
-// winograd_tiles_input: the 2-D transform of a one-channel `image` (2 * pairs + 2, out_w + 2:
-//   padding in place), out_w even, in blocks of winograd_tiles_block tiles: (B^T d B)[a][b]
-//   of tile t's 4 x 4 inputs d (rows 2j .. 2j + 3, columns 2i .. 2i + 3) at v[t / block * 16
-//   * block + (4a + b) * block + t % block], zero past the last tile to the end of its block.
-// winograd_tiles_forward: y (out, out_h, out_w) = A^T [u[o] . v[tile]] A + bias for the tiles
-//   of winograd_tiles_input, u (out, 16) the transformed kernels G w G^T (entry 4a + b);
-//   spans from winograd_rows_plan. next_image: the next image's y follows this one's and is
-//   this thread's next call (its first planes are prefetched).
+// winograd_tiles_forward: y (out, out_h, out_w) = A^T [u[o] . (B^T d B)] A + bias for the
+//   tiles of a one-channel `image` ((out_h + 1) / 2 * 2 + 2, out_w + 2: padding in place),
+//   out_w even, d tile t's 4 x 4 inputs (rows 2j .. 2j + 3, columns 2i .. 2i + 3), u (out, 16)
+//   the transformed kernels G w G^T (entry 4a + b); spans from winograd_rows_plan; entries
+//   room for 16 x the tiles rounded up to the vector's lanes (the transform, kept there for
+//   the output channels past the first group of 32). next_image: the next image's y follows
+//   this one's and is this thread's next call (its first planes are prefetched).
 // winograd_rows_weight_gradient: dweight_lanes[o][i][k] (out padded to conv_out_block, 4,
 //   3 * channels, conv_lanes slots) += the sum over positions of (A g)[i] * v[., k, i], for g
 //   the pair of gradient values (grad (out, out_h, out_w)) and A g = (g0, g0 + g1, g0 - g1,
@@ -96,10 +92,9 @@ constexpr ptrdiff_t winograd_tiles_block = winograd_rows_block / 2;
     void winograd_rows_forward(const T* v, ptrdiff_t channels, ptrdiff_t out_h, ptrdiff_t out_w, \
                                const T* u, const T* bias, ptrdiff_t out,                        \
                                const tensorcore::PairSpan* spans, T* y);                        \
-    void winograd_tiles_input(const T* image, ptrdiff_t out_w, ptrdiff_t pairs, T* v);         \
-    void winograd_tiles_forward(const T* v, ptrdiff_t out_h, ptrdiff_t out_w, const T* u,       \
+    void winograd_tiles_forward(const T* image, ptrdiff_t out_h, ptrdiff_t out_w, const T* u,   \
                                 const T* bias, ptrdiff_t out, const tensorcore::PairSpan* spans, \
-                                T* y, bool next_image);                                         \
+                                T* entries, T* y, bool next_image);                             \
     void winograd_rows_weight_gradient(const T* grad, const T* v, ptrdiff_t channels,          \
                                        ptrdiff_t out_h, ptrdiff_t out_w, ptrdiff_t out,         \
                                        const tensorcore::PairSpan* spans, T* dweight_lanes,     \

@@ -244,74 +244,73 @@ inline typename Simd<T>::bits lane_pattern(F f) {
     return lane_pattern<T>(f, std::make_index_sequence<Simd<T>::lanes>());
 }
 
-// The 2-D transform (winograd_rows_kernels.h): per pair of rows, vectors of L tiles along the
-// pair (the last one's lanes past the pair not stored), each tile's 4 columns picked from
-// 2L + 2 consecutive elements per row (even and odd lanes).
+// L consecutive elements of one of the tiles' rows from `at` (in pair j) for the lanes whose
+// tiles lie in pair j (lanes [0, next)); for the lanes of tiles in pair j + 1 (from lane next)
+// the same lanes `down` elements further on, in pair j + 2 (from `after`) 2 * down further;
+// lanes from `end` (past the image's last tile) zero. The L lanes hold L / 2 tiles and a pair
+// at least as many (out_w >= L), so at most one pair boundary falls among them.
 template <typename T>
-void tiles_input(const T* image, ptrdiff_t out_w, ptrdiff_t pairs, T* v) {
+__attribute__((always_inline)) inline typename Simd<T>::vec load_tile_row(const T* at,
+                                                                          ptrdiff_t down,
+                                                                          int next, int after,
+                                                                          int end) {
+    constexpr int L = Simd<T>::lanes;
+    const int pairs_before = (next == 0) + (after == 0);   // wholly past pair j, or j + 1
+    const T* from = at + pairs_before * down;
+    const int split = pairs_before == 0 ? next : pairs_before == 1 ? after : L;
+    if (split >= L && end >= L) return load(from);
+    const typename Simd<T>::vec x = load_lanes(from, 0, std::min(split, end));
+    return end > split ? load_lanes_over(x, from + down, split, end) : x;
+}
+
+// The 2-D transform (B^T d B)[a][b] of the L tiles from tile t of a one-channel `image`
+// (2 * pairs + 2 rows of out_w + 2: padding in place) into d[4a + b]: per row of the tiles,
+// their 4 columns picked from 2L + 2 consecutive elements (even and odd lanes), lanes past a
+// pair taken from the next pair's rows.
+template <typename T>
+__attribute__((always_inline)) inline void tile_entries(const T* image, ptrdiff_t out_w,
+                                                        ptrdiff_t tiles, ptrdiff_t t,
+                                                        typename Simd<T>::vec (&d)[16]) {
     typedef typename Simd<T>::vec V;
     constexpr int L = Simd<T>::lanes;
-    constexpr ptrdiff_t B = tensorcore::winograd_tiles_block;
-    const ptrdiff_t image_w = out_w + 2, image_h = 2 * pairs + 2, per_pair = out_w / 2;
-    const ptrdiff_t tiles = pairs * per_pair, block_size = 16 * B;
+    const ptrdiff_t image_w = out_w + 2, per_pair = out_w / 2;
     const auto even = lane_pattern<T>([](int k) { return 2 * k; });
     const auto odd = lane_pattern<T>([](int k) { return 2 * k + 1; });
-    for (ptrdiff_t j = 0; j < pairs; ++j) {
-        for (ptrdiff_t i = 0; i < per_pair; i += L) {
-            const T* d = image + 2 * j * image_w + 2 * i;
-            V rows[4][4];   // B^T along each of the tiles' 4 rows
-#pragma GCC unroll 4
-            for (int r = 0; r < 4; ++r) {
-                const T* row = d + r * image_w;
-                // elements left in the image from `row`: lanes past the pair read the next
-                // row (and are not stored), only loads that would leave the image stop at its
-                // end (masked)
-                const int left = static_cast<int>(
-                    std::min<ptrdiff_t>((image_h - 2 * j - r) * image_w - 2 * i, 4 * L));
-                V x[4];
-                if (left >= 2 * L + 2) {
-                    x[0] = load(row), x[1] = load(row + L);
-                    x[2] = load(row + 2), x[3] = load(row + L + 2);
-                } else {
-                    x[0] = load_n(row, std::min(left, L));
-                    x[1] = load_n(row + L, std::clamp(left - L, 0, L));
-                    x[2] = load_n(row + 2, std::clamp(left - 2, 0, L));
-                    x[3] = load_n(row + L + 2, std::clamp(left - L - 2, 0, L));
-                }
-                input_entries(__builtin_shuffle(x[0], x[1], even),
-                              __builtin_shuffle(x[0], x[1], odd),
-                              __builtin_shuffle(x[2], x[3], even),
-                              __builtin_shuffle(x[2], x[3], odd), rows[r]);
-            }
-            // tiles t .. t + valid of the pair: lanes [0, inside) in block t / B, the rest
-            // in the next
-            const ptrdiff_t t = j * per_pair + i, offset = t % B;
-            const int valid = static_cast<int>(std::min<ptrdiff_t>(per_pair - i, L));
-            const int inside = static_cast<int>(std::min<ptrdiff_t>(B - offset, valid));
-            T* to = v + t / B * block_size + offset;
-#pragma GCC unroll 4
-            for (int b = 0; b < 4; ++b) {
-                V entries[4];
-                input_entries(rows[0][b], rows[1][b], rows[2][b], rows[3][b], entries);
-#pragma GCC unroll 4
-                for (int a = 0; a < 4; ++a) {
-                    T* at = to + (4 * a + b) * B;
-                    if (inside == L) {
-                        store(at, entries[a]);
-                    } else {
-                        store_lanes(at, entries[a], 0, inside);
-                        if (valid > inside)
-                            store_lanes(at + block_size - B, entries[a], inside, valid);
-                    }
-                }
-            }
-        }
+    const ptrdiff_t j = t / per_pair, i = t % per_pair;
+    // a lane's element in the next pair's rows: two image rows on, less the pair's out_w
+    // columns the lane's tile index passed
+    const ptrdiff_t down = 2 * image_w - out_w;
+    // element lanes of the first (h = 0) and second (h = 1) half of the tiles: where the next
+    // pair and the one after start, and where the image's tiles end
+    int next[2], after[2], end[2];
+    for (int h = 0; h < 2; ++h) {
+        const ptrdiff_t first = h * L / 2;
+        next[h] = static_cast<int>(std::clamp<ptrdiff_t>(2 * (per_pair - i - first), 0, L));
+        after[h] = static_cast<int>(
+            std::clamp<ptrdiff_t>(2 * (2 * per_pair - i - first), 0, L));
+        end[h] = static_cast<int>(std::clamp<ptrdiff_t>(2 * (tiles - t - first), 0, L));
     }
-    // the tiles past the last, zero: the end of the last block's rows
-    if (tiles % B != 0) {
-        T* last = v + tiles / B * block_size;
-        for (ptrdiff_t row = 0; row < 16; ++row)
-            std::fill(last + row * B + tiles % B, last + (row + 1) * B, T(0));
+    const T* corner = image + 2 * j * image_w + 2 * i;
+    V rows[4][4];   // B^T along each of the tiles' 4 rows
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) {
+        const T* row = corner + r * image_w;
+        V x[4];   // elements [0, L), [L, 2L), [2, L + 2), [L + 2, 2L + 2)
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+            const int h = k % 2;
+            x[k] = load_tile_row(row + h * L + k / 2 * 2, down, next[h], after[h], end[h]);
+        }
+        input_entries(__builtin_shuffle(x[0], x[1], even), __builtin_shuffle(x[0], x[1], odd),
+                      __builtin_shuffle(x[2], x[3], even), __builtin_shuffle(x[2], x[3], odd),
+                      rows[r]);
+    }
+#pragma GCC unroll 4
+    for (int b = 0; b < 4; ++b) {
+        V entries[4];
+        input_entries(rows[0][b], rows[1][b], rows[2][b], rows[3][b], entries);
+#pragma GCC unroll 4
+        for (int a = 0; a < 4; ++a) d[4 * a + b] = entries[a];
     }
 }
 
@@ -324,15 +323,18 @@ __attribute__((always_inline)) inline void output_entries(V m0, V m1, V m2, V m3
 }
 
 // The 2-D forward for one input channel: per vector of L tiles, its 16 transformed input
-// entries held in registers while a group of output channels take their products (each kernel
-// entry a broadcast operand from u), A^T along both sides and the tiles' two columns
-// interleaved into two vectors of positions per output row.
+// entries, taken from the image (tile_entries), held in registers while a group of output
+// channels take their products (each kernel entry a broadcast operand from u), A^T along both
+// sides and the tiles' two columns interleaved into two vectors of positions per output row.
+// Against the transform stored beforehand, per pair of rows, and loaded here (one Zen 5
+// thread, y in the caches, 26-wide rows, TSC ticks per image): 3406-3458 against 3535-3640
+// with 32 output channels, 6786 against 6812-6864 with 64, 9646-9671 against 9724-9802 with
+// 96; on 64 MNIST images (2 threads) 53.8-55.1 against 55.1-55.7 us.
 template <typename T>
-void tiles_forward(const T* v, ptrdiff_t out_h, ptrdiff_t out_w, const T* u, const T* bias,
-                   ptrdiff_t out, const PairSpan* spans, T* y, bool next_image) {
+void tiles_forward(const T* image, ptrdiff_t out_h, ptrdiff_t out_w, const T* u, const T* bias,
+                   ptrdiff_t out, const PairSpan* spans, T* entries, T* y, bool next_image) {
     typedef typename Simd<T>::vec V;
     constexpr int L = Simd<T>::lanes;
-    constexpr ptrdiff_t B = tensorcore::winograd_tiles_block, block_size = 16 * B;
     const ptrdiff_t tiles = (out_h + 1) / 2 * (out_w / 2), positions = 2 * tiles;
     constexpr ptrdiff_t line = 64 / sizeof(T);
     const ptrdiff_t plane = out_h * out_w;
@@ -362,10 +364,19 @@ void tiles_forward(const T* v, ptrdiff_t out_h, ptrdiff_t out_w, const T* u, con
         // the call 1.27x the time (6.4 against 5.05 us; no change at 64 images)
         const T* ahead = y + (o1 < out || next_image ? o1 : o0) * plane;
         for (ptrdiff_t t = 0; t < tiles; t += L) {
-            const T* vt = v + t / B * block_size + t % B;
+            // the tiles' transform: taken by the first group, kept for the others
             V d[16];
+            T* kept = entries + 16 * t;
+            if (o0 == 0) {
+                tile_entries(image, out_w, tiles, t, d);
+                if (out > group) {
 #pragma GCC unroll 16
-            for (int e = 0; e < 16; ++e) d[e] = load(vt + e * B);
+                    for (int e = 0; e < 16; ++e) store(kept + e * L, d[e]);
+                }
+            } else {
+#pragma GCC unroll 16
+                for (int e = 0; e < 16; ++e) d[e] = load(kept + e * L);
+            }
             const ptrdiff_t q = 2 * t;   // the tiles' first position
             const bool second = q + L < positions;   // a second vector of positions
             // copies, which the stores to y cannot change, so that their offsets and masks
@@ -605,13 +616,10 @@ void image_weight_gradient(const T* grad, const T* v, ptrdiff_t channels, ptrdif
                                const tensorcore::PairSpan* spans, T* y) {                       \
         image_forward(v, channels, out_h, out_w, u, bias, out, spans, y);                       \
     }                                                                                           \
-    void winograd_tiles_input(const T* image, ptrdiff_t out_w, ptrdiff_t pairs, T* v) {         \
-        tiles_input(image, out_w, pairs, v);                                                    \
-    }                                                                                           \
-    void winograd_tiles_forward(const T* v, ptrdiff_t out_h, ptrdiff_t out_w, const T* u,       \
+    void winograd_tiles_forward(const T* image, ptrdiff_t out_h, ptrdiff_t out_w, const T* u,   \
                                 const T* bias, ptrdiff_t out, const tensorcore::PairSpan* spans, \
-                                T* y, bool next_image) {                                        \
-        tiles_forward(v, out_h, out_w, u, bias, out, spans, y, next_image);                     \
+                                T* entries, T* y, bool next_image) {                            \
+        tiles_forward(image, out_h, out_w, u, bias, out, spans, entries, y, next_image);        \
     }                                                                                           \
     void winograd_rows_weight_gradient(const T* grad, const T* v, ptrdiff_t channels,          \
                                        ptrdiff_t out_h, ptrdiff_t out_w, ptrdiff_t out,         \
