@@ -23,9 +23,9 @@ namespace tensorcore {
 
 namespace {
 
-// Output rows narrower than this (the widest vector's float lanes) would let a vector of
+// The widest vector's float lanes. Output rows narrower than this would let a vector of
 // positions span more than two row pairs.
-constexpr ptrdiff_t min_out_width = 16;
+constexpr ptrdiff_t widest_lanes = 16, min_out_width = widest_lanes;
 // Input channels up to which row-pair Winograd replaces the direct kernels (and, past 8
 // channels, the GEMM lowering of the weight gradient). From 8 channels the 2-D Winograd
 // (conv_winograd_pays) takes over wherever it applies, so past 7 these kernels run only on
@@ -64,7 +64,8 @@ struct RowsLayout {
     explicit RowsLayout(const ConvGeometry& g)
         : pairs((g.OH + 1) / 2), depth(3 * g.C),
           positions_padded(round_up(pairs * g.OW, winograd_rows_block)),
-          v_size(std::max(4 * depth * positions_padded, 16 * round_up(pairs * g.OW / 2, 16))),
+          v_size(std::max(4 * depth * positions_padded,
+                          16 * round_up(pairs * g.OW / 2, widest_lanes))),
           image_h(2 * pairs + 2), image_w(g.OW + 2),
           worker_size(worker_stride<T>(v_size + g.C * image_h * image_w)) {}
 };
