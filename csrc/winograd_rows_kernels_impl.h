@@ -244,23 +244,31 @@ inline typename Simd<T>::bits lane_pattern(F f) {
     return lane_pattern<T>(f, std::make_index_sequence<Simd<T>::lanes>());
 }
 
-// L consecutive elements of one of the tiles' rows from `at` (in pair j) for the lanes whose
-// tiles lie in pair j (lanes [0, next)); for the lanes of tiles in pair j + 1 (from lane next)
-// the same lanes `down` elements further on, in pair j + 2 (from `after`) 2 * down further;
-// lanes from `end` (past the image's last tile) zero. The L lanes hold L / 2 tiles and a pair
-// at least as many (out_w >= L), so at most one pair boundary falls among them.
+// Where a half of a vector of tiles (L / 2 tiles, L elements of each of their rows) finds its
+// elements: lanes [0, split) `first` elements on from the half's place in pair j, lanes
+// [split, end) `second` on (in the next pair's rows); lanes from `end` (past the image's last
+// tile) zero. The L lanes hold L / 2 tiles and a pair at least as many (out_w >= L), so at
+// most one pair boundary falls among them.
+struct TileHalf {
+    ptrdiff_t first, second;
+    int split, end;
+};
+
+// L consecutive elements of one of the tiles' rows from `at`, as `half` places them. Where the
+// vector's tiles all lie inside the image (`inside`, the same for both halves), two plain loads
+// merged; masked loads only for the image's last vector: one Zen 5 thread, 26-wide rows,
+// 0.96-0.98x the forward's time of a masked load wherever a pair boundary falls among the lanes
+// (TSC ticks per image 3406-3457 against 3458-3562; 32 images 3682-3766 against 3807-3898). The
+// test inside this function for each load, instead of once per vector of tiles, lost the gain.
 template <typename T>
 __attribute__((always_inline)) inline typename Simd<T>::vec load_tile_row(const T* at,
-                                                                          ptrdiff_t down,
-                                                                          int next, int after,
-                                                                          int end) {
-    constexpr int L = Simd<T>::lanes;
-    const int pairs_before = (next == 0) + (after == 0);   // wholly past pair j, or j + 1
-    const T* from = at + pairs_before * down;
-    const int split = pairs_before == 0 ? next : pairs_before == 1 ? after : L;
-    if (split >= L && end >= L) return load(from);
-    const typename Simd<T>::vec x = load_lanes(from, 0, std::min(split, end));
-    return end > split ? load_lanes_over(x, from + down, split, end) : x;
+                                                                          const TileHalf& half,
+                                                                          bool inside) {
+    if (inside)
+        return merge_lanes<T>(load(at + half.first), in_register(load(at + half.second)),
+                              half.split);
+    const typename Simd<T>::vec x = load_lanes(at + half.first, 0, std::min(half.split, half.end));
+    return half.end > half.split ? load_lanes_over(x, at + half.second, half.split, half.end) : x;
 }
 
 // The 2-D transform (B^T d B)[a][b] of the L tiles from tile t of a one-channel `image`
@@ -280,16 +288,20 @@ __attribute__((always_inline)) inline void tile_entries(const T* image, ptrdiff_
     // a lane's element in the next pair's rows: two image rows on, less the pair's out_w
     // columns the lane's tile index passed
     const ptrdiff_t down = 2 * image_w - out_w;
-    // element lanes of the first (h = 0) and second (h = 1) half of the tiles: where the next
-    // pair and the one after start, and where the image's tiles end
-    int next[2], after[2], end[2];
+    TileHalf halves[2];
     for (int h = 0; h < 2; ++h) {
         const ptrdiff_t first = h * L / 2;
-        next[h] = static_cast<int>(std::clamp<ptrdiff_t>(2 * (per_pair - i - first), 0, L));
-        after[h] = static_cast<int>(
-            std::clamp<ptrdiff_t>(2 * (2 * per_pair - i - first), 0, L));
-        end[h] = static_cast<int>(std::clamp<ptrdiff_t>(2 * (tiles - t - first), 0, L));
+        // element lanes where the next pair and the one after start
+        const int next = static_cast<int>(std::clamp<ptrdiff_t>(2 * (per_pair - i - first), 0, L));
+        const int after =
+            static_cast<int>(std::clamp<ptrdiff_t>(2 * (2 * per_pair - i - first), 0, L));
+        const int pairs_before = (next == 0) + (after == 0);   // wholly past pair j, or j + 1
+        halves[h].split = pairs_before == 0 ? next : pairs_before == 1 ? after : L;
+        halves[h].first = pairs_before * down;
+        halves[h].second = halves[h].first + (halves[h].split < L ? down : 0);
+        halves[h].end = static_cast<int>(std::clamp<ptrdiff_t>(2 * (tiles - t - first), 0, L));
     }
+    const bool inside = t + L <= tiles;
     const T* corner = image + 2 * j * image_w + 2 * i;
     V rows[4][4];   // B^T along each of the tiles' 4 rows
 #pragma GCC unroll 4
@@ -297,10 +309,8 @@ __attribute__((always_inline)) inline void tile_entries(const T* image, ptrdiff_
         const T* row = corner + r * image_w;
         V x[4];   // elements [0, L), [L, 2L), [2, L + 2), [L + 2, 2L + 2)
 #pragma GCC unroll 4
-        for (int k = 0; k < 4; ++k) {
-            const int h = k % 2;
-            x[k] = load_tile_row(row + h * L + k / 2 * 2, down, next[h], after[h], end[h]);
-        }
+        for (int k = 0; k < 4; ++k)
+            x[k] = load_tile_row(row + k % 2 * L + k / 2 * 2, halves[k % 2], inside);
         input_entries(__builtin_shuffle(x[0], x[1], even), __builtin_shuffle(x[0], x[1], odd),
                       __builtin_shuffle(x[2], x[3], even), __builtin_shuffle(x[2], x[3], odd),
                       rows[r]);
