@@ -256,10 +256,12 @@ struct TileHalf {
 
 // L consecutive elements of one of the tiles' rows from `at`, as `half` places them. Where the
 // vector's tiles all lie inside the image (`inside`, the same for both halves), two plain loads
-// merged; masked loads only for the image's last vector: one Zen 5 thread, 26-wide rows,
-// 0.96-0.98x the forward's time of a masked load wherever a pair boundary falls among the lanes
-// (TSC ticks per image 3406-3457 against 3458-3562; 32 images 3682-3766 against 3807-3898). The
-// test inside this function for each load, instead of once per vector of tiles, lost the gain.
+// merged, both inside the image too (the first's lanes past split run on into the next pair's
+// rows, the second's before split lie after the first's start); masked loads only for the image's
+// last vector. One Zen 5 thread, 26-wide rows, 32 output channels: 0.96x the forward's time of
+// a masked load wherever a pair boundary falls among the lanes (TSC ticks per image 3354-3406
+// against 3510-3562; 32 images 3645-3686 against 3793-3829). The test inside this function for
+// each load, instead of once per vector of tiles, lost the gain.
 template <typename T>
 __attribute__((always_inline)) inline typename Simd<T>::vec load_tile_row(const T* at,
                                                                           const TileHalf& half,
