@@ -292,16 +292,17 @@ __attribute__((always_inline)) inline void tile_entries(const T* image, ptrdiff_
     const ptrdiff_t down = 2 * image_w - out_w;
     TileHalf halves[2];
     for (int h = 0; h < 2; ++h) {
-        const ptrdiff_t first = h * L / 2;
-        // element lanes where the next pair and the one after start
-        const int next = static_cast<int>(std::clamp<ptrdiff_t>(2 * (per_pair - i - first), 0, L));
-        const int after =
-            static_cast<int>(std::clamp<ptrdiff_t>(2 * (2 * per_pair - i - first), 0, L));
+        // the half's element lanes before tile `tile` (two per tile)
+        auto lanes_before = [&](ptrdiff_t tile) {
+            return static_cast<int>(std::clamp<ptrdiff_t>(2 * (tile - t - h * L / 2), 0, L));
+        };
+        // where the next pair and the one after start
+        const int next = lanes_before((j + 1) * per_pair), after = lanes_before((j + 2) * per_pair);
         const int pairs_before = (next == 0) + (after == 0);   // wholly past pair j, or j + 1
         halves[h].split = pairs_before == 0 ? next : pairs_before == 1 ? after : L;
         halves[h].first = pairs_before * down;
         halves[h].second = halves[h].first + (halves[h].split < L ? down : 0);
-        halves[h].end = static_cast<int>(std::clamp<ptrdiff_t>(2 * (tiles - t - first), 0, L));
+        halves[h].end = lanes_before(tiles);
     }
     const bool inside = t + L <= tiles;
     const T* corner = image + 2 * j * image_w + 2 * i;
