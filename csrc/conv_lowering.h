@@ -110,18 +110,19 @@ void add_partials(const T* partial, int ranges, ptrdiff_t size, T* out) {
         for (ptrdiff_t i = 0; i < size; ++i) out[i] += partial[(r - 1) * size + i];
 }
 
-// The lane sums of the direct and row-pair Winograd weight gradients (conv_kernels.h:
-// `entries` entries of conv_lanes<T> lanes each), one set per worker, zeroed as a range
-// begins and, as it ends, reduced into the range's doubles (each entry's lanes pairwise) by
-// the thread that ran it; totals() adds the ranges up in range order. The sums do not depend
-// on which thread took which range, and what is left after the threads is a few doubles per
-// entry. (Adding up all ranges' lanes after the threads, one thread working, the first MNIST
-// layer's weight gradient took 1/0.92 of the time it takes now on 2 threads of Zen 4, with 8
-// ranges of 6656 floats; 1/0.98 on one thread.)
-template <typename T>
+// The lane sums of the direct and row-pair Winograd weight gradients (`entries` entries of
+// Lanes lanes each: conv_kernels.h's conv_lanes<T>, winograd_rows_kernels.h's
+// winograd_rows_lanes<T>), one set per worker, zeroed as a range begins and, as it ends,
+// reduced into the range's doubles (each entry's lanes pairwise) by the thread that ran it;
+// totals() adds the ranges up in range order. The sums do not depend on which thread took
+// which range, and what is left after the threads is a few doubles per entry. (Adding up all
+// ranges' lanes after the threads, one thread working, the first MNIST layer's weight
+// gradient took 1/0.92 of the time it takes now on 2 threads of Zen 4, with 8 ranges of 6656
+// floats; 1/0.98 on one thread.)
+template <typename T, ptrdiff_t Lanes = conv_lanes<T>>
 class RangeLaneSums {
   public:
-    static constexpr ptrdiff_t lanes = conv_lanes<T>;
+    static constexpr ptrdiff_t lanes = Lanes;
 
     RangeLaneSums(const ImageRanges& ranges, ptrdiff_t entries)
         : entries_(entries), ranges_(ranges.count),

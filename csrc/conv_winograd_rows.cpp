@@ -177,13 +177,13 @@ template <typename T>
 void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, const T* x,
                                         T* dweight, T* dbias) {
     const RowsLayout<T> layout(g);
-    const ptrdiff_t depth = layout.depth, out_padded = round_up(g.O, conv_out_block);
-    // lane sums: dweight's (O padded, 4, depth), then dbias's (O padded)
-    const ptrdiff_t weight_entries = out_padded * 4 * depth;
+    const ptrdiff_t out_padded = round_up(g.O, conv_out_block);
+    // lane sums: dweight's taps (C, O padded, 9), then dbias's (O padded)
+    const ptrdiff_t weight_entries = g.C * out_padded * 9;
     const ptrdiff_t entries = weight_entries + out_padded;
     const ImageRanges ranges(g.N);
     CachedArray<T> buffers(ranges.count * layout.worker_size);
-    RangeLaneSums<T> sums(ranges, entries);
+    RangeLaneSums<T, winograd_rows_lanes<T>> sums(ranges, entries);
     const Isa isa = active_isa();
     const std::vector<PairSpan> spans = plan(isa, g, layout);
     ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
@@ -202,13 +202,10 @@ void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, co
     CachedArray<double> totals(entries);
     sums.totals(totals.data());
     for (ptrdiff_t o = 0; o < g.O; ++o) {
-        for (ptrdiff_t k = 0; k < depth; ++k) {   // k = 3c + kw
-            double entry[4];
-            for (int i = 0; i < 4; ++i) entry[i] = totals[(o * 4 + i) * depth + k];
-            for (int kh = 0; kh < 3; ++kh)
-                dweight[(o * g.C + k / 3) * 9 + 3 * kh + k % 3] =
-                    static_cast<T>(WinogradF2::adjoint(entry, kh));
-        }
+        for (ptrdiff_t c = 0; c < g.C; ++c)
+            for (int tap = 0; tap < 9; ++tap)
+                dweight[(o * g.C + c) * 9 + tap] =
+                    static_cast<T>(totals[(c * out_padded + o) * 9 + tap]);
         dbias[o] = static_cast<T>(totals[weight_entries + o]);
     }
 }

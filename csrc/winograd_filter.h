@@ -19,10 +19,12 @@ struct WinogradF2 {
         out[3] = a[2];
     }
 
-    // (G^T a)[i] for a 4-vector a
-    static double adjoint(const double a[4], int i) {
-        const double sum = (a[1] + a[2]) / 2;
-        return i == 0 ? a[0] + sum : i == 1 ? (a[1] - a[2]) / 2 : sum + a[3];
+    // (G^T a)[i] for a 4-vector a, of doubles or of SIMD vectors (the row-pair weight
+    // gradient folds its lane sums with it)
+    template <typename V>
+    static V adjoint(const V a[4], int i) {
+        const V sum = (a[1] + a[2]) * 0.5;
+        return i == 0 ? a[0] + sum : i == 1 ? (a[1] - a[2]) * 0.5 : sum + a[3];
     }
 };
 

@@ -9,12 +9,12 @@
 //                                  each, one per transform entry and kernel column)
 #include "conv_kernels.h"
 #include "simd.h"
+#include "winograd_filter.h"
 #include "winograd_rows_kernels.h"
 
 namespace TC_ISA {
 namespace {
 
-using tensorcore::conv_lanes;
 using tensorcore::PairSpan;
 
 // spans[q / L] for the vectors of positions q = 0, L, 2L, .. of an image, stepped along
@@ -442,37 +442,60 @@ inline void add_lanes(T* sums, typename Simd<T>::vec v) {
     store(sums, load(sums) + v);
 }
 
+// Slot k of `sums` (S = winograd_rows_lanes<T> lanes each) += the lanes of v[k]: on AVX-512,
+// whose vectors are two slots wide, two vectors at a time, each one's halves added; narrower
+// vectors into the first lanes of their own slots.
+template <typename T, int n>
+inline void add_slots(T* sums, const typename Simd<T>::vec (&v)[n]) {
+    constexpr int L = Simd<T>::lanes, S = tensorcore::winograd_rows_lanes<T>;
+    if constexpr (L == 2 * S) {
+        static_assert(n % 2 == 0, "two slots per vector");
+        const auto low = lane_pattern<T>([](int k) { return k < S ? k : L + k - S; });
+        const auto high = lane_pattern<T>([](int k) { return k < S ? k + S : L + k; });
+#pragma GCC unroll 9
+        for (int k = 0; k < n; k += 2) {
+            add_lanes(sums + k * S, __builtin_shuffle(v[k], v[k + 1], low) +
+                                        __builtin_shuffle(v[k], v[k + 1], high));
+        }
+    } else {
+        static_assert(L <= S, "a vector fits a slot");
+#pragma GCC unroll 9
+        for (int k = 0; k < n; ++k) add_lanes(sums + k * S, v[k]);
+    }
+}
+
 // One tile of the weight gradient: grad planes g[0 .. R) against the 12 transform rows of input
-// channel c, summed over the positions into the lane sums of dweight_lanes (the tile's first
-// output channel) and, with_bias, dbias_lanes. Below `inside_end` (AVX-512) a vector's pairs of
-// values come from three plain loads at its position, one row apart, and two blends (two loads
-// where it lies in one pair; past it, at the plane's end, load_pair's masked loads: one Zen 5
-// thread, 64 MNIST images, 0.91-0.94x the time of load_pair's merge-masked loads throughout,
-// which 12 of an image's 22 vectors take). The accumulators are locals touched only by loops of
+// channel c, summed over the positions, G^T taking each output channel's 4 x 3 sums to its 9
+// taps, into R x 9 lane sums from dweight_lanes and, with_bias, R from dbias_lanes (the tile's
+// first output channel's). Below `inside_end` (AVX-512) a vector's pairs of values come from
+// three plain loads at its position, one row apart, and two blends (two loads where it lies
+// in one pair; past it, at the plane's end, load_pair's masked loads: one Zen 5 thread, 64
+// MNIST images, 0.91-0.94x the time of load_pair's merge-masked loads throughout, which 12 of
+// an image's 22 vectors take). The accumulators are locals touched only by loops of
 // constant trip count, so that they stay in registers. The first pass over these planes
 // (with_bias) also prefetches the next tile's R planes from `ahead` (when not null): the lines
 // of plane elements 2q .. 2q + 2L at step q (a plane holds about twice the positions), as grad
 // is read once per call and, on the first MNIST layer, 5.5 MB. Into L1: 0.975-0.99x the time of
 // prefetching into L2 on 32 MNIST images (one Zen 5 thread, alternating builds).
 template <typename T, int R, bool with_bias>
-void weight_gradient_tile(const T* const (&g)[R], int rows, const T* v, ptrdiff_t channels,
+void weight_gradient_tile(const T* const (&g)[R], const T* v, ptrdiff_t channels,
                           ptrdiff_t c, ptrdiff_t out_h, ptrdiff_t out_w, const PairSpan* spans,
                           ptrdiff_t inside_end, const T* ahead, T* dweight_lanes,
                           T* dbias_lanes) {
     typedef typename Simd<T>::vec V;
     constexpr int L = Simd<T>::lanes;
-    constexpr ptrdiff_t slot = conv_lanes<T>, line = 64 / sizeof(T);
+    constexpr ptrdiff_t line = 64 / sizeof(T);
     const ptrdiff_t positions = (out_h + 1) / 2 * out_w, plane = out_h * out_w;
     constexpr ptrdiff_t B = tensorcore::winograd_rows_block;
-    const ptrdiff_t block_size = 12 * channels * B, depth = 3 * channels;
-    V acc[R][4][3], bias_acc[R];
+    const ptrdiff_t block_size = 12 * channels * B;
+    V acc[R][3][4], bias_acc[R];   // acc[r][kw][i]: entry i of kernel column kw
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
         bias_acc[r] = broadcast(T(0));
-#pragma GCC unroll 4
-        for (int i = 0; i < 4; ++i)
 #pragma GCC unroll 3
-            for (int kw = 0; kw < 3; ++kw) acc[r][i][kw] = broadcast(T(0));
+        for (int kw = 0; kw < 3; ++kw)
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; ++i) acc[r][kw][i] = broadcast(T(0));
     }
     const T* vc = v + 12 * c * B;
     // where vector q's values lie, stepped along with q: from row 2j, column x, at base =
@@ -523,7 +546,7 @@ void weight_gradient_tile(const T* const (&g)[R], int rows, const T* v, ptrdiff_
 #pragma GCC unroll 8
             for (int r = 0; r < R; ++r) load_pair(g[r], out_w, spans[q / L], g0[r], g1[r]);
         }
-        // acc[r][i][kw] += m[r] * (entry i of kernel column kw), or -= for entry 3 (A g's -g1)
+        // acc[r][kw][i] += m[r] * (entry i of kernel column kw), or -= for entry 3 (A g's -g1)
         auto add_entry = [&](auto i, const V(&m)[R]) {
 #pragma GCC unroll 3
             for (int kw = 0; kw < 3; ++kw) {
@@ -531,9 +554,9 @@ void weight_gradient_tile(const T* const (&g)[R], int rows, const T* v, ptrdiff_
 #pragma GCC unroll 8
                 for (int r = 0; r < R; ++r) {
                     if constexpr (i() == 3) {
-                        acc[r][3][kw] -= m[r] * row;
+                        acc[r][kw][3] -= m[r] * row;
                     } else {
-                        acc[r][i()][kw] += m[r] * row;
+                        acc[r][kw][i()] += m[r] * row;
                     }
                 }
             }
@@ -567,17 +590,16 @@ void weight_gradient_tile(const T* const (&g)[R], int rows, const T* v, ptrdiff_
 #endif
     for (; q < prefetch_end; q += L) accumulate(q, yes, no);
     for (; q < positions; q += L) accumulate(q, no, no);
+    V taps[R * 9];   // output channel r's tap (kh, kw) at 9r + 3kh + kw
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-        if (r >= rows) break;
-#pragma GCC unroll 4
-        for (int i = 0; i < 4; ++i)
+    for (int r = 0; r < R; ++r)
 #pragma GCC unroll 3
-            for (int kw = 0; kw < 3; ++kw)
-                add_lanes(dweight_lanes + ((r * 4 + i) * depth + 3 * c + kw) * slot,
-                          acc[r][i][kw]);
-        if (with_bias) add_lanes(dbias_lanes + r * slot, bias_acc[r]);
-    }
+        for (int kw = 0; kw < 3; ++kw)
+#pragma GCC unroll 3
+            for (int kh = 0; kh < 3; ++kh)
+                taps[9 * r + 3 * kh + kw] = tensorcore::WinogradF2::adjoint(acc[r][kw], kh);
+    add_slots(dweight_lanes, taps);
+    if (with_bias) add_slots(dbias_lanes, bias_acc);
 }
 
 template <typename T>
@@ -585,9 +607,11 @@ void image_weight_gradient(const T* grad, const T* v, ptrdiff_t channels, ptrdif
                            ptrdiff_t out_w, ptrdiff_t out, const PairSpan* spans,
                            T* dweight_lanes, T* dbias_lanes, bool next_image) {
     constexpr int R = TC_WINOGRAD_ROWS_WEIGHT_ROWS;
-    constexpr ptrdiff_t slot = conv_lanes<T>;
+    constexpr ptrdiff_t S = tensorcore::winograd_rows_lanes<T>;
     static_assert(tensorcore::conv_out_block % R == 0, "tiles must not pass the sums' padding");
-    const ptrdiff_t plane = out_h * out_w, depth = 3 * channels;
+    const ptrdiff_t plane = out_h * out_w;
+    constexpr ptrdiff_t block = tensorcore::conv_out_block;
+    const ptrdiff_t out_padded = (out + block - 1) / block * block;
     // the vectors whose three rows of loads from their position stay in the plane (a prefix,
     // as the positions' offsets grow): where blending serves for load_pair's masks
     ptrdiff_t inside_end = 0;
@@ -599,18 +623,20 @@ void image_weight_gradient(const T* grad, const T* v, ptrdiff_t channels, ptrdif
 #endif
     for (ptrdiff_t o0 = 0; o0 < out; o0 += R) {
         const int rows = static_cast<int>(std::min<ptrdiff_t>(R, out - o0));
-        const T* g[R];   // planes past `out` repeat the last one; their sums are dropped
+        // planes past `out` repeat the last one; their sums go to the padding's slots
+        const T* g[R];
         for (int r = 0; r < R; ++r) g[r] = grad + (o0 + std::min(r, rows - 1)) * plane;
         // the next tile's planes, or the next image's first, where there are R of them
         const bool prefetch = tensorcore::rows_ahead(o0, R, out, next_image) == R;
         const T* ahead = prefetch ? grad + std::min(o0 + R, out) * plane : nullptr;
-        T* dweight = dweight_lanes + o0 * 4 * depth * slot;
-        T* dbias = dbias_lanes + o0 * slot;
-        weight_gradient_tile<T, R, true>(g, rows, v, channels, 0, out_h, out_w, spans,
-                                         inside_end, ahead, dweight, dbias);
+        T* dbias = dbias_lanes + o0 * S;
+        weight_gradient_tile<T, R, true>(g, v, channels, 0, out_h, out_w, spans, inside_end,
+                                         ahead, dweight_lanes + o0 * 9 * S, dbias);
         for (ptrdiff_t c = 1; c < channels; ++c)
-            weight_gradient_tile<T, R, false>(g, rows, v, channels, c, out_h, out_w, spans,
-                                              inside_end, nullptr, dweight, dbias);
+            weight_gradient_tile<T, R, false>(g, v, channels, c, out_h, out_w, spans,
+                                              inside_end, nullptr,
+                                              dweight_lanes + (c * out_padded + o0) * 9 * S,
+                                              dbias);
     }
 }
 
