@@ -8,7 +8,8 @@
 //   (y_2j, y_2j+1) += A^T [ (G w_kw) . (B^T d_kw) ]   summed over columns and input channels
 //   dw[., kw] += G^T [ (A g) . (B^T d_kw) ]            summed over pairs, columns and images
 // with d_kw the 4 input values of column x + kw, w_kw the kernel's column kw and g the pair of
-// gradient values; G^T is applied once, to the sums. Unlike the 2-D F(4x4, 3x3) of
+// gradient values; G^T is applied once per tile of the weight gradient (its channels' sums
+// over one image's pairs), still in lanes. Unlike the 2-D F(4x4, 3x3) of
 // winograd_kernels.h, no transform crosses a row, so vectors run along the rows and outputs
 // and gradients are written and read as they lie; one transformed image serves every output
 // channel.
