@@ -9,6 +9,11 @@
 
 namespace tensorcore {
 
+// n rounded up to a multiple of `multiple` (the conv drivers' buffer padding)
+inline ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t multiple) {
+    return (n + multiple - 1) / multiple * multiple;
+}
+
 // Padding the callers apply so that the kernels' register tiles never run past a buffer:
 // weight rows (output channels) to a multiple of conv_out_block, cols rows to a multiple of
 // conv_depth_block (weight gradient only), pixels to a multiple of 128 bytes of elements.

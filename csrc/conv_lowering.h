@@ -24,11 +24,6 @@ inline ptrdiff_t conv_chunk_images(const ConvGeometry& g, ptrdiff_t elements_per
                                  1, std::max<ptrdiff_t>(g.N, 1));
 }
 
-// n rounded up to a multiple of `multiple` (the conv drivers' buffer padding)
-inline ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t multiple) {
-    return (n + multiple - 1) / multiple * multiple;
-}
-
 // Elements from one worker's slice of a shared scratch block to the next: `size` rounded up
 // to 64 KiB. With the two workers' slices side by side (21 KiB of transformed image, then
 // 26 KiB of lane sums each), the first MNIST layer's weight gradient took 1.3-1.8x its time

@@ -119,7 +119,7 @@ void input_transform(const T* image, ptrdiff_t channels, ptrdiff_t out_w, ptrdif
     // from a lane past a pair's end, the same lane of the next pair's rows is `next` further
     const ptrdiff_t next = 2 * image_w - out_w;
     // the vectors past the last, zero: the end of the last block's rows
-    const ptrdiff_t vectors_end = (positions + L - 1) / L * L;
+    const ptrdiff_t vectors_end = tensorcore::round_up(positions, L);
     if (vectors_end % B != 0) {
         T* last = v + vectors_end / B * block_size;
         for (ptrdiff_t row = 0; row < 12 * channels; ++row)
@@ -610,8 +610,7 @@ void image_weight_gradient(const T* grad, const T* v, ptrdiff_t channels, ptrdif
     constexpr ptrdiff_t S = tensorcore::winograd_rows_lanes<T>;
     static_assert(tensorcore::conv_out_block % R == 0, "tiles must not pass the sums' padding");
     const ptrdiff_t plane = out_h * out_w;
-    constexpr ptrdiff_t block = tensorcore::conv_out_block;
-    const ptrdiff_t out_padded = (out + block - 1) / block * block;
+    const ptrdiff_t out_padded = tensorcore::round_up(out, tensorcore::conv_out_block);
     // the vectors whose three rows of loads from their position stay in the plane (a prefix,
     // as the positions' offsets grow): where blending serves for load_pair's masks
     ptrdiff_t inside_end = 0;
