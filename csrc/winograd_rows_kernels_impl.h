@@ -108,6 +108,35 @@ __attribute__((always_inline)) inline void input_entries(V x0, V x1, V x2, V x3,
     out[3] = x1 - x3;
 }
 
+// Where a vector's lanes lie in a plane of rows in pairs: lanes [0, split) `first` elements on
+// from a place in pair j, lanes [split, end) `second` on (in the next pair's rows), lanes from
+// `end` (past the image's last position or tile) zero. A vector spans at most two pairs
+// (out_w >= L).
+struct SplitLanes {
+    ptrdiff_t first, second;
+    int split, end;
+};
+
+// The L lanes from `at` as `lanes` places them. Where both whole vectors lie inside the image
+// (`inside`), two plain loads merged (the first's lanes past split run on into the next pair's
+// rows, the second's before split lie after the first's start); else masked loads. In the
+// one-channel forward's 2-D tiles (one Zen 5 thread, 26-wide rows, 32 output channels): 0.96x
+// the forward's time of masked loads wherever a pair boundary falls among the lanes (TSC ticks
+// per image 3354-3406 against 3510-3562; 32 images 3645-3686 against 3793-3829); the test
+// `inside` made for each load there, instead of once per vector of tiles, lost the gain.
+template <typename T>
+__attribute__((always_inline)) inline typename Simd<T>::vec load_split(const T* at,
+                                                                       const SplitLanes& lanes,
+                                                                       bool inside) {
+    if (inside)
+        return merge_lanes<T>(load(at + lanes.first), in_register(load(at + lanes.second)),
+                              lanes.split);
+    const typename Simd<T>::vec x =
+        load_lanes(at + lanes.first, 0, std::min(lanes.split, lanes.end));
+    return lanes.end > lanes.split ? load_lanes_over(x, at + lanes.second, lanes.split, lanes.end)
+                                   : x;
+}
+
 // Per vector of positions and input channel, the 4 rows at each kernel column are all
 // loaded before any is transformed and stored: a kernel column at a time (its loads, then its
 // stores), the transform took 1.15-1.2x the time (one Zen 5 thread, an MNIST image, TSC ticks
@@ -142,7 +171,8 @@ void input_transform(const T* image, ptrdiff_t channels, ptrdiff_t out_w, ptrdif
         T* to = v + q / B * block_size + q % B;
         // rows[kw][r] lane l: column x + kw + l of row 2j + r, or past split `next` further;
         // whole: no lanes past split; in_image: all lanes valid and the vectors from both
-        // places inside the image (the last channel's plane ends it), loaded whole and merged
+        // places inside the image (the last channel's plane ends it)
+        const SplitLanes lanes{0, next, split, valid};
         auto transform = [&](auto whole, auto in_image) {
             for (ptrdiff_t c = 0; c < channels; ++c) {
                 const T* d = image + c * plane + first;
@@ -152,15 +182,7 @@ void input_transform(const T* image, ptrdiff_t channels, ptrdiff_t out_w, ptrdif
 #pragma GCC unroll 4
                     for (int r = 0; r < 4; ++r) {
                         const T* at = d + r * image_w + kw;
-                        if constexpr (whole()) {
-                            rows[kw][r] = load(at);
-                        } else if constexpr (in_image()) {
-                            rows[kw][r] = merge_lanes<T>(load(at), in_register(load(at + next)),
-                                                         split);
-                        } else {
-                            rows[kw][r] = load_lanes_over(load_lanes(at, 0, split), at + next,
-                                                          split, valid);
-                        }
+                        rows[kw][r] = whole() ? load(at) : load_split(at, lanes, in_image());
                     }
                 }
 #pragma GCC unroll 3
@@ -274,35 +296,6 @@ inline typename Simd<T>::bits lane_pattern(F f) {
     return lane_pattern<T>(f, std::make_index_sequence<Simd<T>::lanes>());
 }
 
-// Where a half of a vector of tiles (L / 2 tiles, L elements of each of their rows) finds its
-// elements: lanes [0, split) `first` elements on from the half's place in pair j, lanes
-// [split, end) `second` on (in the next pair's rows); lanes from `end` (past the image's last
-// tile) zero. The L lanes hold L / 2 tiles and a pair at least as many (out_w >= L), so at
-// most one pair boundary falls among them.
-struct TileHalf {
-    ptrdiff_t first, second;
-    int split, end;
-};
-
-// L consecutive elements of one of the tiles' rows from `at`, as `half` places them. Where the
-// vector's tiles all lie inside the image (`inside`, the same for both halves), two plain loads
-// merged, both inside the image too (the first's lanes past split run on into the next pair's
-// rows, the second's before split lie after the first's start); masked loads only for the image's
-// last vector. One Zen 5 thread, 26-wide rows, 32 output channels: 0.96x the forward's time of
-// a masked load wherever a pair boundary falls among the lanes (TSC ticks per image 3354-3406
-// against 3510-3562; 32 images 3645-3686 against 3793-3829). The test inside this function for
-// each load, instead of once per vector of tiles, lost the gain.
-template <typename T>
-__attribute__((always_inline)) inline typename Simd<T>::vec load_tile_row(const T* at,
-                                                                          const TileHalf& half,
-                                                                          bool inside) {
-    if (inside)
-        return merge_lanes<T>(load(at + half.first), in_register(load(at + half.second)),
-                              half.split);
-    const typename Simd<T>::vec x = load_lanes(at + half.first, 0, std::min(half.split, half.end));
-    return half.end > half.split ? load_lanes_over(x, at + half.second, half.split, half.end) : x;
-}
-
 // The 2-D transform (B^T d B)[a][b] of the L tiles from tile t of a one-channel `image`
 // (2 * pairs + 2 rows of out_w + 2: padding in place) into d[4a + b]: per row of the tiles,
 // their 4 columns picked from 2L + 2 consecutive elements (even and odd lanes), lanes past a
@@ -320,7 +313,8 @@ __attribute__((always_inline)) inline void tile_entries(const T* image, ptrdiff_
     // a lane's element in the next pair's rows: two image rows on, less the pair's out_w
     // columns the lane's tile index passed
     const ptrdiff_t down = 2 * image_w - out_w;
-    TileHalf halves[2];
+    // each half of the vector (L / 2 tiles, L elements of each of their rows)
+    SplitLanes halves[2];
     for (int h = 0; h < 2; ++h) {
         // the half's element lanes before tile `tile` (two per tile)
         auto lanes_before = [&](ptrdiff_t tile) {
@@ -343,7 +337,7 @@ __attribute__((always_inline)) inline void tile_entries(const T* image, ptrdiff_
         V x[4];   // elements [0, L), [L, 2L), [2, L + 2), [L + 2, 2L + 2)
 #pragma GCC unroll 4
         for (int k = 0; k < 4; ++k)
-            x[k] = load_tile_row(row + k % 2 * L + k / 2 * 2, halves[k % 2], inside);
+            x[k] = load_split(row + k % 2 * L + k / 2 * 2, halves[k % 2], inside);
         input_entries(__builtin_shuffle(x[0], x[1], even), __builtin_shuffle(x[0], x[1], odd),
                       __builtin_shuffle(x[2], x[3], even), __builtin_shuffle(x[2], x[3], odd),
                       rows[r]);
