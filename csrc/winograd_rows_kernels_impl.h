@@ -141,6 +141,10 @@ __attribute__((always_inline)) inline typename Simd<T>::vec load_split(const T* 
 // loaded before any is transformed and stored: a kernel column at a time (its loads, then its
 // stores), the transform took 1.15-1.2x the time (one Zen 5 thread, an MNIST image, TSC ticks
 // 540-625 against 465-530), with masked or merged whole loads alike where a vector crosses.
+// Taken per vector inside the first weight-gradient tile instead (output channel 0 alone
+// there: with two, GCC spilled 145 vectors), the image's weight gradient took 1.08-1.11x the
+// time (32 images, 4740-5009 ticks against 4343-4737): its loads and stores bind it there as
+// here, and do not hide behind the tile's products.
 template <typename T>
 void input_transform(const T* image, ptrdiff_t channels, ptrdiff_t out_w, ptrdiff_t pairs,
                      T* v) {
