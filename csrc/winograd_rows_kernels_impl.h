@@ -117,6 +117,10 @@ struct SplitLanes {
     int split, end;
 };
 
+// In an image of rows out_w + 2 wide, from a lane past a pair's end to the same lane in the
+// next pair's rows: two image rows on, less the pair's out_w columns the lane passed
+inline ptrdiff_t next_pair_offset(ptrdiff_t out_w) { return 2 * (out_w + 2) - out_w; }
+
 // The L lanes from `at` as `lanes` places them. Where both whole vectors lie inside the image
 // (`inside`), two plain loads merged (the first's lanes past split run on into the next pair's
 // rows, the second's before split lie after the first's start); else masked loads. In the
@@ -153,8 +157,7 @@ void input_transform(const T* image, ptrdiff_t channels, ptrdiff_t out_w, ptrdif
     constexpr ptrdiff_t B = tensorcore::winograd_rows_block;
     const ptrdiff_t image_w = out_w + 2, plane = (2 * pairs + 2) * image_w;
     const ptrdiff_t positions = pairs * out_w, block_size = 12 * channels * B;
-    // from a lane past a pair's end, the same lane of the next pair's rows is `next` further
-    const ptrdiff_t next = 2 * image_w - out_w;
+    const ptrdiff_t next = next_pair_offset(out_w);
     // the vectors past the last, zero: the end of the last block's rows
     const ptrdiff_t vectors_end = tensorcore::round_up(positions, L);
     if (vectors_end % B != 0) {
@@ -314,9 +317,7 @@ __attribute__((always_inline)) inline void tile_entries(const T* image, ptrdiff_
     const auto even = lane_pattern<T>([](int k) { return 2 * k; });
     const auto odd = lane_pattern<T>([](int k) { return 2 * k + 1; });
     const ptrdiff_t j = t / per_pair, i = t % per_pair;
-    // a lane's element in the next pair's rows: two image rows on, less the pair's out_w
-    // columns the lane's tile index passed
-    const ptrdiff_t down = 2 * image_w - out_w;
+    const ptrdiff_t down = next_pair_offset(out_w);   // to a lane's element in the next pair
     // each half of the vector (L / 2 tiles, L elements of each of their rows)
     SplitLanes halves[2];
     for (int h = 0; h < 2; ++h) {
