@@ -23,9 +23,9 @@ namespace tensorcore {
 
 namespace {
 
-// The widest vector's float lanes. Output rows narrower than this would let a vector of
-// positions span more than two row pairs.
-constexpr ptrdiff_t widest_lanes = 16, min_out_width = widest_lanes;
+// Output rows narrower than the widest vector's float lanes would let a vector of positions
+// span more than two row pairs.
+constexpr ptrdiff_t min_out_width = conv_lanes<float>;
 // Input channels up to which row-pair Winograd replaces the direct kernels (and, past 8
 // channels, the GEMM lowering of the weight gradient). From 8 channels the 2-D Winograd
 // (conv_winograd_pays) takes over wherever it applies, so past 7 these kernels run only on
@@ -65,7 +65,7 @@ struct RowsLayout {
         : pairs((g.OH + 1) / 2), depth(3 * g.C),
           positions_padded(round_up(pairs * g.OW, winograd_rows_block)),
           v_size(std::max(4 * depth * positions_padded,
-                          16 * round_up(pairs * g.OW / 2, widest_lanes))),
+                          16 * round_up(pairs * g.OW / 2, conv_lanes<T>))),
           image_h(2 * pairs + 2), image_w(g.OW + 2),
           worker_size(worker_stride<T>(v_size + g.C * image_h * image_w)) {}
 };
