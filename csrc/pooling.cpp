@@ -26,8 +26,9 @@ std::string pair_string(Pair p) {
 ptrdiff_t output_size(ptrdiff_t size, ptrdiff_t kernel, ptrdiff_t stride, ptrdiff_t pad,
                       ptrdiff_t dilation, bool ceil_mode) {
     const ptrdiff_t span = size + 2 * pad - dilation * (kernel - 1) - 1;
-    if (span < 0) return 0;
-    ptrdiff_t count = (span + (ceil_mode ? stride - 1 : 0)) / stride + 1;
+    // rounded down, as Python's //: with ceil_mode a span of -1 still fits one window
+    const ptrdiff_t room = span + (ceil_mode ? stride - 1 : 0);
+    ptrdiff_t count = (room >= 0 ? room / stride : -((stride - 1 - room) / stride)) + 1;
     if (ceil_mode && (count - 1) * stride >= size + pad) --count;
     return count;
 }

@@ -76,6 +76,9 @@ MAX_CASES = [
     ((1, 2, 5, 5), dict(kernel_size=2, ceil_mode=True)),
     ((1, 2, 6, 7), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
     ((1, 1, 4, 4), dict(kernel_size=2, stride=3, padding=1, ceil_mode=True)),  # last window dropped
+    # ceil_mode: a window reaching past the padded input (no window fits without ceil_mode)
+    ((2, 1, 2, 25), dict(kernel_size=(4, 3), stride=(2, 1), padding=(2, 1), dilation=(2, 1),
+                         ceil_mode=True)),
 ]
 
 
@@ -105,6 +108,9 @@ AVG_CASES = [
     ((1, 1, 4, 4), dict(kernel_size=2, stride=3, padding=1, ceil_mode=True)),
     ((1, 2, 5, 5), dict(kernel_size=2, padding=1, divisor_override=3)),
     ((1, 2, 5, 7), dict(kernel_size=3, stride=2, ceil_mode=True, divisor_override=2)),
+    ((1, 2, 1, 5), dict(kernel_size=(4, 1), stride=(2, 1), padding=(1, 0), ceil_mode=True)),
+    ((1, 2, 1, 5), dict(kernel_size=(4, 1), stride=(2, 1), padding=(1, 0), ceil_mode=True,
+                        count_include_pad=False)),
 ]
 
 
