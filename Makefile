@@ -25,7 +25,8 @@ bench: $(VENV)/.installed-dev
 # build/asan (package and tests copied beside it), so the normal in-place build is untouched;
 # Python itself is not instrumented, hence the preloaded runtime (with libstdc++, so that
 # ASan's __cxa_throw interceptor finds the real one: C++ exceptions become Python errors)
-# and no leak checking.
+# and no leak checking. Output is captured at Python's level only (--capture=sys), so that an
+# ASan report, which ends the process, is printed.
 ASAN_DIR := build/asan
 ASAN_TESTS := $(wildcard tests/test_cpp_*.py) tests/test_gemm.py
 asan: $(VENV)/.installed-dev
@@ -34,7 +35,7 @@ asan: $(VENV)/.installed-dev
 	rm -rf $(ASAN_DIR)/tests && cp -r tests $(ASAN_DIR)/tests
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=0 \
 		LD_PRELOAD="$$($(CXX) -print-file-name=libasan.so) $$($(CXX) -print-file-name=libstdc++.so)" \
-		$(abspath $(PY)) -m pytest -q -p no:cacheprovider $(ASAN_TESTS)
+		$(abspath $(PY)) -m pytest -q -p no:cacheprovider --capture=sys $(ASAN_TESTS)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

@@ -8,12 +8,7 @@
 #include <new>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#else
-#define ASAN_POISON_MEMORY_REGION(address, size) ((void)(address), (void)(size))
-#define ASAN_UNPOISON_MEMORY_REGION(address, size) ((void)(address), (void)(size))
-#endif
+#include "asan.h"
 
 namespace tensorcore {
 
@@ -81,6 +76,8 @@ char* take_block(size_t capacity) {
     if (posix_memalign(&fresh, 64, header_bytes + capacity) != 0) throw std::bad_alloc();
     char* base = static_cast<char*>(fresh);
     *reinterpret_cast<size_t*>(base) = capacity;
+    // the header past the capacity, so that a kernel writing just before its block is caught
+    ASAN_POISON_MEMORY_REGION(base + sizeof(size_t), header_bytes - sizeof(size_t));
     return base;
 }
 

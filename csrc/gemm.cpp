@@ -6,6 +6,7 @@
 #include <new>
 #include <stdexcept>
 
+#include "asan.h"
 #include "isa.h"
 #include "threads.h"
 
@@ -43,6 +44,13 @@ namespace tensorcore {
 
 namespace {
 
+// Under AddressSanitizer only the first `used` bytes of `capacity` bytes at `data` are
+// addressable: a packing buffer outlives its call, sized for the largest one.
+inline void limit_to(void* data, size_t used, size_t capacity) {
+    ASAN_UNPOISON_MEMORY_REGION(data, used);
+    ASAN_POISON_MEMORY_REGION(static_cast<char*>(data) + used, capacity - used);
+}
+
 // The packing workspace, kept per calling thread and grown on demand: a fresh allocation per
 // call would cost a malloc and, for the large blocks (served by mmap), page faults on every
 // call. 64-byte aligned; it only grows, to the largest problem this thread has run.
@@ -57,6 +65,7 @@ class Workspace {
             data_.reset(fresh);
             capacity_ = bytes;
         }
+        limit_to(data_.get(), elements * sizeof(T), capacity_);
         return static_cast<T*>(data_.get());
     }
 
@@ -110,7 +119,9 @@ void ThreadGemms<T>::reserve(const GemmProblem<T>& p) {
 template <typename T>
 void ThreadGemms<T>::run(const GemmProblem<T>& p, int thread) {
     if (empty_product(p)) return;
-    TC_ISA_CALL(isa_, gemm(p, packing_.data() + thread * slot_, 1));
+    T* slot = packing_.data() + thread * slot_;
+    limit_to(slot, TC_ISA_CALL(isa_, gemm_workspace_size(p, 1)) * sizeof(T), slot_ * sizeof(T));
+    TC_ISA_CALL(isa_, gemm(p, slot, 1));
 }
 
 template class ThreadGemms<float>;
