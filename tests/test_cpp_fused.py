@@ -315,6 +315,41 @@ def test_optimizer_steps_decline_what_they_cannot_update_in_place():
     np.testing.assert_array_equal(param[:, 1::2], 1.0)
 
 
+GRAD_VIEW_STEPS = {   # op -> (its state's names, (step, param, grad, state, t) -> None)
+    "sgd_step": (("velocity",), lambda step, p, g, s, t: step(p, g, *s, 0.05, 0.9, True, 0.01)),
+    "adam_step": (("exp_avg", "exp_avg_sq"),
+                  lambda step, p, g, s, t: step(p, g, *s, t, 0.01, 0.9, 0.999, 1e-8, 0.1, False)),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ["transposed", "strided"])
+@pytest.mark.parametrize("op", GRAD_VIEW_STEPS)
+def test_optimizer_steps_copy_a_non_contiguous_gradient(op, layout, dtype):
+    """Three steps of a (7, 33) parameter given grad views: the "cpu.cpp" variant's param
+    and state are those of the same steps given np.ascontiguousarray(grad), bit for bit, and
+    match the reference variant's; the views are left as they were."""
+    names, call = GRAD_VIEW_STEPS[op]
+    grads = [as_layout(rand(7, 33, dtype=dtype, seed=10 + t), layout) for t in range(3)]
+    assert not any(g.flags.c_contiguous for g in grads)
+    before = [g.copy() for g in grads]
+
+    def steps(name, grad_of):
+        arrays = [rand(7, 33, dtype=dtype, seed=1)] + [np.zeros((7, 33), dtype) for _ in names]
+        for t, g in enumerate(grads, start=1):
+            assert call(variant(op, name), arrays[0], grad_of(g), arrays[1:], t) is None
+        return dict(zip(("param",) + names, arrays))
+
+    got = steps("cpu.cpp", lambda g: g)
+    copied = steps("cpu.cpp", np.ascontiguousarray)
+    reference = steps("cpu.reference", lambda g: g)
+    for name, a in got.items():
+        np.testing.assert_array_equal(a, copied[name], err_msg=f"{op} {name}")
+        assert_matches(a, reference[name], dtype)
+    for g, g_before in zip(grads, before):
+        np.testing.assert_array_equal(g, g_before)
+
+
 # --- threads and bad input ---------------------------------------------------------------
 
 def thread_test_data(dtype):
@@ -565,6 +600,29 @@ def test_bad_target_to_class_kernels_raises(op, case):
     check_class_op_raises(op, BAD_TARGETS, case)
 
 
+# bad scores for cross_entropy and nll_loss ({scores}: logits or log_probs, as CLASS_OPS names)
+BAD_CLASS_FORWARD = {
+    "int_scores": (TypeError, r"expected {scores} of dtype float32 or float64, got int64",
+                   lambda o: with_operand(o, "scores", np.arange(15).reshape(3, 5))),
+    "transposed_scores": (ValueError, r"expected {scores} to be C-contiguous",
+                          lambda o: with_operand(o, "scores", rand(5, 3, seed=4).T)),
+    "misaligned_scores": (ValueError, r"expected {scores} to be C-contiguous and aligned",
+                          lambda o: with_operand(o, "scores", misaligned(rand(3, 5)))),
+    "flat_scores": (ValueError, r"expected {scores} of shape \(N, C\), got \(5,\)",
+                    lambda o: with_operand(o, "scores", rand(5, seed=4))),
+    "scalar_scores": (ValueError, r"expected {scores} of shape \(N, C\), got \(\)",
+                      lambda o: with_operand(o, "scores", np.array(0.5))),
+}
+
+
+@pytest.mark.parametrize("case", BAD_CLASS_FORWARD)
+@pytest.mark.parametrize("op", ["cross_entropy", "nll_loss"])
+def test_bad_input_to_class_forward_kernels_raises(op, case):
+    error, message, spoil = BAD_CLASS_FORWARD[case]
+    bad_cases = {case: (error, message.format(scores=CLASS_OPS[op]), spoil)}
+    check_class_op_raises(op, bad_cases, case)
+
+
 # bad grad or log_probs for cross_entropy_backward and nll_loss_backward
 BAD_CLASS_BACKWARD = {
     "float32_grad": (TypeError,
@@ -601,6 +659,35 @@ BAD_CLASS_BACKWARD = {
 @pytest.mark.parametrize("op", ["cross_entropy_backward", "nll_loss_backward"])
 def test_bad_input_to_class_backward_kernels_raises(op, case):
     check_class_op_raises(op, BAD_CLASS_BACKWARD, case)
+
+
+# bad (x, bias) for bias_act (float64 (3, 5) and (5,), "relu" when good)
+BAD_BIAS_ACT = {
+    "int_x": (TypeError, r"expected x of dtype float32 or float64, got int64",
+              lambda o: with_operand(o, "x", np.arange(15).reshape(3, 5))),
+    "transposed_x": (ValueError, r"expected x to be C-contiguous",
+                     lambda o: with_operand(o, "x", rand(5, 3, seed=3).T)),
+    "misaligned_x": (ValueError, r"expected x to be C-contiguous and aligned",
+                     lambda o: with_operand(o, "x", misaligned(rand(3, 5)))),
+    "scalar_x": (ValueError, r"expected x with at least one dimension, got a scalar",
+                 lambda o: with_operand(o, "x", np.array(0.5))),
+    "matrix_bias": (ValueError,
+                    r"expected bias of shape \(5,\) for x of shape \(3, 5\), got \(1, 5\)",
+                    lambda o: with_operand(o, "bias", o["bias"][None])),
+    "strided_bias": (ValueError, r"expected bias to be C-contiguous",
+                     lambda o: with_operand(o, "bias", rand(10, seed=3)[::2])),
+    "int_bias": (TypeError, r"expected bias of dtype float64 like the first operand, got int64",
+                 lambda o: with_operand(o, "bias", np.arange(5))),
+}
+
+
+@pytest.mark.parametrize("case", BAD_BIAS_ACT)
+def test_bad_input_to_bias_act_forward_raises(case):
+    good = dict(x=rand(3, 5, seed=1), bias=rand(5, seed=2), activation="relu")
+    error, message, spoil = BAD_BIAS_ACT[case]
+    bad = spoil(good)
+    with pytest.raises(error, match=f"^bias_act: {message}"):
+        _C.bias_act(bad["x"], bad["bias"], bad["activation"])
 
 
 # bad (grad, y, activation) for bias_act_backward (float64 (3, 5), "tanh" when good)
