@@ -661,16 +661,11 @@ def test_bad_input_to_class_backward_kernels_raises(op, case):
     check_class_op_raises(op, BAD_CLASS_BACKWARD, case)
 
 
-# bad (x, bias) for bias_act (float64 (3, 5) and (5,), "relu" when good)
+# bad (x, bias) for bias_act (float64 (3, 5) and (5,), "relu" when good): x as the row ops
+# reject it (BAD_ROW_X), and bad biases
 BAD_BIAS_ACT = {
-    "int_x": (TypeError, r"expected x of dtype float32 or float64, got int64",
-              lambda o: with_operand(o, "x", np.arange(15).reshape(3, 5))),
-    "transposed_x": (ValueError, r"expected x to be C-contiguous",
-                     lambda o: with_operand(o, "x", rand(5, 3, seed=3).T)),
-    "misaligned_x": (ValueError, r"expected x to be C-contiguous and aligned",
-                     lambda o: with_operand(o, "x", misaligned(rand(3, 5)))),
-    "scalar_x": (ValueError, r"expected x with at least one dimension, got a scalar",
-                 lambda o: with_operand(o, "x", np.array(0.5))),
+    **{f"{case}_x": (error, message, lambda o, make_x=make_x: with_operand(o, "x", make_x()))
+       for case, (error, message, make_x) in BAD_ROW_X.items()},
     "matrix_bias": (ValueError,
                     r"expected bias of shape \(5,\) for x of shape \(3, 5\), got \(1, 5\)",
                     lambda o: with_operand(o, "bias", o["bias"][None])),
