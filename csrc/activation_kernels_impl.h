@@ -128,10 +128,14 @@ struct GeluTanh {   // x (1 + tanh u) / 2
     V operator()(V x) const { return x * sigmoid_v<T>(T(2) * gelu_tanh_argument<T>(x)); }
 };
 
+// x is taken within +-1000, where the slope is 1 or 0 to the last bit, so that x^2 cannot
+// overflow: past |x| = 1.8e19 in float32, 0 * inf made it NaN (NaN passes through)
 template <typename T>
 struct GeluTanhBackward {   // (1 + t) / 2 + x (1 - t^2) u' / 2 with t = tanh u = 2s - 1
     typedef typename Simd<T>::vec V;
     V operator()(V grad, V x) const {
+        x = x > T(1000) ? broadcast(T(1000)) : x;
+        x = x < T(-1000) ? broadcast(T(-1000)) : x;
         const V s = sigmoid_v<T>(T(2) * gelu_tanh_argument<T>(x));
         const V du = T(0.79788456080286536) * (T(1) + T(3 * 0.044715) * x * x);
         return grad * (s + T(2) * x * s * (T(1) - s) * du);

@@ -34,6 +34,14 @@ def _as_list(out):
     return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
+def as_float64(*args):
+    """``args`` with every floating-point array cast to float64, anything else (integer
+    indices and targets, shapes, None) as it is: the reference evaluated on these is the
+    oracle for a float32 kernel given the same (rounded) inputs."""
+    return [a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
+            for a in args]
+
+
 def misaligned(a):
     """The same values, C-contiguous, at an address one byte past an element boundary."""
     out = np.zeros(a.nbytes + 1, np.uint8)[1:].view(a.dtype).reshape(a.shape)

@@ -10,7 +10,7 @@ import pytest
 
 import tensorcore as tc
 
-from helpers import misaligned
+from helpers import as_float64, misaligned
 
 _C = pytest.importorskip("tensorcore._C", reason="the C++ extension is not built")
 
@@ -178,13 +178,14 @@ def backward_pair(op):
 
 
 def assert_pair_matches(op, params, x, grad, dtype):
-    """The C++ forward and backward of ``op`` agree with the reference on x and grad."""
+    """The C++ forward and backward of ``op`` agree with the reference on x and grad, the
+    backward with the reference evaluated in float64 on the same operands."""
     ours, reference = forward_pair(op)
     y = reference(x, *params)
     assert_matches(ours(x, *params), y, dtype)
     ours_backward, reference_backward = backward_pair(op)
-    assert_matches(ours_backward(grad, x, y, *params), reference_backward(grad, x, y, *params),
-                   dtype)
+    assert_matches(ours_backward(grad, x, y, *params),
+                   reference_backward(*as_float64(grad, x, y), *params), dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -224,7 +225,22 @@ def test_activation_special_values(isa, dtype, key):
         y = reference(finite, *params)
         ours_backward, reference_backward = backward_pair(op)
         assert_matches(ours_backward(grad, finite, y, *params),
-                       reference_backward(grad, finite, y, *params), dtype)
+                       reference_backward(*as_float64(grad, finite, y), *params), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gelu_tanh_slope_at_huge_inputs(isa, dtype):
+    """1 far to the right, 0 far to the left, NaN for NaN: x * x overflowing there made the
+    slope NaN (0 * inf) in the kernels and the reference alike."""
+    big = np.finfo(dtype).max / 2
+    x = np.array([1e19, 1e20, big, -1e19, -1e20, -big, np.nan], dtype=dtype)
+    grad = np.ones_like(x)
+    expected = [1, 1, 1, 0, 0, 0, np.nan]
+    ours, reference = backward_pair("gelu")
+    with np.errstate(all="ignore"):
+        y = forward_pair("gelu")[1](x, "tanh")
+        for backward in (ours, reference):
+            np.testing.assert_allclose(backward(grad, x, y, "tanh"), expected, rtol=0, atol=1e-30)
 
 
 def test_float32_accuracy_against_float64(isa):

@@ -8,7 +8,7 @@ import pytest
 import tensorcore as tc
 import tensorcore.nn.functional as F
 
-from helpers import check, misaligned, torch
+from helpers import as_float64, check, misaligned, torch
 from test_cpp_kernels import DTYPES, assert_matches, rand, variant
 from test_pooling import AVG_CASES, MAX_CASES, as_pair, pool_loops
 
@@ -67,7 +67,7 @@ def check_max_pool(x, args, dtype):
         grad = rand(*y.shape, dtype=dtype, seed=5)
         grad = layouts(grad)[layout] if layout != "strided" else grad
         dx = ours_back(grad, indices, x.shape)
-        assert_matches(dx, reference_back(grad, expected_indices, x.shape), dtype)
+        assert_matches(dx, reference_back(*as_float64(grad, expected_indices, x.shape)), dtype)
         assert_layout_follows(dx, grad, layout)
 
 
@@ -76,7 +76,7 @@ def check_avg_pool(x, args, dtype):
     ours_back, reference_back = pair("avg_pool2d_backward")
     expected = reference(x, *args)
     grad = rand(*expected.shape, dtype=dtype, seed=5)
-    expected_dx = reference_back(grad, x.shape, *args)
+    expected_dx = reference_back(*as_float64(grad, x.shape, *args))
     for layout, view in layouts(x).items():
         y = ours(view, *args)
         assert_matches(y, expected, dtype)
@@ -177,14 +177,15 @@ def test_pooling_accepts_oddly_strided_arrays(dtype, layout):
         grad = same_images(rand(*y.shape, dtype=dtype, seed=5))
         grad_view, index_view = odd_views(grad)[layout], odd_views(indices)[layout]
         assert_matches(_C.max_pool2d_backward(grad_view, index_view, x.shape),
-                       variant("max_pool2d_backward", "cpu.reference")(grad, indices, x.shape),
-                       dtype)
+                       variant("max_pool2d_backward", "cpu.reference")(
+                           *as_float64(grad, indices, x.shape)), dtype)
     args = avg_args(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)
     y = _C.avg_pool2d(view, *args)
     assert_matches(y, variant("avg_pool2d", "cpu.reference")(x, *args), dtype)
     grad = same_images(rand(*y.shape, dtype=dtype, seed=6))
     assert_matches(_C.avg_pool2d_backward(odd_views(grad)[layout], x.shape, *args),
-                   variant("avg_pool2d_backward", "cpu.reference")(grad, x.shape, *args), dtype)
+                   variant("avg_pool2d_backward", "cpu.reference")(
+                       *as_float64(grad, x.shape, *args)), dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
