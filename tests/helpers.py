@@ -42,6 +42,15 @@ def as_float64(*args):
             for a in args]
 
 
+def gelu_tanh_huge_inputs(dtype):
+    """x far out on both sides and NaN, and GELU's tanh-approximation slope there: 1 far to the
+    right, 0 far to the left, NaN for NaN. x * x overflowing there (past |x| = 1.8e19 in
+    float32) made the slope NaN (0 * inf) in the C++, CUDA and reference kernels alike."""
+    big = np.finfo(dtype).max / 2
+    x = np.array([1e19, 1e20, big, -1e19, -1e20, -big, np.nan], dtype=dtype)
+    return x, [1, 1, 1, 0, 0, 0, np.nan]
+
+
 def misaligned(a):
     """The same values, C-contiguous, at an address one byte past an element boundary."""
     out = np.zeros(a.nbytes + 1, np.uint8)[1:].view(a.dtype).reshape(a.shape)

@@ -9,6 +9,8 @@ import tensorcore.nn.functional as F
 from tensorcore.errors import DeviceError, OutOfMemoryError
 from tensorcore.kernels import registry
 
+from helpers import gelu_tanh_huge_inputs
+
 HAVE_CUDA = tc.device.cuda_available()
 needs_cuda = pytest.mark.skipif(not HAVE_CUDA, reason="no CUDA device")
 TOLERANCE = {"float32": 2e-5, "float64": 1e-11}
@@ -99,6 +101,9 @@ def _cases(rng):
         cases.append(("cross_entropy_backward", lambda d, n=n, c=c, t=target: [
             _rand(rng, n).astype(d), registry.get("log_softmax").reference("cpu").fn(
                 _rand(rng, n, c).astype(d), 1), t()], ()))
+    # large logits: x - max is exact, where max + log(sum) rounds digits away
+    cases.append(("cross_entropy", lambda d: [arrays((7, 10))(d)[0] + np.array(1e4, d),
+                                              rng.integers(0, 10, size=7)], ()))
     return cases
 
 
@@ -130,6 +135,19 @@ def test_every_cuda_variant_matches_the_reference(dtype):
             checked.add(variant.name)
     assert {"cuda.cupy", "cuda.cublas", "cuda.cupy_ops"} <= checked
     assert ("cuda.tf32" in checked) == (dtype == "float32")
+
+
+@needs_cuda
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_tanh_slope_at_huge_inputs(dtype):
+    import cupy
+    x, expected = gelu_tanh_huge_inputs(dtype)
+    grad, x = cupy.ones(x.shape, dtype), cupy.asarray(x)
+    variants = _cuda_variants("gelu_backward")
+    assert {"cuda.cupy", "cuda.numba"} <= {v.name for v in variants}
+    for variant in variants:
+        dx = variant.fn(grad, x, x, "tanh")     # y: unused by the tanh slope
+        np.testing.assert_allclose(_host(dx), expected, rtol=0, atol=1e-30, err_msg=variant.name)
 
 
 @needs_cuda

@@ -20,6 +20,8 @@ import tensorcore as tc
 from tensorcore.device import cupy_or_none
 from tensorcore.kernels.windows import output_size
 
+from helpers import gelu_tanh_huge_inputs
+
 pytest.importorskip("numba", reason="Numba is not installed")
 from numba import cuda  # noqa: E402
 
@@ -284,6 +286,15 @@ def test_activation(name, params, dtype):
     assert_matches(got, expected, dtype, f"{name}_backward")
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gelu_tanh_slope_at_huge_inputs(dtype):
+    """The simulator computes float32 in float32 (x * x overflows past 1.8e19), the GPU in
+    float64 (past 1.3e154): either way x is taken within +-1000 first."""
+    x, expected = gelu_tanh_huge_inputs(dtype)
+    dx = activations.backward("gelu", dev(np.ones_like(x)), dev(x), dev(x), 1.0)  # y: unused
+    np.testing.assert_allclose(host(dx), expected, rtol=0, atol=1e-30)
+
+
 # --- softmax and the losses ----------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -307,8 +318,11 @@ def test_softmax_large_values_and_nan():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_cross_entropy_and_nll(dtype):
-    logits, target = rand(5, 11, seed=10, scale=3.0), np.array([0, 10, 3, 3, 7])
+@pytest.mark.parametrize("offset", [0.0, 1e4])   # 1e4: max + log(sum) would round digits away
+def test_cross_entropy_and_nll(dtype, offset):
+    # the logits as dtype holds them, so that the float64 reference sees the same values
+    logits = (rand(5, 11, seed=10, scale=3.0) + offset).astype(dtype).astype(np.float64)
+    target = np.array([0, 10, 3, 3, 7])
     grad = rand(5, seed=11)
     _, log_probs = run_both("cross_entropy", softmax.cross_entropy, (logits, target), dtype, {0})
     log_probs64 = reference("log_softmax")(logits, 1)

@@ -101,7 +101,10 @@ struct GeluTanh {   // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
     static __device__ scalar_t forward(scalar_t x, scalar_t) {
         return HALF * x * (ONE + tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)));
     }
+    // x within +-1000, where the slope is 1 or 0 to the last bit, so that x * x cannot
+    // overflow: past |x| = 1.8e19 in float, 0 * inf made it NaN (NaN passes through)
     static __device__ scalar_t backward(scalar_t g, scalar_t x, scalar_t, scalar_t) {
+        x = x > 1000 ? scalar_t(1000) : x < -1000 ? scalar_t(-1000) : x;
         const scalar_t t = tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x));
         const scalar_t inner = SQRT_2_OVER_PI * (ONE + 3 * GELU_CUBIC * x * x);
         return g * (HALF * (ONE + t) + HALF * x * (ONE - t * t) * inner);

@@ -102,11 +102,13 @@ extern "C" __global__ void cross_entropy_forward(const scalar_t* __restrict__ lo
     logits += row * cols, log_probs += row * cols;
     scalar_t m, s;
     row_stats(logits, cols, m, s);
-    const scalar_t shift = m + log(s);
-    for (int j = threadIdx.x; j < cols; j += blockDim.x) log_probs[j] = logits[j] - shift;
+    // x - m first: exact for the logits near the max, where m + log(s) would round away
+    // digits of large logits
+    const scalar_t log_s = log(s);
+    for (int j = threadIdx.x; j < cols; j += blockDim.x) log_probs[j] = logits[j] - m - log_s;
     if (threadIdx.x == 0) {
         const long long t = target[row];
-        loss[row] = (t >= 0 && t < cols) ? shift - logits[t] : not_a_number();
+        loss[row] = (t >= 0 && t < cols) ? log_s - (logits[t] - m) : not_a_number();
     }
 }
 

@@ -95,11 +95,13 @@ def cross_entropy_kernel(dtype, threads):
             total = T(0)
             for c in range(t, C, threads):
                 total += math.exp(logits[r, c] - largest)
-            shift = largest + math.log(block_sum(buffer, total))
+            # x - max first: exact for the logits near the max, where max + log(sum) would
+            # round away digits of large logits
+            log_total = math.log(block_sum(buffer, total))
             for c in range(t, C, threads):
-                log_probs[r, c] = logits[r, c] - shift
+                log_probs[r, c] = logits[r, c] - largest - log_total
             if t == 0:
-                loss[r] = shift - logits[r, target[r]]
+                loss[r] = log_total - (logits[r, target[r]] - largest)
 
     return cross_entropy
 
