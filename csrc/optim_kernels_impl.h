@@ -115,7 +115,9 @@ struct Rmsprop {
         if (grad_avg) {
             const V a = load_n(grad_avg + i, count) * alpha + (T(1) - alpha) * g;
             store_n(grad_avg + i, a, count);
-            centered = s - a * a;
+            // where s overflowed, a * a may too: inf - inf would be NaN, but s >= a^2, so
+            // the difference is inf as well (no step, as with a fused multiply-add)
+            centered = s == T(INFINITY) ? s : s - a * a;
         }
         const V avg = sqrt_v<T>(centered) + eps;
         if (momentum_buffer) {

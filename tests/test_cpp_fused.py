@@ -303,6 +303,26 @@ def test_optimizer_steps_match_torch_on_a_large_tensor(name, args, torch_name, t
     assert_matches(got, p.detach().numpy(), np.float32)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("impl", ["cpu.cpp", "cpu.reference"])
+def test_centered_rmsprop_where_squares_overflow(isa, dtype, impl):
+    """Gradients whose squares overflow: square_avg - grad_avg^2 was inf - inf = NaN where no
+    fused multiply-add hid it (the generic ISA, the reference). Those lanes now take no step,
+    on every ISA, as in PyTorch; the others step as usual."""
+    args = dict(lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=True)
+    huge = 1e3 * np.sqrt(np.finfo(dtype).max)        # (1 - alpha)^2 huge^2 overflows too
+    param, grads = rand(7, seed=1), [rand(7, seed=10 + t) for t in range(2)]
+    for g in grads:
+        g[[1, 4]] = huge, -huge
+    with np.errstate(over="ignore", invalid="ignore"):
+        with tc.kernels.use(rmsprop_step=impl):
+            got = optimizer_steps("rmsprop", args, param.astype(dtype), grads)
+        expected = np_optimizer_steps("rmsprop", args, param, grads).astype(dtype)
+    finite = [0, 2, 3, 5, 6]
+    assert np.array_equal(got[[1, 4]], param.astype(dtype)[[1, 4]])
+    assert_matches(got[finite], expected[finite], dtype)
+
+
 def test_optimizer_steps_decline_what_they_cannot_update_in_place():
     param = np.ones((4, 6))
     step = variant("sgd_step", "cpu.cpp")

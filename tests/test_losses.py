@@ -288,6 +288,29 @@ def test_ignore_index_may_lie_outside_the_classes():
     assert np.isfinite(loss.item())
 
 
+@pytest.mark.parametrize("op, options", [("cross_entropy", {}),
+                                         ("cross_entropy", dict(label_smoothing=0.2)),
+                                         ("nll_loss", {})])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_ignored_rows_may_hold_infinities(op, options, reduction):
+    """Rows whose target is ignored add nothing, whatever they hold (an ignored row of -inf
+    once made the loss NaN): the loss and gradient equal those with finite values there."""
+    finite = rand(4, 5, seed=1, low=-3, high=0)
+    infinite = finite.copy()
+    infinite[0, 0] = infinite[2, 0] = infinite[2, 3] = -np.inf
+    target = tc.tensor([-100, 1, -100, 4])
+    results = []
+    for values in (finite, infinite):
+        x = tc.tensor(values, requires_grad=True)
+        loss = getattr(F, op)(x, target, reduction=reduction, **options)
+        loss.sum().backward()
+        results.append((loss.numpy(), x.grad.numpy()))
+    (loss, grad), (loss_inf, grad_inf) = results
+    assert np.all(np.isfinite(loss_inf)) and np.array_equal(loss_inf, loss)
+    np.testing.assert_allclose(grad_inf[[1, 3]], grad[[1, 3]], rtol=1e-6, atol=1e-9)
+    assert not np.any(grad_inf[[0, 2]]) and np.any(grad[[1, 3]])
+
+
 @pytest.mark.parametrize("op", ["cross_entropy", "nll_loss"])
 def test_class_losses_bad_targets(op):
     fn = getattr(F, op)

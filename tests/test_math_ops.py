@@ -54,15 +54,15 @@ def test_numpy_scalars_do_not_promote_float32():
 
 @pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 2)])
 @pytest.mark.parametrize("keepdims", [False, True])
-@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "var"])
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "var", "std"])
 def test_reductions(name, axis, keepdims):
     x = rand(3, 7, 5, seed=11)
-    if name == "var":
+    if name in ("var", "std"):
         def fn(t):
-            return t.var(axis=axis, keepdims=keepdims)
+            return getattr(t, name)(axis=axis, keepdims=keepdims)
 
         def np_fn(a):
-            return np.var(a, axis=axis, keepdims=keepdims, ddof=1)
+            return getattr(np, name)(a, axis=axis, keepdims=keepdims, ddof=1)
     else:
         def fn(t):
             return getattr(t, name)(axis=axis, keepdims=keepdims)
@@ -81,6 +81,30 @@ def test_reductions_against_torch_with_dim(dim):
     check(lambda t: t.std(dim=dim, unbiased=False), [x], torch_fn=lambda t: t.std(dim=dim, unbiased=False))
     check(lambda t: t.max(dim=dim).values, [x], torch_fn=lambda t: t.max(dim=dim).values)
     check(lambda t: t.min(dim=dim)[0], [x], torch_fn=lambda t: t.min(dim=dim)[0])
+
+
+def test_std_of_equal_elements_has_a_zero_gradient():
+    """As PyTorch: the chain rule through sqrt would give 0 * inf = NaN there."""
+    x = rand(3, 6, seed=4)
+    x[1] = 0.75
+    t = tc.tensor(x, requires_grad=True)
+    t.std(dim=1).sum().backward()
+    assert not np.any(t.grad.numpy()[1]) and np.all(t.grad.numpy()[[0, 2]] != 0)
+    if torch is not None:
+        p = torch.tensor(x, requires_grad=True)
+        p.std(dim=1).sum().backward()
+        np.testing.assert_allclose(t.grad.numpy(), p.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_var_and_std_of_too_few_elements_are_nan(name):
+    """n - correction <= 0: NaN values and gradients, as PyTorch (the backward once raised
+    ZeroDivisionError)."""
+    t = tc.tensor(rand(1, 4, seed=2), requires_grad=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = getattr(t, name)(dim=0)
+        out.sum().backward()
+    assert np.all(np.isnan(out.numpy())) and np.all(np.isnan(t.grad.numpy()))
 
 
 def test_max_with_dim_returns_values_and_indices():

@@ -91,5 +91,5 @@ define("rmsprop_step", """rmsprop_step(param, grad, square_avg, momentum_buffer 
     lr, alpha, eps, weight_decay, momentum) -> None
     In place, as torch.optim.RMSprop (centered when grad_avg is given): g = grad + weight_decay * param;
     square_avg = alpha square_avg + (1 - alpha) g^2; grad_avg = alpha grad_avg + (1 - alpha) g;
-    avg = sqrt(square_avg - grad_avg^2 if centered else square_avg) + eps;
-    with momentum: buf = momentum buf + g / avg, param -= lr buf; else param -= lr g / avg.""")
+    avg = sqrt(square_avg - grad_avg^2 if centered else square_avg) + eps (inf where square_avg
+    overflowed to inf); with momentum: buf = momentum buf + g / avg, param -= lr buf; else param -= lr g / avg.""")

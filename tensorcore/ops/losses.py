@@ -51,6 +51,18 @@ class NLLLoss(Function):
         return self.backward_kernel(g, self.log_probs, self.target), None
 
 
+class ZeroIgnoredRows(Function):
+    """losses (M,) with the ignored rows set to 0, gradient likewise: an ignored row's stand-in
+    loss (of class 0) may be inf or NaN, which a multiply by 0 would turn into NaN."""
+
+    def forward(self, losses, keep):
+        self.keep = keep
+        return array_module(losses).where(keep, losses, 0)
+
+    def backward(self, g):
+        return array_module(g).where(self.keep, g, 0), None
+
+
 class ElementwiseLoss(Function):
     """loss = forward_kernel(input, target, *extra); the backward kernel gives a gradient per
     operand (None for an absent one), summed back over broadcast axes."""
@@ -229,13 +241,13 @@ def _weighted_class_loss(nll, log_probs, safe, keep, weight, reduction, rows_sha
     """PyTorch's weighting of per-row NLL values nll (M,), from log_probs (M, C):
     loss_n = (1 - eps) w[t_n] nll_n + (eps / C) sum_c w_c (-log p_nc), zero where t_n is
     ignore_index; "mean" divides the sum by sum_n w[t_n] over the kept rows."""
-    keep = _make(keep.astype(log_probs.dtype))               # (M,) 1 kept, 0 ignored
-    row_weight = keep if weight is None else weight[safe] * keep                     # (M,)
-    losses = nll * row_weight
+    kept = _make(keep.astype(log_probs.dtype))               # (M,) 1 kept, 0 ignored
+    row_weight = kept if weight is None else weight[safe] * kept                     # (M,)
+    losses = ZeroIgnoredRows.apply(nll, keep) * row_weight
     if label_smoothing:
         classes = log_probs.shape[1]
         class_weighted = -log_probs if weight is None else -log_probs * weight          # (M, C)
-        smooth = class_weighted.sum(axis=1) * keep
+        smooth = ZeroIgnoredRows.apply(class_weighted.sum(axis=1), keep)
         losses = losses * (1 - label_smoothing) + smooth * (label_smoothing / classes)
     return _reduce(losses.reshape(rows_shape), reduction, denominator=row_weight.sum())
 

@@ -83,7 +83,22 @@ class Var(Function):
         xp = array_module(g)
         if not self.keepdims and self.axis is not None:
             g = xp.expand_dims(g, self.axis)
-        return g * (2.0 / self.denominator) * self.centered, None, None, None
+        scale = 2.0 / self.denominator if self.denominator else float("nan")
+        return g * scale * self.centered, None, None, None
+
+
+class Std(Var):
+    """sqrt(var); its gradient is 0 where every element is equal (std 0), as PyTorch's, where
+    the chain rule through sqrt would give 0 * inf."""
+
+    def forward(self, a, axis, keepdims, correction):
+        self.std = array_module(a).sqrt(super().forward(a, axis, keepdims, correction))
+        return self.std
+
+    def backward(self, g):
+        xp = array_module(g)
+        zero = self.std == 0
+        return super().backward(xp.where(zero, 0, g / (2 * xp.where(zero, 1, self.std))))
 
 
 def _reduce_args(op, x, axis, keepdims, dim, keepdim):
@@ -162,4 +177,5 @@ def var(x, axis=None, keepdims=False, dim=None, keepdim=None, correction=None, u
 
 def std(x, axis=None, keepdims=False, dim=None, keepdim=None, correction=None, unbiased=None,
         ddof=None):
-    return var(x, axis, keepdims, dim, keepdim, correction, unbiased, ddof).sqrt()
+    x, axis, keepdims = _reduce_args("std", x, axis, keepdims, dim, keepdim)
+    return Std.apply(x, axis, keepdims, _correction("std", correction, unbiased, ddof))

@@ -44,7 +44,9 @@ def rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, lr, alpha, 
     if grad_avg is not None:
         grad_avg *= alpha
         grad_avg += (1 - alpha) * g
-        avg = xp.sqrt(square_avg - grad_avg * grad_avg) + eps
+        # an overflowed square_avg stays inf (grad_avg^2 may be inf too: inf - inf is NaN)
+        centered = xp.where(xp.isinf(square_avg), square_avg, square_avg - grad_avg * grad_avg)
+        avg = xp.sqrt(centered) + eps
     else:
         avg = xp.sqrt(square_avg) + eps
     if momentum_buffer is not None:
