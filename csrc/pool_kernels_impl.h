@@ -316,9 +316,11 @@ void avg_forward_planar(const PoolGeometry& g, AvgDivisor divisor, const T* x, S
                 T sum = 0;
                 for (ptrdiff_t i = rows.first; i < rows.end; ++i) {
                     const T* row = plane + (rows.start + i) * xs.h;
-                    for (ptrdiff_t j = cols.first; j < cols.end; ++j) {
-                        sum += row[(cols.start + j) * xs.w];
+                    T row_sum = 0;   // summed apart: a large window's error grows by kh + kw
+                    for (ptrdiff_t j = cols.first; j < cols.end; ++j) {   // terms, not kh * kw
+                        row_sum += row[(cols.start + j) * xs.w];
                     }
+                    sum += row_sum;
                 }
                 y[n * ys.n + c * ys.c + oh * ys.h + ow * ys.w] =
                     sum / divisor_of<T>(g, divisor, oh, ow);
@@ -346,11 +348,13 @@ void avg_forward_channels_last(const PoolGeometry& g, AvgDivisor divisor, const 
                 const int count = static_cast<int>(min_of(L, g.C - c0));
                 V sum = V{};
                 for (ptrdiff_t i = taps_r.first; i < taps_r.end; ++i) {
+                    V row_sum = V{};   // summed apart, as in avg_forward_planar
                     for (ptrdiff_t j = taps_c.first; j < taps_c.end; ++j) {
                         const T* p = x + n * xs.n + (taps_r.start + i) * xs.h +
                                      (taps_c.start + j) * xs.w + c0;
-                        sum += load_n(p, count);
+                        row_sum += load_n(p, count);
                     }
+                    sum += row_sum;
                 }
                 store_n(out + c0, sum / div, count);
             }

@@ -48,6 +48,13 @@ PoolGeometry geometry(const char* op, std::array<ptrdiff_t, 4> x_shape, Pair ker
     for (ptrdiff_t size : x_shape) {
         if (size < 0) throw std::invalid_argument(std::string(op) + ": negative size in x_shape");
     }
+    // as PyTorch: an empty batch is fine, an empty image is not (its windows would cover
+    // padding alone, giving -inf or 0 / 0)
+    if (x_shape[1] == 0 || x_shape[2] == 0 || x_shape[3] == 0) {
+        throw std::invalid_argument(std::string(op) + ": expected x with non-zero C, H and W, "
+                                    "got x of shape " +
+                                    shape_string({x_shape.begin(), x_shape.end()}));
+    }
     if (!valid) {
         throw std::invalid_argument(
             std::string(op) + ": expected kernel, stride and dilation from 1 to 2^30 and padding "

@@ -158,6 +158,16 @@ def odd_views(x):
     return views
 
 
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+def test_avg_pool2d_of_a_large_window_stays_accurate(isa, layout):
+    """A 2048 x 2048 window in float32: summed tap by tap its mean was 1.2% off (each add
+    rounds against a sum of up to 4e7); rows summed apart stay within 1e-6."""
+    x = layouts(rand(1, 2, 2048, 2048, dtype=np.float32, seed=3) + np.float32(10))[layout]
+    y = variant("avg_pool2d", "cpu.cpp")(x, *avg_args(kernel_size=2048))
+    np.testing.assert_allclose(y.reshape(-1), x.astype(np.float64).mean(axis=(2, 3)).reshape(-1),
+                               rtol=2e-6)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", ["rows ::2", "nhwc columns 1::2", "reversed", "broadcast"])
 def test_pooling_accepts_oddly_strided_arrays(dtype, layout):
@@ -295,6 +305,14 @@ BAD_POOLING_INPUTS = [
      (_x, (2**32 + 1, 1), (1, 1), (0, 0), (2**32, 1), False)),
     (ValueError, "max_pool2d: expected kernel, stride and dilation from 1 to 2", _C.max_pool2d,
      (_x, (2**62, 1), (1, 1), (0, 0), (4, 1), False)),
+    # an empty image: its windows, in the padding alone, would give -inf or 0 / 0
+    (ValueError, r"max_pool2d: expected x with non-zero C, H and W, got x of shape "
+     r"\(1, 2, 0, 0\)", _C.max_pool2d, (_x[:, :, :0, :0], (2, 2), (2, 2), (1, 1), (1, 1), False)),
+    (ValueError, r"avg_pool2d: expected x with non-zero C, H and W, got x of shape "
+     r"\(1, 0, 4, 4\)", _C.avg_pool2d, (_x[:, :0], (2, 2), (2, 2), (1, 1), False, False, None)),
+    (ValueError, r"avg_pool2d_backward: expected x with non-zero C, H and W",
+     _C.avg_pool2d_backward, (_g[:, :, :1, :1], (1, 2, 4, 0), (2, 2), (2, 2), (1, 1), False,
+                              True, None)),
     # windows wholly in the padding: 0 / 0 in avg_pool2d, -inf and index -1 in max_pool2d
     (ValueError, "avg_pool2d: .*padding from 0 to half the kernel", _C.avg_pool2d,
      (_x, (2, 2), (1, 1), (3, 3), False, False, None)),

@@ -229,6 +229,8 @@ POOLS = [("max_pool2d", F.max_pool2d), ("avg_pool2d", F.avg_pool2d)]
     ((1, 2, 5, 5), (2,), dict(stride=1.5), TypeError, "1.5"),
     ((1, 2, 5, 5), (2**63 + 1,), {}, ValueError, "kernel_size from 1 to 2"),
     ((1, 2, 5, 5), (2,), dict(stride=(1, 2**31)), ValueError, "stride from 1 to 2"),
+    ((1, 2, 0, 0), (2,), dict(padding=1), ShapeError, r"non-zero .* \(1, 2, 0, 0\)"),
+    ((2, 0, 4, 4), (2,), {}, ShapeError, r"non-zero .* \(2, 0, 4, 4\)"),
 ])
 def test_pooling_bad_arguments(name, pool, x_shape, args, kwargs, error, received):
     with pytest.raises(error, match=name) as caught:

@@ -1,5 +1,6 @@
 """max_pool2d and avg_pool2d over NCHW images, as torch.nn.functional's."""
 from ..autograd import Function
+from ..errors import ShapeError
 from ..kernels import registry
 from .window_args import LARGEST, check_output_size, image_input, is_int, pair
 
@@ -34,6 +35,9 @@ class AvgPool2d(Function):
 
 def pool_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode):
     """Checked (kernel, stride, padding, dilation) pairs; stride defaults to the kernel."""
+    if 0 in x.shape[1:]:     # as PyTorch: an empty batch is fine, an empty image is not
+        raise ShapeError(f"{op}: expected an input with non-zero channels, height and width, "
+                         f"got shape {x.shape}")
     kernel = pair(op, "kernel_size", kernel_size, 1)
     stride = kernel if stride is None else pair(op, "stride", stride, 1)
     padding = pair(op, "padding", padding, 0)
