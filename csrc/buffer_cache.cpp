@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <new>
+#include <string>
 #include <vector>
 
 #include "asan.h"
@@ -57,6 +58,18 @@ Cache& cache() {
 }
 
 // A block of `capacity` bytes: a cached one of that capacity, else a fresh one.
+// std::bad_alloc saying what was asked for: pybind11 raises MemoryError with what()
+class OutOfMemory : public std::bad_alloc {
+  public:
+    explicit OutOfMemory(size_t bytes)
+        : message_("tensorcore: out of memory for an array of " + std::to_string(bytes) +
+                   " bytes") {}
+    const char* what() const noexcept override { return message_.c_str(); }
+
+  private:
+    std::string message_;
+};
+
 char* take_block(size_t capacity) {
     if (capacity >= smallest_cached) {
         Cache& c = cache();
@@ -71,9 +84,9 @@ char* take_block(size_t capacity) {
             }
         }
     }
-    if (capacity > SIZE_MAX - header_bytes) throw std::bad_alloc();
+    if (capacity > SIZE_MAX - header_bytes) throw OutOfMemory(capacity);
     void* fresh = nullptr;   // posix_memalign: under ASan capacity is not a multiple of 64
-    if (posix_memalign(&fresh, 64, header_bytes + capacity) != 0) throw std::bad_alloc();
+    if (posix_memalign(&fresh, 64, header_bytes + capacity) != 0) throw OutOfMemory(capacity);
     char* base = static_cast<char*>(fresh);
     *reinterpret_cast<size_t*>(base) = capacity;
     // the header past the capacity, so that a kernel writing just before its block is caught

@@ -35,9 +35,11 @@ template <typename T>
 py::array multiply(const py::array& a_array, const py::array& b_array, const MatrixStack& a,
                    const MatrixStack& b) {
     const ptrdiff_t batch = a.batch == 1 ? b.batch : a.batch;
-    py::array_t<T> out = a_array.ndim() == 3 || b_array.ndim() == 3
-                             ? cached_array<T>({batch, a.rows, b.cols})
-                             : cached_array<T>({a.rows, b.cols});
+    const std::vector<py::ssize_t> out_shape =
+        a_array.ndim() == 3 || b_array.ndim() == 3 ? std::vector<py::ssize_t>{batch, a.rows, b.cols}
+                                                   : std::vector<py::ssize_t>{a.rows, b.cols};
+    require_allocatable("matmul", "output", out_shape);
+    py::array_t<T> out = cached_array<T>(out_shape);
     if (batch == 0 || a.rows == 0 || b.cols == 0) return out;
     GemmProblem<T> p{static_cast<const T*>(a_array.data()), a.batch_stride, a.row_stride,
                      a.col_stride, static_cast<const T*>(b_array.data()), b.batch_stride,

@@ -2,10 +2,13 @@
 the next call of the same size, within the limit; small ones are not kept. (Every test runs
 with the cache's poisoning on, see conftest.py: kernels never see zeroed memory.)"""
 import gc
+import os
 import pickle
 
 import numpy as np
 import pytest
+
+from test_cpp_kernels import stride_0
 
 _C = pytest.importorskip("tensorcore._C", reason="the C++ extension is not built")
 
@@ -118,3 +121,12 @@ def test_one_kernel_gradient_for_two_leaves_gives_each_its_own_array():
     np.testing.assert_array_equal(b_ih.grad.numpy(), b_hh.grad.numpy())
     b_ih.grad.numpy()[:] += 1.0
     assert not np.array_equal(b_ih.grad.numpy(), b_hh.grad.numpy())
+
+
+@pytest.mark.skipif("libasan" in os.environ.get("LD_PRELOAD", ""),
+                    reason="AddressSanitizer ends the process on an impossible allocation")
+def test_an_allocation_that_fails_says_how_large_it_was():
+    """A 2^60-byte output (within the size checks, beyond any address space): MemoryError with
+    the size, where pybind11 passed on a bare "std::bad_alloc"."""
+    with pytest.raises(MemoryError, match=f"out of memory for an array of {2**60} bytes"):
+        _C.matmul(stride_0(2**29, 1), stride_0(1, 2**29))

@@ -322,6 +322,21 @@ def test_bad_input_to_extension_raises():
             fn(*args)
 
 
+def stride_0(*shape):
+    """A float32 array of ``shape`` over one element: sizes that could not be allocated."""
+    return np.lib.stride_tricks.as_strided(np.ones(1, np.float32), shape, (0,) * len(shape))
+
+
+def test_matmul_of_an_impossibly_large_output_raises():
+    """The output's shape is checked before NumPy is asked for it (NumPy's own message named
+    neither the op nor the shape)."""
+    with pytest.raises(ValueError, match=r"matmul: output of shape \(2147483648, 4294967296\) is "
+                                         "too large for an array"):
+        _C.matmul(stride_0(2**31, 1), stride_0(1, 2**32))
+    with pytest.raises(ValueError, match=r"matmul: output of shape \(3, 2147483648, 4294967296\)"):
+        _C.matmul(stride_0(3, 2**31, 1), stride_0(1, 2**32))
+
+
 # bad x for a one-operand binding (the activations' forwards, softmax, log_softmax):
 # (error, message after "<op>: ", x)
 BAD_X = {
