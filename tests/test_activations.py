@@ -148,3 +148,16 @@ def test_inplace_while_recording_leaves_the_input_and_its_gradient(name, fn, slo
 def test_gelu_bad_approximate(approximate):
     with pytest.raises(ValueError, match=r"gelu: approximate must be 'none' or 'tanh', got "):
         F.gelu(tc.ones(3), approximate=approximate)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_reference_in_float32_keeps_its_left_tail(approximate):
+    """The reference (the kernels' oracle) takes Phi as erfc(-x / sqrt 2) / 2 and
+    (1 + tanh u) / 2 as sigmoid(2u): as 1 + erf and 1 + tanh they cancelled for negative x
+    (at x = -5.4 the tanh form was 12x off in float32)."""
+    x = np.linspace(-9, -3, 601).astype(np.float32)
+    exact_x = x.astype(np.float64)
+    exact_cdf = (np.vectorize(math.erfc)(-exact_x / math.sqrt(2)) / 2 if approximate == "none"
+                 else np_sigmoid(2 * math.sqrt(2 / math.pi) * (exact_x + 0.044715 * exact_x ** 3)))
+    forward = tc.kernels.get("gelu").reference("cpu").fn
+    np.testing.assert_allclose(forward(x, approximate), exact_x * exact_cdf, rtol=1e-5)

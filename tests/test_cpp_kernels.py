@@ -246,7 +246,8 @@ def test_gelu_tanh_slope_at_huge_inputs(isa, dtype):
 
 def test_float32_accuracy_against_float64(isa):
     """float32 polynomials within a few ulp of the float64 result, relative to each value:
-    tanh for tiny |x|, sigmoid deep in the tail, gelu where 1 + erf cancels."""
+    tanh for tiny |x|, sigmoid deep in the tail, gelu where 1 + erf cancels (a looser bound
+    for gelu's tail, where x < -5 and its values are below 1e-5: up to 8.5e-6, 70 ulp)."""
     x64 = np.concatenate([np.linspace(-9, 9, 20001), np.geomspace(1e-30, 1, 500),
                           -np.geomspace(1e-30, 1, 500)])
     x32 = x64.astype(np.float32)
@@ -258,9 +259,9 @@ def test_float32_accuracy_against_float64(isa):
         got = ours(x32, *params).astype(np.float64)
         meaningful = np.abs(expected) > 1e-30   # gelu's far tail is subnormal in float32
         error = np.abs(got - expected)[meaningful] / np.abs(expected[meaningful])
-        if key.startswith("gelu"):   # the float64 reference itself cancels past x < -5
-            error = error[exact[meaningful] > -5]
-        assert error.max() < bound, f"{key}: relative error {error.max():.2e}"
+        tail = key.startswith("gelu") & (exact[meaningful] < -5)
+        assert error[~tail].max() < bound, f"{key}: relative error {error[~tail].max():.2e}"
+        assert error[tail].max(initial=0) < 1e-5, f"{key}: tail error {error[tail].max():.2e}"
 
 
 @pytest.mark.parametrize("key", FORWARD)

@@ -122,6 +122,14 @@ def test_max_ties_share_the_gradient():
     assert x.grad.tolist() == [0.0, 0.5, 0.5, 0.0]
 
 
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_and_min_of_a_nan_send_the_gradient_to_it(name):
+    """As PyTorch (the mask x == result once held no element, and the gradient was 0 / 0)."""
+    x = tc.tensor([[1.0, np.nan, 2.0], [3.0, 1.0, 3.0]], requires_grad=True)
+    getattr(x, name)().backward()
+    assert x.grad.tolist() == [[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
+
+
 @pytest.mark.parametrize("name, fn", [
     ("reshape", lambda t: t.reshape(7, -1) * 2),
     ("view tuple", lambda t: t.view((3, 35)) * 2),

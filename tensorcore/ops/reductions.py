@@ -52,11 +52,13 @@ class Mean(Function):
 
 
 class Extreme(Function):
-    """max or min over ``axis``; ties share the gradient equally (PyTorch's amax/amin)."""
+    """max or min over ``axis``; ties share the gradient equally, and a NaN result's gradient
+    goes to the NaNs (PyTorch's max/min)."""
 
     def forward(self, a, axis, keepdims, largest):
+        xp = array_module(a)
         out = a.max(axis=axis, keepdims=True) if largest else a.min(axis=axis, keepdims=True)
-        self.mask = a == out
+        self.mask = (a == out) | (xp.isnan(a) & xp.isnan(out))
         self.axis, self.keepdims = axis, keepdims
         if keepdims:
             return out

@@ -36,7 +36,9 @@ def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
     (OH, OW), pads = geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
     windows = im2col(x, kernel, pads, stride, dilation, fill=-xp.inf)   # (N, C, kh, kw, OH, OW)
     taps = windows.reshape(N, C, -1, OH, OW)                             # (N, C, kh*kw, OH, OW)
-    tap = taps.argmax(axis=2)[:, :, None]   # the first maximum (or NaN) of each window, as PyTorch
+    # the first maximum of each window, as PyTorch; of several NaNs the first too (PyTorch's
+    # CPU kernel takes the last: the value is NaN either way)
+    tap = taps.argmax(axis=2)[:, :, None]
     y = xp.take_along_axis(taps, tap, axis=2)[:, :, 0]
     tap = tap[:, :, 0]                                                   # (N, C, OH, OW)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation

@@ -88,26 +88,31 @@ struct Tanh {
         return g * (ONE - y * y);
     }
 };
+// Phi(x) as erfc(-x / sqrt 2) / 2 and (1 + tanh u) / 2 as sigmoid(2u): 1 + erf and 1 + tanh
+// cancel for negative x
 struct GeluErf {    // x * Phi(x)
     static __device__ scalar_t forward(scalar_t x, scalar_t) {
-        return HALF * x * (ONE + erf(x * INV_SQRT_2));
+        return HALF * x * erfc(-x * INV_SQRT_2);
     }
     static __device__ scalar_t backward(scalar_t g, scalar_t x, scalar_t, scalar_t) {
-        const scalar_t cdf = HALF * (ONE + erf(x * INV_SQRT_2));
+        const scalar_t cdf = HALF * erfc(-x * INV_SQRT_2);
         return g * (cdf + x * exp(-HALF * x * x) * INV_SQRT_2PI);
     }
 };
-struct GeluTanh {   // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+struct GeluTanh {   // x sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3))
+    static __device__ scalar_t sigmoid_of_argument(scalar_t x) {
+        return Sigmoid::forward(2 * SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x), ZERO);
+    }
     static __device__ scalar_t forward(scalar_t x, scalar_t) {
-        return HALF * x * (ONE + tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)));
+        return x * sigmoid_of_argument(x);
     }
     // x within +-1000, where the slope is 1 or 0 to the last bit, so that x * x cannot
     // overflow: past |x| = 1.8e19 in float, 0 * inf made it NaN (NaN passes through)
     static __device__ scalar_t backward(scalar_t g, scalar_t x, scalar_t, scalar_t) {
         x = x > 1000 ? scalar_t(1000) : x < -1000 ? scalar_t(-1000) : x;
-        const scalar_t t = tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x));
+        const scalar_t s = sigmoid_of_argument(x);
         const scalar_t inner = SQRT_2_OVER_PI * (ONE + 3 * GELU_CUBIC * x * x);
-        return g * (HALF * (ONE + t) + HALF * x * (ONE - t * t) * inner);
+        return g * (s + 2 * x * s * (ONE - s) * inner);
     }
 };
 

@@ -31,11 +31,17 @@ def scalar_functions():
         e = math.exp(-abs(x))               # in (0, 1]: no overflow for either sign
         return 1 / (1 + e) if x >= 0 else e / (1 + e)
 
+    # Phi(x) as erfc(-x / sqrt 2) / 2 and (1 + tanh u) / 2 as sigmoid(2u): 1 + erf and
+    # 1 + tanh cancel for negative x
+    @device
+    def gelu_tanh_sigmoid(x):
+        return sigmoid(2 * SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x * x * x), 0)
+
     @device
     def gelu(x, param):
         if param:
-            return 0.5 * x * (1 + math.tanh(SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x * x * x)))
-        return 0.5 * x * (1 + math.erf(x * INV_SQRT_2))
+            return x * gelu_tanh_sigmoid(x)
+        return 0.5 * x * math.erfc(-x * INV_SQRT_2)
 
     @device
     def gelu_slope(x, y, param):
@@ -43,10 +49,9 @@ def scalar_functions():
             # within +-1000 the slope is 1 or 0 to the last bit, and x * x cannot overflow
             # (0 * inf); NaN passes through
             x = 1000.0 if x > 1000 else -1000.0 if x < -1000 else x
-            t = math.tanh(SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x * x * x))
-            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (
-                1 + 3 * GELU_TANH_CUBIC * x * x)
-        return 0.5 * (1 + math.erf(x * INV_SQRT_2)) + x * math.exp(-0.5 * x * x) * INV_SQRT_2PI
+            s = gelu_tanh_sigmoid(x)
+            return s + 2 * x * s * (1 - s) * SQRT_2_OVER_PI * (1 + 3 * GELU_TANH_CUBIC * x * x)
+        return 0.5 * math.erfc(-x * INV_SQRT_2) + x * math.exp(-0.5 * x * x) * INV_SQRT_2PI
 
     return {
         "identity": (device(lambda x, param: x), device(lambda x, y, param: 1)),
