@@ -57,7 +57,6 @@ Cache& cache() {
     return *instance;
 }
 
-// A block of `capacity` bytes: a cached one of that capacity, else a fresh one.
 // std::bad_alloc saying what was asked for: pybind11 raises MemoryError with what()
 class OutOfMemory : public std::bad_alloc {
   public:
@@ -70,6 +69,7 @@ class OutOfMemory : public std::bad_alloc {
     std::string message_;
 };
 
+// A block of `capacity` bytes: a cached one of that capacity, else a fresh one.
 char* take_block(size_t capacity) {
     if (capacity >= smallest_cached) {
         Cache& c = cache();

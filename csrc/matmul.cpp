@@ -35,9 +35,8 @@ template <typename T>
 py::array multiply(const py::array& a_array, const py::array& b_array, const MatrixStack& a,
                    const MatrixStack& b) {
     const ptrdiff_t batch = a.batch == 1 ? b.batch : a.batch;
-    const std::vector<py::ssize_t> out_shape =
-        a_array.ndim() == 3 || b_array.ndim() == 3 ? std::vector<py::ssize_t>{batch, a.rows, b.cols}
-                                                   : std::vector<py::ssize_t>{a.rows, b.cols};
+    std::vector<py::ssize_t> out_shape{a.rows, b.cols};
+    if (a_array.ndim() == 3 || b_array.ndim() == 3) out_shape.insert(out_shape.begin(), batch);
     require_allocatable("matmul", "output", out_shape);
     py::array_t<T> out = cached_array<T>(out_shape);
     if (batch == 0 || a.rows == 0 || b.cols == 0) return out;

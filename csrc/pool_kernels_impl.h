@@ -316,8 +316,10 @@ void avg_forward_planar(const PoolGeometry& g, AvgDivisor divisor, const T* x, S
                 T sum = 0;
                 for (ptrdiff_t i = rows.first; i < rows.end; ++i) {
                     const T* row = plane + (rows.start + i) * xs.h;
-                    T row_sum = 0;   // summed apart: a large window's error grows by kh + kw
-                    for (ptrdiff_t j = cols.first; j < cols.end; ++j) {   // terms, not kh * kw
+                    // each row summed apart: a large window's rounding then grows with
+                    // kh + kw terms, not kh * kw
+                    T row_sum = 0;
+                    for (ptrdiff_t j = cols.first; j < cols.end; ++j) {
                         row_sum += row[(cols.start + j) * xs.w];
                     }
                     sum += row_sum;
