@@ -1,6 +1,7 @@
 """Memory-bound CPU kernels of the C++ backend against the NumPy reference and PyTorch, side by
-side in one process: max_pool2d 2x2 forward+backward, cross-entropy forward+backward,
-bias_act (ReLU) forward and forward+backward, and the Adam step.
+side in one process: max_pool2d and avg_pool2d forward+backward (2x2 on the MNIST CNN's
+activations, 3x3 at strides 1 and 2), cross-entropy forward+backward, bias_act (ReLU) forward
+and forward+backward, and the Adam step.
 
     python benchmarks/elementwise_cpu.py [--threads N] [--json benchmarks/results/cpu-elementwise-<date>.json]
 
@@ -53,37 +54,49 @@ def row(case, bytes_moved, ours, reference, theirs):
     return result
 
 
-def max_pool(shape=(128, 32, 26, 26), channels_last=False):
+def pool(mode, shape, kernel, stride, padding=0, channels_last=False):
+    """max_pool2d or avg_pool2d (``mode`` "max" or "avg") forward+backward, square windows."""
     x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
     if channels_last:
         x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-    geometry = ((2, 2), (2, 2), (0, 0), (1, 1), False)
-    fwd, fwd_ref = kernels("max_pool2d")
-    bwd, bwd_ref = kernels("max_pool2d_backward")
-    y, indices = fwd(x, *geometry)
-    expected_y, expected_indices = fwd_ref(x, *geometry)
-    np.testing.assert_array_equal(indices, expected_indices)
-    grad = np.ones_like(y)
+    window = ((kernel, kernel), (stride, stride), (padding, padding))
+    if mode == "max":
+        geometry = window + ((1, 1), False)
+        forward, backward = "max_pool2d", "max_pool2d_backward"
+    else:
+        geometry = window + (False, True, None)
+        forward, backward = "avg_pool2d", "avg_pool2d_backward"
+    fwd, fwd_ref = kernels(forward)
+    bwd, bwd_ref = kernels(backward)
+    y, expected = fwd(x, *geometry), fwd_ref(x, *geometry)
+    if mode == "max":
+        np.testing.assert_array_equal(y[1], expected[1])
+        y = y[0]
+    else:
+        np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)
+    grad = np.random.default_rng(1).standard_normal(y.shape, dtype=np.float32)
 
-    def ours():
-        y, indices = fwd(x, *geometry)
-        bwd(grad, indices, x.shape)
-
-    def reference():
-        y, indices = fwd_ref(x, *geometry)
-        bwd_ref(grad, indices, x.shape)
+    def run(f, b):
+        if mode == "max":
+            return lambda: b(grad, f(x, *geometry)[1], x.shape)
+        return lambda: b(grad, x.shape, *geometry)
 
     theirs = None
     if torch is not None:
         tx = torch.from_numpy(x).requires_grad_()
         tgrad = torch.from_numpy(grad)
+        torch_pool = getattr(torch.nn.functional, forward)
 
         def theirs():
-            torch.nn.functional.max_pool2d(tx, 2).backward(tgrad)
+            torch_pool(tx, kernel, stride, padding).backward(tgrad)
             tx.grad = None
-    n = x.size   # x and dx 4 B each; y 4 B and indices 8 B per output (n / 4), read and written
-    name = f"max_pool2d 2x2 fwd+bwd {shape}{' channels-last' if channels_last else ''}"
-    return row(name, 4 * n + 4 * n + 2 * 3 * n, ours, reference, theirs)
+    # x read and dx written (4 B each per input); y written and grad read (4 B each per
+    # output), and the indices (8 B) written and read
+    n, m = x.size, grad.size
+    bytes_moved = 8 * n + (24 if mode == "max" else 8) * m
+    name = (f"{forward} {kernel}x{kernel} stride {stride} pad {padding} fwd+bwd {shape}"
+            f"{' channels-last' if channels_last else ''}")
+    return row(name, bytes_moved, run(fwd, bwd), run(fwd_ref, bwd_ref), theirs)
 
 
 def cross_entropy(rows, classes):
@@ -173,7 +186,11 @@ def main():
     from tensorcore import _C
     if args.threads:
         set_threads(args.threads, torch)
-    rows = [max_pool(), max_pool(channels_last=True), cross_entropy(128, 10),
+    mnist = (128, 32, 26, 26)
+    rows = [pool("max", mnist, 2, 2), pool("max", mnist, 2, 2, channels_last=True),
+            pool("max", (32, 64, 56, 56), 3, 2, 1), pool("max", (32, 64, 32, 32), 3, 1, 1),
+            pool("avg", mnist, 2, 2), pool("avg", (32, 64, 32, 32), 3, 1, 1),
+            pool("avg", (32, 64, 56, 56), 3, 2, 1), cross_entropy(128, 10),
             cross_entropy(256, 1000), bias_act(128, 128, False), bias_act(128, 128, True),
             bias_act(1024, 4096, False), bias_act(1024, 4096, True), adam(700_000),
             adam(1_200_000), adam(8_000_000)]

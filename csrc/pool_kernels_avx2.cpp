@@ -1,6 +1,7 @@
 // Pooling for AVX2 + FMA (8 float / 4 double lanes).
 // System headers come before the target pragma so that only the kernels are compiled for it.
 #include <immintrin.h>
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>

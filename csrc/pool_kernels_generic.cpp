@@ -1,4 +1,5 @@
 // Pooling for any CPU: 16-byte vectors (SSE2 on x86-64, NEON on ARM).
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>

@@ -3,9 +3,11 @@
 // this copy) and TC_VECTOR_BYTES (the SIMD width). Semantics are the reference variants'
 // (tensorcore/backends/reference/pooling.py).
 //
-// Planar arrays (NCHW or any strides) run one (n, c) plane per task, scalar, except the 2x2
-// stride-2 max pool, which takes a vector of output columns at a time. Channels-last arrays
-// (C stride 1) run one output row (n, oh) per task with a vector of channels per lane group.
+// Planar arrays (NCHW or any strides) run one (n, c) plane per task. Where the columns have
+// unit strides and the column stride of the windows is 1 or 2, the windows whose column taps
+// all lie inside the row go a vector of output columns at a time (ColumnVectors), the others
+// one at a time; the 2x2 stride-2 max pool has a path of its own. Channels-last arrays (C
+// stride 1) run one output row (n, oh) per task with a vector of channels per lane group.
 #include "pool_kernels.h"
 #include "simd.h"
 
@@ -68,6 +70,73 @@ inline bool run_parallel(int threads, ptrdiff_t work) {
     return threads > 1 && work >= parallel_threshold;
 }
 
+// --- vectors of output columns (planar) ------------------------------------------------
+
+// Output columns [first, end) of a planar row whose windows go by vectors: those whose column
+// taps all lie inside [0, W), where the columns have unit strides and the windows' column
+// stride is 1 or 2 (empty elsewhere).
+template <typename T>
+struct ColumnVectors {
+    ptrdiff_t first, end, OW;
+
+    ColumnVectors(const PoolGeometry& g, bool unit_columns) : OW(g.OW) {
+        const bool apply = unit_columns && (g.sw == 1 || g.sw == 2);
+        first = apply ? min_of(g.OW, (g.pw + g.sw - 1) / g.sw) : g.OW;
+        const ptrdiff_t last_start = g.W - 1 - (g.kw - 1) * g.dw + g.pw;   // ow * sw <= this
+        end = max_of(first, last_start < 0 ? first : min_of(g.OW, last_start / g.sw + 1));
+    }
+
+    // Left to right over a row: one(ow) for each column outside [first, end) (every column
+    // unless `vectors`), vector(ow, count) for each vector of count <= lanes columns inside.
+    template <typename One, typename Vector>
+    void each(bool vectors, One one, Vector vector) const {
+        constexpr int L = Simd<T>::lanes;
+        const ptrdiff_t vector_first = vectors ? first : OW, vector_end = vectors ? end : OW;
+        for (ptrdiff_t ow = 0; ow < vector_first; ++ow) one(ow);
+        for (ptrdiff_t ow = vector_first; ow < vector_end; ow += L)
+            vector(ow, static_cast<int>(min_of(L, vector_end - ow)));
+        for (ptrdiff_t ow = vector_end; ow < OW; ++ow) one(ow);
+    }
+};
+
+// p[0], p[step], .. p[(count - 1) * step] in the first count lanes (count <= lanes), zeros
+// after, for a step of 1 or 2; nothing past p[(count - 1) * step] is read.
+template <typename T>
+inline typename Simd<T>::vec load_columns(const T* p, ptrdiff_t step, int count) {
+    constexpr int L = Simd<T>::lanes;
+    if (step == 1) return load_n(p, count);
+    const int span = 2 * count - 1;
+    const auto even = lane_pattern<T>([](int k) { return 2 * k; });
+    const int first = span < L ? span : L;
+    return __builtin_shuffle(load_n(p, first), load_n(p + L, span - first), even);
+}
+
+// row[k * step + j] += v[k] for every tap j < taps and k < count (count <= lanes), step 1 or
+// 2: a window's share added to each of its column taps. With step 2 the taps go in pairs,
+// one vector of v's lanes each twice (a lone last tap's with zeros between, and x + 0 leaves
+// every value but -0 as it is).
+template <typename T>
+inline void add_to_taps(T* row, typename Simd<T>::vec v, ptrdiff_t step, ptrdiff_t taps,
+                        int count) {
+    typedef typename Simd<T>::vec V;
+    constexpr int L = Simd<T>::lanes;
+    if (step == 1) {
+        for (ptrdiff_t j = 0; j < taps; ++j) store_n(row + j, load_n(row + j, count) + v, count);
+        return;
+    }
+    const auto low = lane_pattern<T>([](int k) { return k / 2 + (k % 2) * L; });
+    const auto high = lane_pattern<T>([](int k) { return L / 2 + k / 2 + (k % 2) * L; });
+    for (ptrdiff_t j = 0; j < taps; j += 2) {
+        const V other = j + 1 < taps ? v : V{};
+        // elements j .. j + span - 1 of the row
+        const int span = 2 * count - (j + 1 < taps ? 0 : 1);
+        const int first = span < L ? span : L, second = span - first;
+        T* p = row + j;
+        store_n(p, load_n(p, first) + __builtin_shuffle(v, other, low), first);
+        store_n(p + L, load_n(p + L, second) + __builtin_shuffle(v, other, high), second);
+    }
+}
+
 // --- max pool ------------------------------------------------------------------------
 
 // True where v replaces best: v is larger, or v is the window's first NaN.
@@ -98,6 +167,35 @@ inline void max_window(const PoolGeometry& g, const T* plane, ptrdiff_t rs, ptrd
     }
     *value = best;
     *index = at;
+}
+
+// Windows ow0 .. ow0 + count - 1 (count <= lanes) of output row oh, whose rows `rows` hold
+// at least one tap and whose column taps all lie inside the row: max_window's maxima and flat
+// indices, a vector of windows at a time (the lanes keep r * W + the tap's column offset,
+// within their width: the caller keeps H * W within int32 for float).
+template <typename T>
+inline void max_windows(const PoolGeometry& g, const T* plane, ptrdiff_t rs, TapRange rows,
+                        ptrdiff_t ow0, int count, T* y, int64_t* indices) {
+    typedef typename Simd<T>::vec V;
+    typedef typename Simd<T>::bits B;
+    typedef typename LaneBits<T>::type Lane;
+    const ptrdiff_t col0 = ow0 * g.sw - g.pw;
+    // the first tap starts the search, as in max_window
+    const ptrdiff_t r0 = rows.start + rows.first * g.dh;
+    V best = load_columns(plane + r0 * rs + col0, g.sw, count);
+    B at = B{} + static_cast<Lane>(r0 * g.W);
+    for (ptrdiff_t i = rows.first; i < rows.end; ++i) {
+        const ptrdiff_t r = rows.start + i * g.dh;
+        for (ptrdiff_t j = i == rows.first ? 1 : 0; j < g.kw; ++j) {
+            const V v = load_columns(plane + r * rs + col0 + j * g.dw, g.sw, count);
+            const B take = replaces<T>(v, best);
+            best = take ? v : best;
+            at = take ? B{} + static_cast<Lane>(r * g.W + j * g.dw) : at;
+        }
+    }
+    store_n(y, best, count);
+    const B columns = static_cast<Lane>(col0) + lane_indices<T>() * static_cast<Lane>(g.sw);
+    store_n_int64<T>(indices, at + columns, count);
 }
 
 // 2x2 windows at stride 2, no padding or dilation, unit column strides: each vector of L
@@ -171,6 +269,9 @@ void max_pool_plane_2x2(const PoolGeometry& g, const T* plane, ptrdiff_t rs, T* 
 template <typename T>
 void max_pool_planar(const PoolGeometry& g, const T* x, Strides4 xs, T* y, int64_t* indices,
                      Strides4 ys, int threads) {
+    // float lanes hold flat indices as int32
+    const ColumnVectors<T> columns(g, xs.w == 1 && ys.w == 1 &&
+                                          (sizeof(T) == 8 || g.H * g.W <= INT_MAX));
     const bool fast = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 &&
                       g.pw == 0 && g.dh == 1 && g.dw == 1 && xs.w == 1 && ys.w == 1 &&
                       g.W < (ptrdiff_t(1) << 30);
@@ -180,17 +281,24 @@ void max_pool_planar(const PoolGeometry& g, const T* x, Strides4 xs, T* y, int64
     for (ptrdiff_t p = 0; p < planes; ++p) {
         const ptrdiff_t n = p / g.C, c = p % g.C;
         const T* plane = x + n * xs.n + c * xs.c;
-        T* y_plane = y + n * ys.n + c * ys.c;
-        int64_t* index_plane = indices + n * ys.n + c * ys.c;
+        const ptrdiff_t out_plane = n * ys.n + c * ys.c;
         if (fast) {
-            max_pool_plane_2x2(g, plane, xs.h, y_plane, index_plane, ys.h);
+            max_pool_plane_2x2(g, plane, xs.h, y + out_plane, indices + out_plane, ys.h);
             continue;
         }
         for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
-            for (ptrdiff_t ow = 0; ow < g.OW; ++ow) {
-                const ptrdiff_t at = oh * ys.h + ow * ys.w;
-                max_window(g, plane, xs.h, xs.w, oh, ow, y_plane + at, index_plane + at);
-            }
+            const TapRange rows = row_taps(g, oh);
+            T* y_row = y + out_plane + oh * ys.h;
+            int64_t* index_row = indices + out_plane + oh * ys.h;
+            columns.each(
+                rows.first < rows.end,
+                [&](ptrdiff_t ow) {
+                    max_window(g, plane, xs.h, xs.w, oh, ow, y_row + ow * ys.w,
+                               index_row + ow * ys.w);
+                },
+                [&](ptrdiff_t ow, int count) {
+                    max_windows(g, plane, xs.h, rows, ow, count, y_row + ow, index_row + ow);
+                });
         }
     }
 }
@@ -303,6 +411,8 @@ bool max_backward_channels_last(const PoolGeometry& g, const T* grad, Strides4 g
 template <typename T>
 void avg_forward_planar(const PoolGeometry& g, AvgDivisor divisor, const T* x, Strides4 xs, T* y,
                         Strides4 ys, int threads) {
+    typedef typename Simd<T>::vec V;
+    const ColumnVectors<T> columns(g, xs.w == 1 && ys.w == 1);
     const ptrdiff_t planes = g.N * g.C;
 #pragma omp parallel for num_threads(threads) schedule(static) \
     if (run_parallel(threads, planes * g.OH * g.OW * g.kh * g.kw))
@@ -311,22 +421,37 @@ void avg_forward_planar(const PoolGeometry& g, AvgDivisor divisor, const T* x, S
         const T* plane = x + n * xs.n + c * xs.c;
         for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
             const TapRange rows = row_taps(g, oh);
-            for (ptrdiff_t ow = 0; ow < g.OW; ++ow) {
-                const TapRange cols = col_taps(g, ow);
-                T sum = 0;
-                for (ptrdiff_t i = rows.first; i < rows.end; ++i) {
-                    const T* row = plane + (rows.start + i) * xs.h;
-                    // each row summed apart: a large window's rounding then grows with
-                    // kh + kw terms, not kh * kw
-                    T row_sum = 0;
-                    for (ptrdiff_t j = cols.first; j < cols.end; ++j) {
-                        row_sum += row[(cols.start + j) * xs.w];
+            T* y_row = y + n * ys.n + c * ys.c + oh * ys.h;
+            // the windows of a vector span kw columns each: one divisor for all of them
+            const T vector_divisor = divisor_of<T>(g, divisor, oh, columns.first);
+            // each row of a window summed apart: a large window's rounding then grows with
+            // kh + kw terms, not kh * kw
+            columns.each(
+                true,
+                [&](ptrdiff_t ow) {
+                    const TapRange cols = col_taps(g, ow);
+                    T sum = 0;
+                    for (ptrdiff_t i = rows.first; i < rows.end; ++i) {
+                        const T* row = plane + (rows.start + i) * xs.h;
+                        T row_sum = 0;
+                        for (ptrdiff_t j = cols.first; j < cols.end; ++j) {
+                            row_sum += row[(cols.start + j) * xs.w];
+                        }
+                        sum += row_sum;
                     }
-                    sum += row_sum;
-                }
-                y[n * ys.n + c * ys.c + oh * ys.h + ow * ys.w] =
-                    sum / divisor_of<T>(g, divisor, oh, ow);
-            }
+                    y_row[ow * ys.w] = sum / divisor_of<T>(g, divisor, oh, ow);
+                },
+                [&](ptrdiff_t ow, int count) {
+                    V sum = V{};
+                    for (ptrdiff_t i = rows.first; i < rows.end; ++i) {
+                        const T* row = plane + (rows.start + i) * xs.h + ow * g.sw - g.pw;
+                        V row_sum = V{};
+                        for (ptrdiff_t j = 0; j < g.kw; ++j)
+                            row_sum += load_columns(row + j, g.sw, count);
+                        sum += row_sum;
+                    }
+                    store_n(y_row + ow, sum / vector_divisor, count);
+                });
         }
     }
 }
@@ -367,6 +492,8 @@ void avg_forward_channels_last(const PoolGeometry& g, AvgDivisor divisor, const 
 template <typename T>
 void avg_backward_planar(const PoolGeometry& g, AvgDivisor divisor, const T* grad, Strides4 gs,
                          T* dx, Strides4 ds, int threads) {
+    typedef typename Simd<T>::vec V;
+    const ColumnVectors<T> columns(g, gs.w == 1 && ds.w == 1);
     const ptrdiff_t planes = g.N * g.C;
 #pragma omp parallel for num_threads(threads) schedule(static) \
     if (run_parallel(threads, planes * g.OH * g.OW * g.kh * g.kw))
@@ -374,21 +501,35 @@ void avg_backward_planar(const PoolGeometry& g, AvgDivisor divisor, const T* gra
         const ptrdiff_t n = p / g.C, c = p % g.C;
         T* d = dx + n * ds.n + c * ds.c;
         for (ptrdiff_t r = 0; r < g.H; ++r) {
-            for (ptrdiff_t col = 0; col < g.W; ++col) d[r * ds.h + col * ds.w] = T(0);
+            if (ds.w == 1) {
+                std::fill(d + r * ds.h, d + r * ds.h + g.W, T(0));
+            } else {
+                for (ptrdiff_t col = 0; col < g.W; ++col) d[r * ds.h + col * ds.w] = T(0);
+            }
         }
         for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
             const TapRange rows = row_taps(g, oh);
-            for (ptrdiff_t ow = 0; ow < g.OW; ++ow) {
-                const TapRange cols = col_taps(g, ow);
-                const T share = grad[n * gs.n + c * gs.c + oh * gs.h + ow * gs.w] /
-                                divisor_of<T>(g, divisor, oh, ow);
-                for (ptrdiff_t i = rows.first; i < rows.end; ++i) {
-                    T* row = d + (rows.start + i) * ds.h;
-                    for (ptrdiff_t j = cols.first; j < cols.end; ++j) {
-                        row[(cols.start + j) * ds.w] += share;
+            const T* grad_row = grad + n * gs.n + c * gs.c + oh * gs.h;
+            const T vector_divisor = divisor_of<T>(g, divisor, oh, columns.first);
+            columns.each(
+                true,
+                [&](ptrdiff_t ow) {
+                    const TapRange cols = col_taps(g, ow);
+                    const T share = grad_row[ow * gs.w] / divisor_of<T>(g, divisor, oh, ow);
+                    for (ptrdiff_t i = rows.first; i < rows.end; ++i) {
+                        T* row = d + (rows.start + i) * ds.h;
+                        for (ptrdiff_t j = cols.first; j < cols.end; ++j) {
+                            row[(cols.start + j) * ds.w] += share;
+                        }
                     }
-                }
-            }
+                },
+                [&](ptrdiff_t ow, int count) {
+                    const V share = load_n(grad_row + ow, count) / vector_divisor;
+                    for (ptrdiff_t i = rows.first; i < rows.end; ++i) {
+                        add_to_taps(d + (rows.start + i) * ds.h + ow * g.sw - g.pw, share, g.sw,
+                                    g.kw, count);
+                    }
+                });
         }
     }
 }

@@ -1,7 +1,8 @@
 // SIMD vectors through GCC vector extensions, one register wide for the including ISA unit:
 // TC_VECTOR_BYTES is 64 (AVX-512 zmm), 32 (AVX2 ymm) or 16 (the SSE2/NEON baseline).
 // Included inside an ISA unit after its target pragma; everything here has internal linkage.
-// The AVX-512 and AVX2 units include <immintrin.h> before their pragma.
+// The AVX-512 and AVX2 units include <immintrin.h> before their pragma; every unit includes
+// <utility> (for lane_pattern's index_sequence) before it too, directly or through <algorithm>.
 #pragma once
 
 namespace TC_ISA {
@@ -156,6 +157,17 @@ inline typename Simd<T>::bits lane_indices() {
     return lane;
 }
 
+// The lanes k = 0 .. L - 1 of f(k), for __builtin_shuffle of two vectors (indices L .. 2L - 1
+// pick the second's lanes)
+template <typename T, typename F, size_t... k>
+inline typename Simd<T>::bits lane_pattern(F f, std::index_sequence<k...>) {
+    return typename Simd<T>::bits{f(static_cast<int>(k))...};
+}
+template <typename T, typename F>
+inline typename Simd<T>::bits lane_pattern(F f) {
+    return lane_pattern<T>(f, std::make_index_sequence<Simd<T>::lanes>());
+}
+
 // a's lanes before `split`, b's from there on
 template <typename T>
 inline typename Simd<T>::vec merge_lanes(typename Simd<T>::vec a, typename Simd<T>::vec b,
@@ -195,6 +207,24 @@ inline void store_n(T* p, typename Simd<T>::vec v, int count) {
         store(p, v);
     } else {
         store_partial(p, v, count);
+    }
+}
+
+// v's first count lanes (count <= lanes) to p[0 .. count) as int64: widened to 64-bit lanes,
+// then stored as double vectors (store_n moves their bits unchanged)
+template <typename T>
+inline void store_n_int64(int64_t* p, typename Simd<T>::bits v, int count) {
+    typedef typename Simd<double>::vec D;
+    constexpr int lanes = Simd<T>::lanes, per_vector = Simd<double>::lanes;
+    typedef long long Wide __attribute__((vector_size(lanes * 8)));
+    const Wide wide = __builtin_convertvector(v, Wide);
+    for (int k = 0; k < lanes / per_vector; ++k) {
+        const int in_part = count - k * per_vector;
+        if (in_part <= 0) break;
+        D part;
+        __builtin_memcpy(&part, reinterpret_cast<const char*>(&wide) + k * sizeof(D), sizeof(D));
+        store_n(reinterpret_cast<double*>(p) + k * per_vector, part,
+                in_part < per_vector ? in_part : per_vector);
     }
 }
 

@@ -292,17 +292,6 @@ void image_forward(const T* v, ptrdiff_t channels, ptrdiff_t out_h, ptrdiff_t ou
     }
 }
 
-// The lanes k = 0 .. L - 1 of f(k), for __builtin_shuffle of two vectors (indices L .. 2L - 1
-// pick the second's lanes)
-template <typename T, typename F, size_t... k>
-inline typename Simd<T>::bits lane_pattern(F f, std::index_sequence<k...>) {
-    return typename Simd<T>::bits{f(static_cast<int>(k))...};
-}
-template <typename T, typename F>
-inline typename Simd<T>::bits lane_pattern(F f) {
-    return lane_pattern<T>(f, std::make_index_sequence<Simd<T>::lanes>());
-}
-
 // The 2-D transform (B^T d B)[a][b] of the L tiles from tile t of a one-channel `image`
 // (2 * pairs + 2 rows of out_w + 2: padding in place) into d[4a + b]: per row of the tiles,
 // their 4 columns picked from 2L + 2 consecutive elements (even and odd lanes), lanes past a

@@ -123,6 +123,35 @@ def test_pooling_odd_sizes(isa, dtype, size, ceil_mode):
             check_avg_pool(x, avg_args(**kwargs), dtype)
 
 
+# geometries whose rows go by vectors of output columns (column stride 1 or 2), on rows of
+# several vectors and a partial one, with padded columns at both ends
+VECTOR_MAX_CASES = [dict(kernel_size=3, stride=1, padding=1),
+                    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+                    dict(kernel_size=(2, 5), stride=(1, 2), padding=(1, 2), dilation=(2, 1)),
+                    dict(kernel_size=(3, 2), stride=(2, 1), dilation=(1, 3))]
+VECTOR_AVG_CASES = [dict(kernel_size=3, stride=1, padding=1, count_include_pad=False),
+                    dict(kernel_size=(2, 4), stride=(3, 2), padding=(1, 2), ceil_mode=True),
+                    dict(kernel_size=(3, 5), stride=(1, 2), padding=(0, 2),
+                         count_include_pad=False),
+                    dict(kernel_size=(4, 3), stride=(2, 1), divisor_override=5)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(2, 3, 9, 45), (1, 2, 37, 70)])
+def test_pooling_by_vectors_of_columns(isa, dtype, shape):
+    x = rand(*shape, dtype=dtype, seed=shape[3])
+    for kwargs in VECTOR_MAX_CASES:
+        check_max_pool(x, max_args(**kwargs), dtype)
+        y, indices = variant("max_pool2d", "cpu.cpp")(x, *max_args(**kwargs))
+        expected, expected_indices = pool_loops(x.astype(np.float64), **kwargs)
+        np.testing.assert_array_equal(y, expected.astype(dtype))
+        np.testing.assert_array_equal(indices, expected_indices)
+    for kwargs in VECTOR_AVG_CASES:
+        check_avg_pool(x, avg_args(**kwargs), dtype)
+        assert_matches(variant("avg_pool2d", "cpu.cpp")(x, *avg_args(**kwargs)),
+                       pool_loops(x.astype(np.float64), mode="avg", **kwargs), dtype)
+
+
 # x (N, C, H, W) of a size of 1000 in one dimension, the others small
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(2, 3, 3, 1000), (1, 2, 1000, 5), (1, 1000, 3, 4),
