@@ -85,6 +85,10 @@ void conv_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* d
         conv_direct_backward_weight(g, grad, x, dweight, dbias);
         return;
     }
+    if (nhwc_direct_weight_applies(g)) {   // dbias included
+        nhwc_direct_backward_weight(g, grad, x, dweight, dbias);
+        return;
+    }
     conv_bias_gradient(g, grad, dbias);
     if (g.channels_last) {
         nhwc_backward_weight(g, grad, x, dweight);

@@ -1,7 +1,7 @@
-// Register-blocked convolution kernels for one NCHW image, compiled once per ISA
-// (conv_kernels_impl.h in conv_kernels_<isa>.cpp). They work on the image's im2col matrix
-// cols (depth, pixels_padded): row k = (c, i, j) holds tap k of every output pixel, and the
-// columns past `pixels` are zero.
+// Register-blocked convolution kernels for one image, compiled once per ISA
+// (conv_kernels_impl.h in conv_kernels_<isa>.cpp). The NCHW ones work on the image's im2col
+// matrix cols (depth, pixels_padded): row k = (c, i, j) holds tap k of every output pixel,
+// and the columns past `pixels` are zero; the channels-last one reads the image itself.
 #pragma once
 
 #include <algorithm>
@@ -47,6 +47,10 @@ inline ptrdiff_t rows_ahead(ptrdiff_t o0, ptrdiff_t R, ptrdiff_t out, bool next_
 // Both prefetch the y lines they will store next, or the grad lines they will read next, one
 // tile ahead; next_image: the next image's y or grad (out x pixels more) directly follows this
 // one's and is this thread's next call, so the last tiles prefetch its first rows.
+// conv_nhwc_image_weight_gradient: for one channels-last image, staged with its padding, and
+// its grad (out_h * out_w, out): dweight (depth, out) and dbias (out) (doubles) += the image's
+// share, each output pixel's grad row times each depth entry k (the image element offsets[k]
+// past the pixel's first, oh * row_step + ow * col_step), summed in registers over the pixels.
 #define TC_DECLARE_CONV_KERNELS_FOR(T)                                                       \
     void conv_copy_rows(const T* src, ptrdiff_t src_stride, T* dst, ptrdiff_t dst_stride,    \
                         ptrdiff_t rows, ptrdiff_t cols);                                     \
@@ -55,7 +59,12 @@ inline ptrdiff_t rows_ahead(ptrdiff_t o0, ptrdiff_t R, ptrdiff_t out, bool next_
                             ptrdiff_t out, T* y, bool next_image);                           \
     void conv_image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,    \
                                     ptrdiff_t pixels, ptrdiff_t pixels_padded, ptrdiff_t out, \
-                                    T* dweight_lanes, T* dbias_lanes, bool next_image);
+                                    T* dweight_lanes, T* dbias_lanes, bool next_image);      \
+    void conv_nhwc_image_weight_gradient(const T* image, ptrdiff_t row_step,                 \
+                                         ptrdiff_t col_step, ptrdiff_t out_h,                \
+                                         ptrdiff_t out_w, const ptrdiff_t* offsets,          \
+                                         ptrdiff_t depth, const T* grad, ptrdiff_t out,      \
+                                         double* dweight, double* dbias);
 
 #define TC_DECLARE_CONV_KERNELS(ns)        \
     namespace ns {                         \

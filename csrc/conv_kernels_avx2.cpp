@@ -14,4 +14,5 @@
 #define TC_CONV_FORWARD_ROWS 4
 #define TC_CONV_FORWARD_VECTORS 2
 #define TC_CONV_WEIGHT_ROWS 1
+#define TC_CONV_NHWC_WEIGHT_VECTORS 1
 #include "conv_kernels_impl.h"

@@ -4,6 +4,8 @@
 //   TC_VECTOR_BYTES        SIMD register width in bytes
 //   TC_CONV_FORWARD_ROWS   output channels per forward tile (2 vectors of pixels each)
 //   TC_CONV_WEIGHT_ROWS    output channels per weight-gradient tile (9 cols rows each)
+//   TC_CONV_NHWC_WEIGHT_VECTORS  vectors of output channels per channels-last
+//                          weight-gradient tile (9 depth entries each)
 // Tiles fill about half the register file (32 zmm on AVX-512, 16 on AVX2 and SSE2), enough
 // independent accumulators to cover the FMA latency on two pipes.
 #include "conv_kernels.h"
@@ -196,6 +198,87 @@ void image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,
     }
 }
 
+// One tile of nhwc_image_weight_gradient: output channels o0 .. o0 + OV * L (`count` of them,
+// the lanes past it loaded as 0) against depth entries k0 .. k0 + KB (`entries` of them; the
+// rest read entry k0's element and are dropped), summed over the image's pixels in
+// registers, then added to dweight (depth, out) and, with_bias, the grad rows to dbias.
+template <typename T, int KB, int OV, bool with_bias>
+void nhwc_weight_gradient_tile(const T* image, ptrdiff_t row_step, ptrdiff_t col_step,
+                               ptrdiff_t out_h, ptrdiff_t out_w, const ptrdiff_t* offsets,
+                               int entries, const T* grad, ptrdiff_t out, int count,
+                               double* dweight, double* dbias) {
+    typedef typename Simd<T>::vec V;
+    constexpr int L = Simd<T>::lanes;
+    ptrdiff_t offset[KB];
+    for (int k = 0; k < KB; ++k) offset[k] = offsets[k < entries ? k : 0];
+    int lanes[OV];
+    for (int v = 0; v < OV; ++v) lanes[v] = std::clamp(count - v * L, 0, L);
+    V acc[KB][OV], bias_acc[OV];
+    for (int v = 0; v < OV; ++v) {
+        bias_acc[v] = broadcast(T(0));
+        for (int k = 0; k < KB; ++k) acc[k][v] = broadcast(T(0));
+    }
+    for (ptrdiff_t oh = 0; oh < out_h; ++oh) {
+        const T* pixel = image + oh * row_step;
+        const T* g = grad + oh * out_w * out;
+        for (ptrdiff_t ow = 0; ow < out_w; ++ow, pixel += col_step, g += out) {
+            V a[OV];
+            for (int v = 0; v < OV; ++v) {
+                a[v] = lanes[v] == L ? load(g + v * L) : load_n(g + v * L, lanes[v]);
+                if (with_bias) bias_acc[v] += a[v];
+            }
+            for (int k = 0; k < KB; ++k) {
+                const V entry = broadcast(pixel[offset[k]]);
+                for (int v = 0; v < OV; ++v) acc[k][v] += entry * a[v];
+            }
+        }
+    }
+    // loops of constant trip count over the accumulators, so that they stay in registers
+    alignas(TC_VECTOR_BYTES) T sums[L];
+#pragma GCC unroll 4
+    for (int v = 0; v < OV; ++v) {
+#pragma GCC unroll 16
+        for (int k = 0; k < KB; ++k) {
+            if (k >= entries) break;
+            store(sums, acc[k][v]);
+            for (int l = 0; l < lanes[v]; ++l) dweight[k * out + v * L + l] += sums[l];
+        }
+        if (with_bias) {
+            store(sums, bias_acc[v]);
+            for (int l = 0; l < lanes[v]; ++l) dbias[v * L + l] += sums[l];
+        }
+    }
+}
+
+// dweight (depth, out) and dbias (out) += one channels-last image's share: for each output
+// pixel (oh, ow), its grad row (out) times each depth entry k, the image element
+// offsets[k] past the pixel's first (oh * row_step + ow * col_step), for images staged
+// with their padding.
+template <typename T>
+void nhwc_image_weight_gradient(const T* image, ptrdiff_t row_step, ptrdiff_t col_step,
+                                ptrdiff_t out_h, ptrdiff_t out_w, const ptrdiff_t* offsets,
+                                ptrdiff_t depth, const T* grad, ptrdiff_t out, double* dweight,
+                                double* dbias) {
+    constexpr int KB = tensorcore::conv_depth_block, OV = TC_CONV_NHWC_WEIGHT_VECTORS;
+    constexpr ptrdiff_t block = OV * Simd<T>::lanes;
+    for (ptrdiff_t o0 = 0; o0 < out; o0 += block) {
+        const int count = static_cast<int>(std::min(block, out - o0));
+        for (ptrdiff_t k0 = 0; k0 < depth; k0 += KB) {
+            const int entries = static_cast<int>(std::min<ptrdiff_t>(KB, depth - k0));
+            double* dw = dweight + k0 * out + o0;
+            if (k0 == 0) {
+                nhwc_weight_gradient_tile<T, KB, OV, true>(image, row_step, col_step, out_h,
+                                                           out_w, offsets, entries, grad + o0,
+                                                           out, count, dw, dbias + o0);
+            } else {
+                nhwc_weight_gradient_tile<T, KB, OV, false>(image, row_step, col_step, out_h,
+                                                            out_w, offsets + k0, entries,
+                                                            grad + o0, out, count, dw, dbias);
+            }
+        }
+    }
+}
+
 }  // namespace
 
 #define TC_DEFINE_CONV_KERNELS_FOR(T)                                                          \
@@ -213,6 +296,14 @@ void image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,
                                     T* dweight_lanes, T* dbias_lanes, bool next_image) {       \
         image_weight_gradient(grad, cols, depth_padded, pixels, pixels_padded, out,            \
                               dweight_lanes, dbias_lanes, next_image);                         \
+    }                                                                                          \
+    void conv_nhwc_image_weight_gradient(const T* image, ptrdiff_t row_step,                   \
+                                         ptrdiff_t col_step, ptrdiff_t out_h, ptrdiff_t out_w, \
+                                         const ptrdiff_t* offsets, ptrdiff_t depth,            \
+                                         const T* grad, ptrdiff_t out, double* dweight,        \
+                                         double* dbias) {                                      \
+        nhwc_image_weight_gradient(image, row_step, col_step, out_h, out_w, offsets, depth,    \
+                                   grad, out, dweight, dbias);                                 \
     }
 
 TC_DEFINE_CONV_KERNELS_FOR(float)

@@ -94,6 +94,11 @@ template <typename T>
 void nhwc_backward_input(const ConvGeometry& g, const T* grad, const T* weight, T* dx);
 template <typename T>
 void nhwc_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight);
+// The channels-last weight gradient (dbias too) for few input channels, where it applies
+bool nhwc_direct_weight_applies(const ConvGeometry& g);
+template <typename T>
+void nhwc_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
+                                 T* dbias);
 // dbias (O,) = grad summed over images and pixels, either memory format
 template <typename T>
 void conv_bias_gradient(const ConvGeometry& g, const T* grad, T* dbias);

@@ -2,13 +2,29 @@
 // output pixel with columns ordered (g, i, j, c in group), and y (pixels, O) = cols @
 // weight^T per group, the weight repacked to (O, kh, kw, C/g). 1x1 stride-1 unpadded
 // convolutions multiply the images themselves, (pixels, C).
+#include <vector>
+
 #include "conv_im2col.h"
+#include "conv_kernels.h"
 #include "conv_lowering.h"
 #include "gemm.h"
+#include "isa.h"
 
 namespace tensorcore {
 
 namespace {
+
+// C*kh*kw up to which the channels-last weight gradient runs the direct kernel (each
+// output pixel's grad row times each of its depth entries, summed in registers) rather than
+// the GEMM lowering, whose im2col copies and shapes (a depth of 9 against tiles of 32
+// columns) cost it most of its time on the first layers. Zen 5, 2 threads, us, GEMM lowering
+// against direct, (N, C, H) -> O, kernel / stride / padding: (64, 1, 28) -> 32 3/1/0 1109 /
+// 73, 5/1/2 2649 / 187; (64, 3, 32) -> 32 3/2/1 467 / 81, 7/2/3 1887 / 360; (64, 3, 32) ->
+// 64 5/1/2 5179 / 1438; (64, 8, 28) -> 64 3/2/1 622 / 341; (32, 8, 32) -> 64 5/1/2 3479 /
+// 1805; (64, 16, 28) -> 64 3/2/1 824 / 648; (32, 32, 28) -> 64 3/2/1 (depth 288) 615 / 608;
+// (32, 64, 16) -> 128 3/2/1 (576) 688 / 916. (3x3 stride-1 layers of 2 to 16 channels take
+// the 2-D Winograd before either.)
+constexpr ptrdiff_t nhwc_direct_weight_max_depth = 288;
 
 // weight (O, C/g, kh, kw) <-> packed (O, kh, kw, C/g), the order of a cols row
 template <typename T>
@@ -182,10 +198,64 @@ void nhwc_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* d
     unpack_weight(g, packed.data(), dweight);
 }
 
+bool nhwc_direct_weight_applies(const ConvGeometry& g) {
+    return g.channels_last && g.groups == 1 && g.N > 0 &&
+           g.C * g.taps() <= nhwc_direct_weight_max_depth;
+}
+
+template <typename T>
+void nhwc_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
+                                 T* dbias) {
+    const ptrdiff_t depth = g.C * g.taps(), P = g.pixels();
+    const bool padded = g.pad_top || g.pad_bottom || g.pad_left || g.pad_right;
+    const ptrdiff_t image_h = g.H + g.pad_top + g.pad_bottom;
+    const ptrdiff_t image_w = g.W + g.pad_left + g.pad_right;
+    // depth entry (i, j, c), a cols row's order: its element past an output pixel's first
+    std::vector<ptrdiff_t> offsets(depth);
+    for (ptrdiff_t i = 0; i < g.kh; ++i)
+        for (ptrdiff_t j = 0; j < g.kw; ++j)
+            for (ptrdiff_t c = 0; c < g.C; ++c)
+                offsets[(i * g.kw + j) * g.C + c] = (i * g.dh * image_w + j * g.dw) * g.C + c;
+    const ImageRanges ranges(g.N);
+    const ptrdiff_t sums_size = (depth + 1) * g.O;   // dweight (depth, O), then dbias (O)
+    CachedArray<double> sums(ranges.count * sums_size, 0.0);
+    const ptrdiff_t staged_size = padded ? worker_stride<T>(image_h * image_w * g.C) : 0;
+    CachedArray<T> staged(ranges.count * staged_size);
+    const Isa isa = active_isa();
+    ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
+        double* range_sums = sums.data() + r * sums_size;
+        T* own = staged.data() + t * staged_size;
+        if (padded) std::fill(own, own + image_h * image_w * g.C, T(0));
+        for (ptrdiff_t n = n0; n < n1; ++n) {
+            const T* image = x + n * g.H * g.W * g.C;
+            if (padded) {   // the rows into the zeroed image, past its padding
+                for (ptrdiff_t h = 0; h < g.H; ++h)
+                    std::copy_n(image + h * g.W * g.C, g.W * g.C,
+                                own + ((g.pad_top + h) * image_w + g.pad_left) * g.C);
+                image = own;
+            }
+            TC_ISA_CALL(isa, conv_nhwc_image_weight_gradient(
+                                 image, g.sh * image_w * g.C, g.sw * g.C, g.OH, g.OW,
+                                 offsets.data(), depth, grad + n * P * g.O, g.O, range_sums,
+                                 range_sums + depth * g.O));
+        }
+    });
+    add_partials(sums.data() + sums_size, ranges.count, sums_size, sums.data());
+    for (ptrdiff_t o = 0; o < g.O; ++o) {
+        for (ptrdiff_t k = 0; k < depth; ++k) {   // k = (i, j, c) -> dweight (o, c, i, j)
+            const ptrdiff_t tap = k / g.C, c = k % g.C;
+            dweight[(o * g.C + c) * g.taps() + tap] = static_cast<T>(sums[k * g.O + o]);
+        }
+        dbias[o] = static_cast<T>(sums[depth * g.O + o]);
+    }
+}
+
 #define TC_INSTANTIATE(T)                                                                  \
     template void nhwc_forward<T>(const ConvGeometry&, const T*, const T*, const T*, T*);  \
     template void nhwc_backward_input<T>(const ConvGeometry&, const T*, const T*, T*);     \
-    template void nhwc_backward_weight<T>(const ConvGeometry&, const T*, const T*, T*);
+    template void nhwc_backward_weight<T>(const ConvGeometry&, const T*, const T*, T*);     \
+    template void nhwc_direct_backward_weight<T>(const ConvGeometry&, const T*, const T*, T*, \
+                                                 T*);
 TC_INSTANTIATE(float)
 TC_INSTANTIATE(double)
 #undef TC_INSTANTIATE

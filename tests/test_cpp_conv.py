@@ -149,6 +149,18 @@ def test_direct_kernels_every_isa(isa, case, dtype):
     check_all_ops(case, dtype, "nchw", with_bias=False, seed=5)
 
 
+# channels-last without groups, up to 288 taps: the weight gradient's direct kernel (each
+# output pixel's grad row against its taps, in registers), where Winograd does not take it
+NHWC_DIRECT_WEIGHT_CASES = [c for c in CASES if c[5] == 1 and c[1][1] * c[1][2] * c[1][3] <= 288]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", NHWC_DIRECT_WEIGHT_CASES, ids=case_id)
+def test_channels_last_weight_gradient_every_isa(isa, case, dtype):
+    check_all_ops(case, dtype, "nhwc")
+    check_all_ops(case, dtype, "nhwc", with_bias=False, seed=5)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", [CASES[4], CASES[17], CASES[23]], ids=case_id)
 def test_gemm_lowering_every_isa(isa, case, dtype):
