@@ -46,6 +46,8 @@ template <typename T>
 void conv_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y) {
     if (conv_winograd_pays(g)) {
         conv_winograd_forward(g, x, weight, bias, y);
+    } else if (nhwc_direct_applies(g, true)) {
+        nhwc_direct_forward(g, x, weight, bias, y);
     } else if (g.channels_last) {
         nhwc_forward(g, x, weight, bias, y);
     } else if (conv_winograd_rows_pays(g, true)) {
@@ -85,7 +87,7 @@ void conv_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* d
         conv_direct_backward_weight(g, grad, x, dweight, dbias);
         return;
     }
-    if (nhwc_direct_weight_applies(g)) {   // dbias included
+    if (nhwc_direct_applies(g, false)) {   // dbias included
         nhwc_direct_backward_weight(g, grad, x, dweight, dbias);
         return;
     }

@@ -51,6 +51,8 @@ inline ptrdiff_t rows_ahead(ptrdiff_t o0, ptrdiff_t R, ptrdiff_t out, bool next_
 // its grad (out_h * out_w, out): dweight (depth, out) and dbias (out) (doubles) += the image's
 // share, each output pixel's grad row times each depth entry k (the image element offsets[k]
 // past the pixel's first, oh * row_step + ow * col_step), summed in registers over the pixels.
+// conv_nhwc_image_forward: y (out_h * out_w, out) of such an image = bias (or 0 where null) +
+// each pixel's depth entries times columns (depth, out).
 #define TC_DECLARE_CONV_KERNELS_FOR(T)                                                       \
     void conv_copy_rows(const T* src, ptrdiff_t src_stride, T* dst, ptrdiff_t dst_stride,    \
                         ptrdiff_t rows, ptrdiff_t cols);                                     \
@@ -60,6 +62,10 @@ inline ptrdiff_t rows_ahead(ptrdiff_t o0, ptrdiff_t R, ptrdiff_t out, bool next_
     void conv_image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,    \
                                     ptrdiff_t pixels, ptrdiff_t pixels_padded, ptrdiff_t out, \
                                     T* dweight_lanes, T* dbias_lanes, bool next_image);      \
+    void conv_nhwc_image_forward(const T* image, ptrdiff_t row_step, ptrdiff_t col_step,     \
+                                 ptrdiff_t out_h, ptrdiff_t out_w, const ptrdiff_t* offsets, \
+                                 ptrdiff_t depth, const T* columns, const T* bias,           \
+                                 ptrdiff_t out, T* y);                                       \
     void conv_nhwc_image_weight_gradient(const T* image, ptrdiff_t row_step,                 \
                                          ptrdiff_t col_step, ptrdiff_t out_h,                \
                                          ptrdiff_t out_w, const ptrdiff_t* offsets,          \

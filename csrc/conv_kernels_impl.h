@@ -4,8 +4,9 @@
 //   TC_VECTOR_BYTES        SIMD register width in bytes
 //   TC_CONV_FORWARD_ROWS   output channels per forward tile (2 vectors of pixels each)
 //   TC_CONV_WEIGHT_ROWS    output channels per weight-gradient tile (9 cols rows each)
-//   TC_CONV_NHWC_WEIGHT_VECTORS  vectors of output channels per channels-last
-//                          weight-gradient tile (9 depth entries each)
+//   TC_CONV_NHWC_WEIGHT_VECTORS  vectors of output channels per channels-last tile (9 depth
+//                          entries each: accumulators of the weight gradient, weights of the
+//                          forward)
 // Tiles fill about half the register file (32 zmm on AVX-512, 16 on AVX2 and SSE2), enough
 // independent accumulators to cover the FMA latency on two pipes.
 #include "conv_kernels.h"
@@ -198,6 +199,86 @@ void image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,
     }
 }
 
+// The channels-last kernels' tiles: nhwc_out_vectors vectors of output channels by
+// nhwc_depth_block depth entries, in registers
+constexpr int nhwc_depth_block = tensorcore::conv_depth_block;
+constexpr int nhwc_out_vectors = TC_CONV_NHWC_WEIGHT_VECTORS;
+
+// tile(o0, count, k0, entries) for each tile over `out` output channels (count of them from
+// o0) and `depth` entries (entries of them from k0), the depth blocks of each channel block
+// in turn
+template <typename T, typename Tile>
+void for_nhwc_tiles(ptrdiff_t out, ptrdiff_t depth, Tile tile) {
+    constexpr ptrdiff_t block = nhwc_out_vectors * Simd<T>::lanes;
+    for (ptrdiff_t o0 = 0; o0 < out; o0 += block) {
+        const int count = static_cast<int>(std::min(block, out - o0));
+        for (ptrdiff_t k0 = 0; k0 < depth; k0 += nhwc_depth_block) {
+            const ptrdiff_t entries = std::min<ptrdiff_t>(nhwc_depth_block, depth - k0);
+            tile(o0, count, k0, static_cast<int>(entries));
+        }
+    }
+}
+
+// One tile of nhwc_image_forward: output channels o0 .. o0 + OV * L (`count` of them) of every
+// pixel from depth entries k0 .. k0 + `entries` (entries <= KB): y = bias (the first tile of
+// a pixel; bias may be null) or y's value so far, plus their products. The weights stay in
+// registers.
+template <typename T, int KB, int OV, bool first>
+void nhwc_forward_tile(const T* image, ptrdiff_t row_step, ptrdiff_t col_step, ptrdiff_t out_h,
+                       ptrdiff_t out_w, const ptrdiff_t* offsets, int entries,
+                       const T* columns, ptrdiff_t out, const T* bias, int count, T* y) {
+    typedef typename Simd<T>::vec V;
+    constexpr int L = Simd<T>::lanes;
+    ptrdiff_t offset[KB];
+    int lanes[OV];
+    V w[KB][OV], b[OV];
+    for (int v = 0; v < OV; ++v) {
+        lanes[v] = std::clamp(count - v * L, 0, L);
+        b[v] = first && bias ? load_n(bias + v * L, lanes[v]) : broadcast(T(0));
+    }
+    for (int k = 0; k < KB; ++k) {
+        offset[k] = offsets[k < entries ? k : 0];
+        for (int v = 0; v < OV; ++v)
+            w[k][v] = k < entries ? load_n(columns + k * out + v * L, lanes[v]) : broadcast(T(0));
+    }
+    for (ptrdiff_t oh = 0; oh < out_h; ++oh) {
+        const T* pixel = image + oh * row_step;
+        T* y_pixel = y + oh * out_w * out;
+        for (ptrdiff_t ow = 0; ow < out_w; ++ow, pixel += col_step, y_pixel += out) {
+            V acc[OV];
+            for (int v = 0; v < OV; ++v)
+                acc[v] = first ? b[v] : load_n(y_pixel + v * L, lanes[v]);
+            for (int k = 0; k < KB; ++k) {
+                if (k >= entries) break;   // (not zero weights: an inf entry would give NaN)
+                const V entry = broadcast(pixel[offset[k]]);
+                for (int v = 0; v < OV; ++v) acc[v] += entry * w[k][v];
+            }
+            for (int v = 0; v < OV; ++v) store_n(y_pixel + v * L, acc[v], lanes[v]);
+        }
+    }
+}
+
+// y (out_h * out_w, out) of one channels-last image: for each output pixel, bias plus its depth
+// entries (as nhwc_image_weight_gradient's) times columns (depth, out), the weights with
+// their depth entries first.
+template <typename T>
+void nhwc_image_forward(const T* image, ptrdiff_t row_step, ptrdiff_t col_step, ptrdiff_t out_h,
+                        ptrdiff_t out_w, const ptrdiff_t* offsets, ptrdiff_t depth,
+                        const T* columns, const T* bias, ptrdiff_t out, T* y) {
+    for_nhwc_tiles<T>(out, depth, [&](ptrdiff_t o0, int count, ptrdiff_t k0, int entries) {
+        const T* w = columns + k0 * out + o0;
+        if (k0 == 0) {
+            nhwc_forward_tile<T, nhwc_depth_block, nhwc_out_vectors, true>(
+                image, row_step, col_step, out_h, out_w, offsets, entries, w, out,
+                bias ? bias + o0 : nullptr, count, y + o0);
+        } else {
+            nhwc_forward_tile<T, nhwc_depth_block, nhwc_out_vectors, false>(
+                image, row_step, col_step, out_h, out_w, offsets + k0, entries, w, out, nullptr,
+                count, y + o0);
+        }
+    });
+}
+
 // One tile of nhwc_image_weight_gradient: output channels o0 .. o0 + OV * L (`count` of them,
 // the lanes past it loaded as 0) against depth entries k0 .. k0 + KB (`entries` of them; the
 // rest read entry k0's element and are dropped), summed over the image's pixels in
@@ -259,24 +340,18 @@ void nhwc_image_weight_gradient(const T* image, ptrdiff_t row_step, ptrdiff_t co
                                 ptrdiff_t out_h, ptrdiff_t out_w, const ptrdiff_t* offsets,
                                 ptrdiff_t depth, const T* grad, ptrdiff_t out, double* dweight,
                                 double* dbias) {
-    constexpr int KB = tensorcore::conv_depth_block, OV = TC_CONV_NHWC_WEIGHT_VECTORS;
-    constexpr ptrdiff_t block = OV * Simd<T>::lanes;
-    for (ptrdiff_t o0 = 0; o0 < out; o0 += block) {
-        const int count = static_cast<int>(std::min(block, out - o0));
-        for (ptrdiff_t k0 = 0; k0 < depth; k0 += KB) {
-            const int entries = static_cast<int>(std::min<ptrdiff_t>(KB, depth - k0));
-            double* dw = dweight + k0 * out + o0;
-            if (k0 == 0) {
-                nhwc_weight_gradient_tile<T, KB, OV, true>(image, row_step, col_step, out_h,
-                                                           out_w, offsets, entries, grad + o0,
-                                                           out, count, dw, dbias + o0);
-            } else {
-                nhwc_weight_gradient_tile<T, KB, OV, false>(image, row_step, col_step, out_h,
-                                                            out_w, offsets + k0, entries,
-                                                            grad + o0, out, count, dw, dbias);
-            }
+    for_nhwc_tiles<T>(out, depth, [&](ptrdiff_t o0, int count, ptrdiff_t k0, int entries) {
+        double* dw = dweight + k0 * out + o0;
+        if (k0 == 0) {
+            nhwc_weight_gradient_tile<T, nhwc_depth_block, nhwc_out_vectors, true>(
+                image, row_step, col_step, out_h, out_w, offsets, entries, grad + o0, out, count,
+                dw, dbias + o0);
+        } else {
+            nhwc_weight_gradient_tile<T, nhwc_depth_block, nhwc_out_vectors, false>(
+                image, row_step, col_step, out_h, out_w, offsets + k0, entries, grad + o0, out,
+                count, dw, dbias);
         }
-    }
+    });
 }
 
 }  // namespace
@@ -296,6 +371,13 @@ void nhwc_image_weight_gradient(const T* image, ptrdiff_t row_step, ptrdiff_t co
                                     T* dweight_lanes, T* dbias_lanes, bool next_image) {       \
         image_weight_gradient(grad, cols, depth_padded, pixels, pixels_padded, out,            \
                               dweight_lanes, dbias_lanes, next_image);                         \
+    }                                                                                          \
+    void conv_nhwc_image_forward(const T* image, ptrdiff_t row_step, ptrdiff_t col_step,       \
+                                 ptrdiff_t out_h, ptrdiff_t out_w, const ptrdiff_t* offsets,   \
+                                 ptrdiff_t depth, const T* columns, const T* bias,             \
+                                 ptrdiff_t out, T* y) {                                        \
+        nhwc_image_forward(image, row_step, col_step, out_h, out_w, offsets, depth, columns,   \
+                           bias, out, y);                                                      \
     }                                                                                          \
     void conv_nhwc_image_weight_gradient(const T* image, ptrdiff_t row_step,                   \
                                          ptrdiff_t col_step, ptrdiff_t out_h, ptrdiff_t out_w, \

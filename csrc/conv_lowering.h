@@ -94,8 +94,12 @@ template <typename T>
 void nhwc_backward_input(const ConvGeometry& g, const T* grad, const T* weight, T* dx);
 template <typename T>
 void nhwc_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight);
-// The channels-last weight gradient (dbias too) for few input channels, where it applies
-bool nhwc_direct_weight_applies(const ConvGeometry& g);
+// The channels-last forward and weight gradient (dbias too) for few input channels, where
+// nhwc_direct_applies (to the forward or the weight gradient)
+bool nhwc_direct_applies(const ConvGeometry& g, bool forward);
+template <typename T>
+void nhwc_direct_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias,
+                         T* y);
 template <typename T>
 void nhwc_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
                                  T* dbias);

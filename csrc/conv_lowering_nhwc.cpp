@@ -1,7 +1,9 @@
 // Channels-last (NHWC) convolution lowered onto GEMM. cols (pixels, C*kh*kw) holds one row per
 // output pixel with columns ordered (g, i, j, c in group), and y (pixels, O) = cols @
 // weight^T per group, the weight repacked to (O, kh, kw, C/g). 1x1 stride-1 unpadded
-// convolutions multiply the images themselves, (pixels, C).
+// convolutions multiply the images themselves, (pixels, C). For few input channels the
+// forward and the weight gradient run direct kernels instead (conv_nhwc_image_*, reading the
+// images in place of cols).
 #include <vector>
 
 #include "conv_im2col.h"
@@ -25,6 +27,63 @@ namespace {
 // (32, 64, 16) -> 128 3/2/1 (576) 688 / 916. (3x3 stride-1 layers of 2 to 16 channels take
 // the 2-D Winograd before either.)
 constexpr ptrdiff_t nhwc_direct_weight_max_depth = 288;
+// Input channels up to which the channels-last forward runs the direct kernel (each output
+// pixel's taps against the weights held in registers) rather than the GEMM lowering; per
+// block of 9 taps it reads and writes y again. Same machine and layout of the numbers:
+// (64, 1, 28) -> 32 3/1/0 818 / 76, 5/1/2 2219 / 293; (64, 2, 32) -> 32 3/2/1 330 / 73;
+// (64, 3, 32) -> 32 3/2/1 354 / 114, 7/2/3 1681 / 596; (64, 3, 32) -> 64 5/1/2 4232 / 2494;
+// (64, 4, 32) -> 64 5/1/2 4565 / 3441; (64, 6, 32) -> 64 3/2/1 543 / 449; (64, 8, 28) -> 64
+// 3/2/1 468 / 470; (32, 8, 32) -> 64 5/1/2 3108 / 3367; (64, 16, 28) -> 64 3/2/1 725 / 952.
+constexpr ptrdiff_t nhwc_direct_forward_max_channels = 7;
+
+// Channels-last images as the direct kernels read them (conv_nhwc_image_*): in place, or staged
+// with their padding in a worker's buffer where they have any. Depth entry k = (i, j, c), a
+// cols row's order, lies offsets[k] elements past its output pixel's first element, and
+// those lie row_step and col_step apart along the output rows and columns.
+template <typename T>
+class DirectImages {
+  public:
+    std::vector<ptrdiff_t> offsets;
+    ptrdiff_t row_step, col_step;
+
+    DirectImages(const ConvGeometry& g, int workers)
+        : g_(g), padded_(g.pad_top || g.pad_bottom || g.pad_left || g.pad_right),
+          image_w_(g.W + g.pad_left + g.pad_right),
+          image_size_((g.H + g.pad_top + g.pad_bottom) * image_w_ * g.C),
+          worker_size_(padded_ ? worker_stride<T>(image_size_) : 0),
+          staged_(workers * worker_size_) {
+        offsets.resize(g.C * g.taps());
+        for (ptrdiff_t i = 0; i < g.kh; ++i)
+            for (ptrdiff_t j = 0; j < g.kw; ++j)
+                for (ptrdiff_t c = 0; c < g.C; ++c)
+                    offsets[(i * g.kw + j) * g.C + c] = (i * g.dh * image_w_ + j * g.dw) * g.C + c;
+        row_step = g.sh * image_w_ * g.C;
+        col_step = g.sw * g.C;
+    }
+
+    // Before a worker's first image: its buffer's padding zeroed
+    void begin(int worker) {
+        T* own = staged_.data() + worker * worker_size_;
+        std::fill(own, own + (padded_ ? image_size_ : 0), T(0));
+    }
+
+    // Image n of x as the kernels read it
+    const T* image(const T* x, ptrdiff_t n, int worker) {
+        const T* image = x + n * g_.H * g_.W * g_.C;
+        if (!padded_) return image;
+        T* own = staged_.data() + worker * worker_size_;
+        for (ptrdiff_t h = 0; h < g_.H; ++h)
+            std::copy_n(image + h * g_.W * g_.C, g_.W * g_.C,
+                        own + ((g_.pad_top + h) * image_w_ + g_.pad_left) * g_.C);
+        return own;
+    }
+
+  private:
+    const ConvGeometry& g_;
+    bool padded_;
+    ptrdiff_t image_w_, image_size_, worker_size_;
+    CachedArray<T> staged_;
+};
 
 // weight (O, C/g, kh, kw) <-> packed (O, kh, kw, C/g), the order of a cols row
 template <typename T>
@@ -198,46 +257,53 @@ void nhwc_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* d
     unpack_weight(g, packed.data(), dweight);
 }
 
-bool nhwc_direct_weight_applies(const ConvGeometry& g) {
+bool nhwc_direct_applies(const ConvGeometry& g, bool forward) {
     return g.channels_last && g.groups == 1 && g.N > 0 &&
-           g.C * g.taps() <= nhwc_direct_weight_max_depth;
+           (forward ? g.C <= nhwc_direct_forward_max_channels
+                    : g.C * g.taps() <= nhwc_direct_weight_max_depth);
+}
+
+template <typename T>
+void nhwc_direct_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias,
+                         T* y) {
+    const ptrdiff_t depth = g.C * g.taps(), P = g.pixels();
+    CachedArray<T> columns(depth * g.O);   // weight (O, C, kh, kw) -> (depth, O)
+    for (ptrdiff_t o = 0; o < g.O; ++o)
+        for (ptrdiff_t c = 0; c < g.C; ++c)
+            for (ptrdiff_t tap = 0; tap < g.taps(); ++tap)
+                columns[(tap * g.C + c) * g.O + o] = weight[(o * g.C + c) * g.taps() + tap];
+    const ImageRanges ranges(g.N);
+    DirectImages<T> images(g, ranges.count);
+    const Isa isa = active_isa();
+    ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
+        images.begin(t);
+        for (ptrdiff_t n = n0; n < n1; ++n) {
+            TC_ISA_CALL(isa, conv_nhwc_image_forward(images.image(x, n, t), images.row_step,
+                                                     images.col_step, g.OH, g.OW,
+                                                     images.offsets.data(), depth,
+                                                     columns.data(), bias, g.O,
+                                                     y + n * P * g.O));
+        }
+    });
 }
 
 template <typename T>
 void nhwc_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
                                  T* dbias) {
     const ptrdiff_t depth = g.C * g.taps(), P = g.pixels();
-    const bool padded = g.pad_top || g.pad_bottom || g.pad_left || g.pad_right;
-    const ptrdiff_t image_h = g.H + g.pad_top + g.pad_bottom;
-    const ptrdiff_t image_w = g.W + g.pad_left + g.pad_right;
-    // depth entry (i, j, c), a cols row's order: its element past an output pixel's first
-    std::vector<ptrdiff_t> offsets(depth);
-    for (ptrdiff_t i = 0; i < g.kh; ++i)
-        for (ptrdiff_t j = 0; j < g.kw; ++j)
-            for (ptrdiff_t c = 0; c < g.C; ++c)
-                offsets[(i * g.kw + j) * g.C + c] = (i * g.dh * image_w + j * g.dw) * g.C + c;
     const ImageRanges ranges(g.N);
+    DirectImages<T> images(g, ranges.count);
     const ptrdiff_t sums_size = (depth + 1) * g.O;   // dweight (depth, O), then dbias (O)
     CachedArray<double> sums(ranges.count * sums_size, 0.0);
-    const ptrdiff_t staged_size = padded ? worker_stride<T>(image_h * image_w * g.C) : 0;
-    CachedArray<T> staged(ranges.count * staged_size);
     const Isa isa = active_isa();
     ranges.run(g.N, [&](int r, int t, ptrdiff_t n0, ptrdiff_t n1) {
         double* range_sums = sums.data() + r * sums_size;
-        T* own = staged.data() + t * staged_size;
-        if (padded) std::fill(own, own + image_h * image_w * g.C, T(0));
+        images.begin(t);
         for (ptrdiff_t n = n0; n < n1; ++n) {
-            const T* image = x + n * g.H * g.W * g.C;
-            if (padded) {   // the rows into the zeroed image, past its padding
-                for (ptrdiff_t h = 0; h < g.H; ++h)
-                    std::copy_n(image + h * g.W * g.C, g.W * g.C,
-                                own + ((g.pad_top + h) * image_w + g.pad_left) * g.C);
-                image = own;
-            }
             TC_ISA_CALL(isa, conv_nhwc_image_weight_gradient(
-                                 image, g.sh * image_w * g.C, g.sw * g.C, g.OH, g.OW,
-                                 offsets.data(), depth, grad + n * P * g.O, g.O, range_sums,
-                                 range_sums + depth * g.O));
+                                 images.image(x, n, t), images.row_step, images.col_step, g.OH,
+                                 g.OW, images.offsets.data(), depth, grad + n * P * g.O, g.O,
+                                 range_sums, range_sums + depth * g.O));
         }
     });
     add_partials(sums.data() + sums_size, ranges.count, sums_size, sums.data());
@@ -254,6 +320,8 @@ void nhwc_direct_backward_weight(const ConvGeometry& g, const T* grad, const T* 
     template void nhwc_forward<T>(const ConvGeometry&, const T*, const T*, const T*, T*);  \
     template void nhwc_backward_input<T>(const ConvGeometry&, const T*, const T*, T*);     \
     template void nhwc_backward_weight<T>(const ConvGeometry&, const T*, const T*, T*);     \
+    template void nhwc_direct_forward<T>(const ConvGeometry&, const T*, const T*, const T*,   \
+                                         T*);                                                 \
     template void nhwc_direct_backward_weight<T>(const ConvGeometry&, const T*, const T*, T*, \
                                                  T*);
 TC_INSTANTIATE(float)

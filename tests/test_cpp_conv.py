@@ -149,16 +149,40 @@ def test_direct_kernels_every_isa(isa, case, dtype):
     check_all_ops(case, dtype, "nchw", with_bias=False, seed=5)
 
 
-# channels-last without groups, up to 288 taps: the weight gradient's direct kernel (each
-# output pixel's grad row against its taps, in registers), where Winograd does not take it
-NHWC_DIRECT_WEIGHT_CASES = [c for c in CASES if c[5] == 1 and c[1][1] * c[1][2] * c[1][3] <= 288]
+# channels-last without groups: the direct kernels (each output pixel's taps against the
+# weights or its grad row, in registers) run the forward up to 7 input channels and the weight
+# gradient up to 288 taps, where Winograd does not take them
+NHWC_DIRECT_CASES = [c for c in CASES
+                     if c[5] == 1 and (c[1][1] <= 7 or c[1][1] * c[1][2] * c[1][3] <= 288)]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", NHWC_DIRECT_WEIGHT_CASES, ids=case_id)
-def test_channels_last_weight_gradient_every_isa(isa, case, dtype):
+@pytest.mark.parametrize("case", NHWC_DIRECT_CASES, ids=case_id)
+def test_channels_last_direct_kernels_every_isa(isa, case, dtype):
     check_all_ops(case, dtype, "nhwc")
     check_all_ops(case, dtype, "nhwc", with_bias=False, seed=5)
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+def test_infinities_reach_the_outputs_they_touch(isa, layout):
+    """inf and -inf in x give inf or NaN exactly where the reference's do: 5x5 taps (blocks of
+    9, 9 and 7 entries in the channels-last kernels) with a gradient and 33 output channels."""
+    x = rand(3, 1, 11, 13, seed=1).astype(np.float32)
+    x[0, 0, 2, 3], x[1, 0, 7, 9], x[1, 0, 8, 9], x[2, 0, 0, 0] = np.inf, np.inf, -np.inf, -np.inf
+    w = rand(33, 1, 5, 5, seed=2).astype(np.float32)
+    geo = dict(stride=(1, 1), padding=(2, 1, 0, 2), dilation=(1, 1), groups=1)
+    as_layout = nhwc if layout == "nhwc" else (lambda a: a)
+    y = ours("conv2d")(as_layout(x), w, None, **geo)
+    expected = reference("conv2d")(x.astype(np.float64), w.astype(np.float64), None, **geo)
+    assert np.isinf(expected).any() and np.isnan(expected).any()
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+    np.testing.assert_array_equal(np.isposinf(y), np.isposinf(expected))
+    grad = rand(*y.shape, seed=3).astype(np.float32)
+    dw, _ = ours("conv2d_backward_weight")(as_layout(grad), as_layout(x), w.shape, **geo)
+    dw_expected, _ = reference("conv2d_backward_weight")(grad.astype(np.float64),
+                                                         x.astype(np.float64), w.shape, **geo)
+    np.testing.assert_array_equal(np.isnan(dw), np.isnan(dw_expected))
+    np.testing.assert_array_equal(np.isinf(dw), np.isinf(dw_expected))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
