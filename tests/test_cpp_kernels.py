@@ -213,6 +213,31 @@ def test_activation_non_contiguous_and_shaped(isa, dtype, key):
     assert_pair_matches(op, params, x, grad, dtype)
 
 
+def channels_last(a):
+    """a (N, C, H, W) as a view of fresh NHWC memory holding its values"""
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("key", FORWARD)
+def test_activation_keeps_the_channels_last_layout(dtype, key):
+    """Operands that share an NHWC layout run in memory order, uncopied, and the results keep
+    that layout; mixed layouts are copied (C-contiguous results), with the same values."""
+    op, params = op_and_params(key)
+    x = rand(2, 5, 3, 7, dtype=dtype, seed=1, scale=4.0)
+    grad = rand(2, 5, 3, 7, dtype=dtype, seed=2)
+    y = forward_pair(op)[1](*as_float64(x), *params).astype(dtype)
+    ours_backward = backward_pair(op)[0]
+    assert_pair_matches(op, params, channels_last(x), channels_last(grad), dtype)
+    out = forward_pair(op)[0](channels_last(x), *params)
+    dx = ours_backward(channels_last(grad), channels_last(x), channels_last(y), *params)
+    for result in (out, dx):
+        assert result.transpose(0, 2, 3, 1).flags.c_contiguous
+    mixed = ours_backward(grad, channels_last(x), channels_last(y), *params)
+    assert mixed.flags.c_contiguous
+    np.testing.assert_array_equal(mixed, dx)
+
+
 SPECIAL = [0.0, -0.0, 1e-30, -1e-30, 1e-8, -1e-8, 0.3, -0.3, 0.625, -0.625, 0.7, -0.7,
            5.0, -5.0, 20.0, -20.0, 88.0, -88.0, 100.0, -100.0, 1e4, -1e4, 1e30, -1e30]
 

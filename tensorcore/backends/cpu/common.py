@@ -41,3 +41,20 @@ def elementwise(*arrays):
     if any(a.shape != arrays[0].shape for a in arrays[1:]):
         raise NotImplementedError
     return [contiguous(a) for a in arrays]
+
+
+def elementwise_in_memory_order(*arrays):
+    """For kernels that treat each element alike: the operands as elementwise() gives them,
+    except that operands sharing the strides of a dense array with permuted axes (an NHWC
+    buffer seen as NCHW, as the Keras face passes its images) come as their C-contiguous
+    views in memory order, uncopied. Returns (arrays, axes): transposing the kernel's result
+    by ``axes`` (None: as it is) gives it the operands' layout, as NumPy's ufuncs and
+    PyTorch's channels-last tensors keep it."""
+    first = arrays[0]
+    if first.flags.c_contiguous or any(a.strides != first.strides for a in arrays[1:]):
+        return elementwise(*arrays), None
+    order = sorted(range(first.ndim), key=lambda axis: -first.strides[axis])
+    views = [a.transpose(order) for a in arrays]
+    if not all(v.flags.c_contiguous and v.flags.aligned for v in views):
+        return elementwise(*arrays), None
+    return elementwise(*views), tuple(np.argsort(order))
