@@ -422,8 +422,6 @@ void avg_forward_planar(const PoolGeometry& g, AvgDivisor divisor, const T* x, S
         for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
             const TapRange rows = row_taps(g, oh);
             T* y_row = y + n * ys.n + c * ys.c + oh * ys.h;
-            // the windows of a vector span kw columns each: one divisor for all of them
-            const T vector_divisor = divisor_of<T>(g, divisor, oh, columns.first);
             // each row of a window summed apart: a large window's rounding then grows with
             // kh + kw terms, not kh * kw
             columns.each(
@@ -450,7 +448,8 @@ void avg_forward_planar(const PoolGeometry& g, AvgDivisor divisor, const T* x, S
                             row_sum += load_columns(row + j, g.sw, count);
                         sum += row_sum;
                     }
-                    store_n(y_row + ow, sum / vector_divisor, count);
+                    // its windows span kw columns each: one divisor for all of them
+                    store_n(y_row + ow, sum / divisor_of<T>(g, divisor, oh, ow), count);
                 });
         }
     }
@@ -510,7 +509,6 @@ void avg_backward_planar(const PoolGeometry& g, AvgDivisor divisor, const T* gra
         for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
             const TapRange rows = row_taps(g, oh);
             const T* grad_row = grad + n * gs.n + c * gs.c + oh * gs.h;
-            const T vector_divisor = divisor_of<T>(g, divisor, oh, columns.first);
             columns.each(
                 true,
                 [&](ptrdiff_t ow) {
@@ -524,7 +522,9 @@ void avg_backward_planar(const PoolGeometry& g, AvgDivisor divisor, const T* gra
                     }
                 },
                 [&](ptrdiff_t ow, int count) {
-                    const V share = load_n(grad_row + ow, count) / vector_divisor;
+                    // one divisor for the vector's windows, as in avg_forward_planar
+                    const T div = divisor_of<T>(g, divisor, oh, ow);
+                    const V share = load_n(grad_row + ow, count) / div;
                     for (ptrdiff_t i = rows.first; i < rows.end; ++i) {
                         add_to_taps(d + (rows.start + i) * ds.h + ow * g.sw - g.pw, share, g.sw,
                                     g.kw, count);
