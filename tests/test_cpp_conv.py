@@ -240,6 +240,39 @@ def test_single_channel_images_are_both_layouts():
     np.testing.assert_allclose(y, reference("conv2d")(x, w, None, **geo), rtol=1e-12, atol=1e-12)
 
 
+# x with one channel in NHWC memory, its channel stride as np.ascontiguousarray leaves it
+# (H * W elements) or as x[..., None] makes it (0): neither says channels-last
+@pytest.mark.parametrize("channel_stride", [7 * 7, 0])
+@pytest.mark.parametrize("grad_nhwc", [False, True])
+def test_single_channel_weight_gradient_reads_grad_in_place(monkeypatch, channel_stride,
+                                                           grad_nhwc):
+    """The weight gradient of a one-channel x, which both layouts describe, runs in grad's
+    layout: grad reaches the kernel uncopied."""
+    import tensorcore.backends.cpu.conv as backend
+    x = rand(3, 7, 7, seed=1)[..., None]
+    x = np.lib.stride_tricks.as_strided(
+        x, x.shape, x.strides[:3] + (channel_stride * x.itemsize,)).transpose(0, 3, 1, 2)
+    w = rand(5, 1, 3, 3, seed=2)
+    grad = rand(3, 5, 5, 5, seed=3)
+    grad = nhwc(grad) if grad_nhwc else grad
+    geo = dict(stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1)
+    passed = []
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(_C, name)
+
+        def conv2d_backward_weight(self, g, *args):
+            passed.append(g)
+            return _C.conv2d_backward_weight(g, *args)
+    monkeypatch.setattr(backend, "_C", Spy())
+    dw, db = ours("conv2d_backward_weight")(grad, x, w.shape, **geo)
+    assert np.shares_memory(passed[0], grad)
+    dw_expected, db_expected = reference("conv2d_backward_weight")(grad, x, w.shape, **geo)
+    np.testing.assert_allclose(dw, dw_expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(db, db_expected, rtol=1e-12, atol=1e-12)
+
+
 def test_empty_batch():
     geo = dict(stride=(1, 1), padding=(1, 1, 1, 1), dilation=(1, 1), groups=1)
     x, w = np.ones((0, 3, 5, 5)), np.ones((4, 3, 3, 3))
