@@ -4,9 +4,9 @@
 //   TC_VECTOR_BYTES        SIMD register width in bytes
 //   TC_CONV_FORWARD_ROWS   output channels per forward tile (2 vectors of pixels each)
 //   TC_CONV_WEIGHT_ROWS    output channels per weight-gradient tile (9 cols rows each)
-//   TC_CONV_NHWC_WEIGHT_VECTORS  vectors of output channels per channels-last tile (9 depth
-//                          entries each: accumulators of the weight gradient, weights of the
-//                          forward)
+//   TC_CONV_NHWC_WEIGHT_VECTORS  vectors of output channels per channels-last tile (the
+//                          weight gradient's 9 depth entries of accumulators each, the
+//                          forward's 4 pixels)
 // Tiles fill about half the register file (32 zmm on AVX-512, 16 on AVX2 and SSE2), enough
 // independent accumulators to cover the FMA latency on two pipes.
 #include "conv_kernels.h"
@@ -199,14 +199,14 @@ void image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,
     }
 }
 
-// The channels-last kernels' tiles: nhwc_out_vectors vectors of output channels by
-// nhwc_depth_block depth entries, in registers
+// The channels-last kernels' tiles: nhwc_out_vectors vectors of output channels (by
+// nhwc_depth_block depth entries in the weight gradient), in registers
 constexpr int nhwc_depth_block = tensorcore::conv_depth_block;
 constexpr int nhwc_out_vectors = TC_CONV_NHWC_WEIGHT_VECTORS;
 
-// tile(o0, count, k0, entries) for each tile over `out` output channels (count of them from
-// o0) and `depth` entries (entries of them from k0), the depth blocks of each channel block
-// in turn
+// tile(o0, count, k0, entries) for each tile of the weight gradient over `out` output channels
+// (count of them from o0) and `depth` entries (entries of them from k0), the depth blocks of
+// each channel block in turn
 template <typename T, typename Tile>
 void for_nhwc_tiles(ptrdiff_t out, ptrdiff_t depth, Tile tile) {
     constexpr ptrdiff_t block = nhwc_out_vectors * Simd<T>::lanes;
@@ -219,42 +219,75 @@ void for_nhwc_tiles(ptrdiff_t out, ptrdiff_t depth, Tile tile) {
     }
 }
 
+// Output pixels per step of the channels-last forward
+constexpr int nhwc_forward_pixels = 4;
+
 // One tile of nhwc_image_forward: output channels o0 .. o0 + OV * L (`count` of them) of every
-// pixel from depth entries k0 .. k0 + `entries` (entries <= KB): y = bias (the first tile of
-// a pixel; bias may be null) or y's value so far, plus their products. The weights stay in
-// registers.
-template <typename T, int KB, int OV, bool first>
+// pixel, y = bias (may be null) plus its depth entries times their weights, all depth entries
+// in one pass. A row's pixels go P = nhwc_forward_pixels at a time (then one by one): per
+// depth entry, OV weight vectors loaded (from L1) and P entries broadcast for P * OV
+// accumulators, so that the FMAs do not wait on their latency (a pixel's accumulators chain
+// one FMA per entry). Zen 5, 2 threads, (64, 3, 32, 32) -> 32 3x3 stride 2 and (32, 3, 64, 64)
+// -> 64 7x7 stride 2: 75 and 1302-1341 us, against 136-139 and 2775-2881 with the weights
+// held in registers 9 depth entries at a time (a pass over y per 9) and one pixel per step,
+// and 85 and 1523-1533 with 4 pixels per step that way; 2, 6, 8 or 12 pixels per step here
+// took 113, 85, 108 or 110 us on the first.
+template <typename T, int OV>
 void nhwc_forward_tile(const T* image, ptrdiff_t row_step, ptrdiff_t col_step, ptrdiff_t out_h,
-                       ptrdiff_t out_w, const ptrdiff_t* offsets, int entries,
+                       ptrdiff_t out_w, const ptrdiff_t* offsets, ptrdiff_t depth,
                        const T* columns, ptrdiff_t out, const T* bias, int count, T* y) {
     typedef typename Simd<T>::vec V;
-    constexpr int L = Simd<T>::lanes;
-    ptrdiff_t offset[KB];
+    constexpr int L = Simd<T>::lanes, P = nhwc_forward_pixels;
     int lanes[OV];
-    V w[KB][OV], b[OV];
+    V b[OV];
     for (int v = 0; v < OV; ++v) {
         lanes[v] = std::clamp(count - v * L, 0, L);
-        b[v] = first && bias ? load_n(bias + v * L, lanes[v]) : broadcast(T(0));
+        b[v] = bias ? load_n(bias + v * L, lanes[v]) : broadcast(T(0));
     }
-    for (int k = 0; k < KB; ++k) {
-        offset[k] = offsets[k < entries ? k : 0];
-        for (int v = 0; v < OV; ++v)
-            w[k][v] = k < entries ? load_n(columns + k * out + v * L, lanes[v]) : broadcast(T(0));
-    }
-    for (ptrdiff_t oh = 0; oh < out_h; ++oh) {
-        const T* pixel = image + oh * row_step;
-        T* y_pixel = y + oh * out_w * out;
-        for (ptrdiff_t ow = 0; ow < out_w; ++ow, pixel += col_step, y_pixel += out) {
-            V acc[OV];
+    // Q pixels from `pixel` (col_step apart) into y_pixel (out apart); whole: all OV * L
+    // channels, loaded and stored without masks (a load_n in the depth loop had GCC pass the
+    // weights through the stack)
+    auto pixels = [&](auto pixel_count, auto whole, const T* pixel, T* y_pixel) {
+        constexpr int Q = decltype(pixel_count)::value;
+        V acc[Q][OV];
+        for (int q = 0; q < Q; ++q)
+            for (int v = 0; v < OV; ++v) acc[q][v] = b[v];
+        const T* w = columns;
+        for (ptrdiff_t k = 0; k < depth; ++k, w += out) {
+            const T* entry = pixel + offsets[k];
+            V weight[OV];
             for (int v = 0; v < OV; ++v)
-                acc[v] = first ? b[v] : load_n(y_pixel + v * L, lanes[v]);
-            for (int k = 0; k < KB; ++k) {
-                if (k >= entries) break;   // (not zero weights: an inf entry would give NaN)
-                const V entry = broadcast(pixel[offset[k]]);
-                for (int v = 0; v < OV; ++v) acc[v] += entry * w[k][v];
+                weight[v] = whole() ? load(w + v * L) : load_partial(w + v * L, lanes[v]);
+            for (int q = 0; q < Q; ++q) {
+                const V x = broadcast(entry[q * col_step]);
+                for (int v = 0; v < OV; ++v) acc[q][v] += x * weight[v];
             }
-            for (int v = 0; v < OV; ++v) store_n(y_pixel + v * L, acc[v], lanes[v]);
         }
+        for (int q = 0; q < Q; ++q) {
+            for (int v = 0; v < OV; ++v) {
+                if (whole()) {
+                    store(y_pixel + q * out + v * L, acc[q][v]);
+                } else {
+                    store_partial(y_pixel + q * out + v * L, acc[q][v], lanes[v]);
+                }
+            }
+        }
+    };
+    auto rows = [&](auto whole) {
+        for (ptrdiff_t oh = 0; oh < out_h; ++oh) {
+            const T* pixel = image + oh * row_step;
+            T* y_pixel = y + oh * out_w * out;
+            ptrdiff_t ow = 0;
+            for (; ow + P <= out_w; ow += P, pixel += P * col_step, y_pixel += P * out)
+                pixels(std::integral_constant<int, P>(), whole, pixel, y_pixel);
+            for (; ow < out_w; ++ow, pixel += col_step, y_pixel += out)
+                pixels(std::integral_constant<int, 1>(), whole, pixel, y_pixel);
+        }
+    };
+    if (count == OV * L) {
+        rows(std::true_type());
+    } else {
+        rows(std::false_type());
     }
 }
 
@@ -265,18 +298,12 @@ template <typename T>
 void nhwc_image_forward(const T* image, ptrdiff_t row_step, ptrdiff_t col_step, ptrdiff_t out_h,
                         ptrdiff_t out_w, const ptrdiff_t* offsets, ptrdiff_t depth,
                         const T* columns, const T* bias, ptrdiff_t out, T* y) {
-    for_nhwc_tiles<T>(out, depth, [&](ptrdiff_t o0, int count, ptrdiff_t k0, int entries) {
-        const T* w = columns + k0 * out + o0;
-        if (k0 == 0) {
-            nhwc_forward_tile<T, nhwc_depth_block, nhwc_out_vectors, true>(
-                image, row_step, col_step, out_h, out_w, offsets, entries, w, out,
-                bias ? bias + o0 : nullptr, count, y + o0);
-        } else {
-            nhwc_forward_tile<T, nhwc_depth_block, nhwc_out_vectors, false>(
-                image, row_step, col_step, out_h, out_w, offsets + k0, entries, w, out, nullptr,
-                count, y + o0);
-        }
-    });
+    constexpr ptrdiff_t block = nhwc_out_vectors * Simd<T>::lanes;
+    for (ptrdiff_t o0 = 0; o0 < out; o0 += block) {
+        nhwc_forward_tile<T, nhwc_out_vectors>(
+            image, row_step, col_step, out_h, out_w, offsets, depth, columns + o0, out,
+            bias ? bias + o0 : nullptr, static_cast<int>(std::min(block, out - o0)), y + o0);
+    }
 }
 
 // One tile of nhwc_image_weight_gradient: output channels o0 .. o0 + OV * L (`count` of them,

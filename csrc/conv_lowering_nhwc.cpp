@@ -28,13 +28,14 @@ namespace {
 // the 2-D Winograd before either.)
 constexpr ptrdiff_t nhwc_direct_weight_max_depth = 288;
 // Input channels up to which the channels-last forward runs the direct kernel (each output
-// pixel's taps against the weights held in registers) rather than the GEMM lowering; per
-// block of 9 taps it reads and writes y again. Same machine and layout of the numbers:
-// (64, 1, 28) -> 32 3/1/0 818 / 76, 5/1/2 2219 / 293; (64, 2, 32) -> 32 3/2/1 330 / 73;
-// (64, 3, 32) -> 32 3/2/1 354 / 114, 7/2/3 1681 / 596; (64, 3, 32) -> 64 5/1/2 4232 / 2494;
-// (64, 4, 32) -> 64 5/1/2 4565 / 3441; (64, 6, 32) -> 64 3/2/1 543 / 449; (64, 8, 28) -> 64
-// 3/2/1 468 / 470; (32, 8, 32) -> 64 5/1/2 3108 / 3367; (64, 16, 28) -> 64 3/2/1 725 / 952.
-constexpr ptrdiff_t nhwc_direct_forward_max_channels = 7;
+// pixel's depth entries against the weights, all entries in one pass) rather than the GEMM
+// lowering. Zen 5, 2 threads, us, GEMM lowering against direct, (N, C, H) -> O, kernel /
+// stride / padding: (64, 4, 32) -> 64 5/1/2 4042 / 1805; (64, 6, 32) -> 64 3/2/1 527 / 262;
+// (64, 8, 28) -> 64 3/2/1 526 / 324; (32, 8, 32) -> 64 5/1/2 3316 / 1942; (64, 12, 28) -> 64
+// 3/2/1 655 / 498; (64, 16, 28) -> 64 3/2/1 779 / 696, (32, 16, 56) 1655 / 1062; (32, 16, 32)
+// -> 32 5/1/2 3737 / 1915; (64, 20, 28) -> 64 3/2/1 931 / 867; past the bound (64, 24, 28)
+// 1060 / 1112, (32, 32, 28) 690 / 762.
+constexpr ptrdiff_t nhwc_direct_forward_max_channels = 20;
 
 // Channels-last images as the direct kernels read them (conv_nhwc_image_*): in place, or staged
 // with their padding in a worker's buffer where they have any. Depth entry k = (i, j, c), a

@@ -150,10 +150,10 @@ def test_direct_kernels_every_isa(isa, case, dtype):
 
 
 # channels-last without groups: the direct kernels (each output pixel's taps against the
-# weights or its grad row, in registers) run the forward up to 7 input channels and the weight
-# gradient up to 288 taps, where Winograd does not take them
+# weights or its grad row) run the forward up to 20 input channels and the weight gradient up
+# to 288 taps, where Winograd does not take them
 NHWC_DIRECT_CASES = [c for c in CASES
-                     if c[5] == 1 and (c[1][1] <= 7 or c[1][1] * c[1][2] * c[1][3] <= 288)]
+                     if c[5] == 1 and (c[1][1] <= 20 or c[1][1] * c[1][2] * c[1][3] <= 288)]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -166,7 +166,8 @@ def test_channels_last_direct_kernels_every_isa(isa, case, dtype):
 @pytest.mark.parametrize("layout", ["nchw", "nhwc"])
 def test_infinities_reach_the_outputs_they_touch(isa, layout):
     """inf and -inf in x give inf or NaN exactly where the reference's do: 5x5 taps (blocks of
-    9, 9 and 7 entries in the channels-last kernels) with a gradient and 33 output channels."""
+    9, 9 and 7 entries in the channels-last weight gradient) with a gradient and 33 output
+    channels."""
     x = rand(3, 1, 11, 13, seed=1).astype(np.float32)
     x[0, 0, 2, 3], x[1, 0, 7, 9], x[1, 0, 8, 9], x[2, 0, 0, 0] = np.inf, np.inf, -np.inf, -np.inf
     w = rand(33, 1, 5, 5, seed=2).astype(np.float32)
