@@ -204,21 +204,6 @@ void image_weight_gradient(const T* grad, const T* cols, ptrdiff_t depth_padded,
 constexpr int nhwc_depth_block = tensorcore::conv_depth_block;
 constexpr int nhwc_out_vectors = TC_CONV_NHWC_WEIGHT_VECTORS;
 
-// tile(o0, count, k0, entries) for each tile of the weight gradient over `out` output channels
-// (count of them from o0) and `depth` entries (entries of them from k0), the depth blocks of
-// each channel block in turn
-template <typename T, typename Tile>
-void for_nhwc_tiles(ptrdiff_t out, ptrdiff_t depth, Tile tile) {
-    constexpr ptrdiff_t block = nhwc_out_vectors * Simd<T>::lanes;
-    for (ptrdiff_t o0 = 0; o0 < out; o0 += block) {
-        const int count = static_cast<int>(std::min(block, out - o0));
-        for (ptrdiff_t k0 = 0; k0 < depth; k0 += nhwc_depth_block) {
-            const ptrdiff_t entries = std::min<ptrdiff_t>(nhwc_depth_block, depth - k0);
-            tile(o0, count, k0, static_cast<int>(entries));
-        }
-    }
-}
-
 // Output pixels per step of the channels-last forward
 constexpr int nhwc_forward_pixels = 4;
 
@@ -332,7 +317,7 @@ void nhwc_weight_gradient_tile(const T* image, ptrdiff_t row_step, ptrdiff_t col
         for (ptrdiff_t ow = 0; ow < out_w; ++ow, pixel += col_step, g += out) {
             V a[OV];
             for (int v = 0; v < OV; ++v) {
-                a[v] = lanes[v] == L ? load(g + v * L) : load_n(g + v * L, lanes[v]);
+                a[v] = load_n(g + v * L, lanes[v]);
                 if (with_bias) bias_acc[v] += a[v];
             }
             for (int k = 0; k < KB; ++k) {
@@ -367,18 +352,24 @@ void nhwc_image_weight_gradient(const T* image, ptrdiff_t row_step, ptrdiff_t co
                                 ptrdiff_t out_h, ptrdiff_t out_w, const ptrdiff_t* offsets,
                                 ptrdiff_t depth, const T* grad, ptrdiff_t out, double* dweight,
                                 double* dbias) {
-    for_nhwc_tiles<T>(out, depth, [&](ptrdiff_t o0, int count, ptrdiff_t k0, int entries) {
-        double* dw = dweight + k0 * out + o0;
-        if (k0 == 0) {
-            nhwc_weight_gradient_tile<T, nhwc_depth_block, nhwc_out_vectors, true>(
-                image, row_step, col_step, out_h, out_w, offsets, entries, grad + o0, out, count,
-                dw, dbias + o0);
-        } else {
-            nhwc_weight_gradient_tile<T, nhwc_depth_block, nhwc_out_vectors, false>(
-                image, row_step, col_step, out_h, out_w, offsets + k0, entries, grad + o0, out,
-                count, dw, dbias);
+    // the depth blocks of each block of output channels in turn
+    constexpr ptrdiff_t block = nhwc_out_vectors * Simd<T>::lanes;
+    for (ptrdiff_t o0 = 0; o0 < out; o0 += block) {
+        const int count = static_cast<int>(std::min(block, out - o0));
+        for (ptrdiff_t k0 = 0; k0 < depth; k0 += nhwc_depth_block) {
+            const int entries = static_cast<int>(std::min<ptrdiff_t>(nhwc_depth_block, depth - k0));
+            double* dw = dweight + k0 * out + o0;
+            if (k0 == 0) {
+                nhwc_weight_gradient_tile<T, nhwc_depth_block, nhwc_out_vectors, true>(
+                    image, row_step, col_step, out_h, out_w, offsets, entries, grad + o0, out,
+                    count, dw, dbias + o0);
+            } else {
+                nhwc_weight_gradient_tile<T, nhwc_depth_block, nhwc_out_vectors, false>(
+                    image, row_step, col_step, out_h, out_w, offsets + k0, entries, grad + o0,
+                    out, count, dw, dbias);
+            }
         }
-    });
+    }
 }
 
 }  // namespace
