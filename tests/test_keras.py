@@ -75,6 +75,24 @@ def test_cnn_on_channels_last_images_learns():
     assert history.history["accuracy"][-1] > 0.85
 
 
+def test_sequential_pools_a_relu_convolution_before_its_activation():
+    tc.manual_seed(5)
+    x = tc.tensor(np.random.default_rng(5).standard_normal((3, 9, 11, 2)).astype(np.float32))
+    conv, pool = layers.Conv2D(4, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2))
+    model = keras.models.Sequential([conv, pool])
+    results = []
+    for forward in (model, lambda x: pool(conv(x))):    # the layers one by one: in order
+        y = forward(x)
+        conv.kernel.grad = None
+        (y * y).sum().backward()
+        results.append((y.numpy(), conv.kernel.grad.numpy(), conv.bias.grad.numpy()))
+    for got, expected in zip(*results):
+        np.testing.assert_array_equal(got, expected)
+    with tc.kernels.profile() as profile:
+        model(x)
+    assert profile.ops["relu"]["args"][0].shape == (3, 3, 4, 4)    # (N, OH, OW, C) pooled
+
+
 def test_stacked_lstm_learns():
     tc.manual_seed(2)
     rng = np.random.default_rng(0)

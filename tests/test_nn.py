@@ -187,6 +187,42 @@ def test_sequential_and_module_list():
     assert list(named.state_dict()) == ["fc.weight", "fc.bias"]
 
 
+def relu_input_shape(run):
+    """The shape of the first array the relu kernel received while ``run()`` ran."""
+    with tc.kernels.profile() as profile:
+        run()
+    return profile.ops["relu"]["args"][0].shape
+
+
+@pytest.mark.parametrize("pool", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
+def test_sequential_pools_before_relu_with_the_same_values_and_gradients(pool):
+    # integer values: windows with ties among positive values and windows with none positive,
+    # where the two orders could pick different elements
+    rng = np.random.default_rng(3)
+    values = np.round(rng.standard_normal((3, 2, 9, 7)) * 2).astype(np.float32)
+    grad = rng.standard_normal(nn.MaxPool2d(**pool)(tc.tensor(values)).shape).astype(np.float32)
+    model = nn.Sequential(nn.ReLU(), nn.MaxPool2d(**pool))
+    results = []
+    for forward in (model, lambda x: nn.functional.max_pool2d(nn.functional.relu(x), **pool)):
+        x = tc.tensor(values, requires_grad=True)
+        y = forward(x)
+        y.backward(tc.tensor(grad))
+        results.append((y.numpy(), x.grad.numpy()))
+    (y, dx), (y_expected, dx_expected) = results
+    np.testing.assert_array_equal(y, y_expected)
+    np.testing.assert_array_equal(dx, dx_expected)
+    assert relu_input_shape(lambda: model(tc.tensor(values))) == y.shape
+
+
+def test_sequential_keeps_an_in_place_relu_before_a_pool_in_order():
+    x = tc.tensor(np.random.default_rng(4).standard_normal((2, 3, 6, 6)).astype(np.float32))
+    expected = np.maximum(x.numpy(), 0)
+    nn.Sequential(nn.ReLU(inplace=True), nn.MaxPool2d(2))(x)
+    np.testing.assert_array_equal(x.numpy(), expected)      # written into, as PyTorch does
+    model = nn.Sequential(nn.ReLU(), nn.MaxPool2d(2, return_indices=True))
+    assert relu_input_shape(lambda: model(x)) == x.shape
+
+
 def test_parameter_shares_storage_and_pickles():
     data = tc.randn(3)
     p = nn.Parameter(data)

@@ -5,9 +5,9 @@ import numpy as np
 from ..train import Trainer
 from ..train.arguments import reject_unknown
 from ..train.metrics import resolve_metric
-from . import losses, optimizers, saving
+from . import activations, losses, optimizers, saving
 from .engine import KerasTensor
-from .layers import InputLayer, Layer
+from .layers import Conv2D, InputLayer, Layer, MaxPooling2D
 
 
 class Model(Layer):
@@ -222,8 +222,16 @@ class Sequential(Model):
 
     def forward(self, x):
         self.built = True
-        for layer in self.layers:           # each layer checks its own input
-            x = layer(x)
+        layers = self.layers
+        i = 0
+        while i < len(layers):              # each layer checks its own input
+            layer = layers[i]
+            if i + 1 < len(layers) and _pools_before_activation(layer, layers[i + 1]):
+                x = layer.activation(layers[i + 1](layer.convolve(layer.prepare_input(x))))
+                i += 2
+            else:
+                x = layer(x)
+                i += 1
         return x
 
     def build(self, input_shape=None):
@@ -233,6 +241,14 @@ class Sequential(Model):
 
     def get_config(self):
         return {"name": self.name, "layers": [saving.layer_config(layer) for layer in self.layers]}
+
+
+def _pools_before_activation(layer, following):
+    """Whether a Conv2D with a ReLU activation, then MaxPooling2D, may run as the convolution,
+    the pool, then the ReLU: the same values and gradients, the ReLU's passes on a quarter of
+    the memory (as tc.nn.Sequential does for ReLU then MaxPool2d, where the reasons are)."""
+    return (type(layer) is Conv2D and layer.activation is activations.get("relu")
+            and type(following) is MaxPooling2D)
 
 
 load_model = saving.load_model

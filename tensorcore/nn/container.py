@@ -2,7 +2,9 @@
 import operator
 from collections import OrderedDict
 
+from .activation import ReLU
 from .module import Module
+from .pooling import MaxPool2d
 
 
 class _Indexed(Module):
@@ -65,7 +67,8 @@ class _Indexed(Module):
 
 class Sequential(_Indexed):
     """``Sequential(m1, m2, ...)`` or ``Sequential(OrderedDict(name=module))``: forward runs
-    the modules in order, each on the previous one's output."""
+    the modules in order, each on the previous one's output (a ReLU then a max pool as the
+    pool then the ReLU, which gives the same results faster: ``_pools_after_relu``)."""
 
     def __init__(self, *modules):
         super().__init__()
@@ -77,9 +80,26 @@ class Sequential(_Indexed):
                 self.add_module(str(i), module)
 
     def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
+        modules = list(self._modules.values())
+        i = 0
+        while i < len(modules):
+            if i + 1 < len(modules) and _pools_after_relu(modules[i], modules[i + 1]):
+                x = modules[i](modules[i + 1](x))
+                i += 2
+            else:
+                x = modules[i](x)
+                i += 1
         return x
+
+
+def _pools_after_relu(module, following):
+    """Whether ReLU then MaxPool2d may run as the pool then the ReLU. The two agree exactly,
+    gradients included: a window's maximum is positive in both or ReLU zeroes it in both, and
+    ties among positive values pick the same element. In that order the ReLU forward and
+    backward passes touch a quarter of the memory (2x2 pooling), which is most of their cost
+    in a CNN's first layers. Not for an in-place ReLU, whose write into its input is seen."""
+    return (type(module) is ReLU and not module.inplace and type(following) is MaxPool2d
+            and not following.return_indices)
 
 
 class ModuleList(_Indexed):

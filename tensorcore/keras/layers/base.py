@@ -53,6 +53,11 @@ class Layer(Module):
         return x if x.dtype == self.dtype else x.to(self.dtype)
 
     def forward(self, x):
+        return self.call(self.prepare_input(x))
+
+    def prepare_input(self, x):
+        """``x`` as a tensor of the layer's dtype, checked against its input shape; the
+        weights are built on first use."""
         x = self.cast_input(as_tensor(x))
         if not self.built:
             if self.batch_input_shape is not None:
@@ -61,7 +66,7 @@ class Layer(Module):
             self.built = True
             self.batch_input_shape = (None,) + tuple(x.shape[1:])
         self.check_input(x, self.batch_input_shape)
-        return self.call(x)
+        return x
 
     def check_input(self, x, expected):
         if x.ndim != len(expected) or any(e is not None and e != r
