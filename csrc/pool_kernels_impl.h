@@ -6,8 +6,9 @@
 // Planar arrays (NCHW or any strides) run one (n, c) plane per task. Where the columns have
 // unit strides and the column stride of the windows is 1 or 2, the windows whose column taps
 // all lie inside the row go a vector of output columns at a time (ColumnVectors), the others
-// one at a time; the 2x2 stride-2 max pool has a path of its own. Channels-last arrays (C
-// stride 1) run one output row (n, oh) per task with a vector of channels per lane group.
+// one at a time; the 2x2 stride-2 max pool has a path of its own, forward and backward (both
+// layouts). Channels-last arrays (C stride 1) run one output row (n, oh) per task with a
+// vector of channels per lane group.
 #include "pool_kernels.h"
 #include "simd.h"
 
@@ -346,31 +347,175 @@ void max_pool_channels_last(const PoolGeometry& g, const T* x, Strides4 xs, T* y
     }
 }
 
+// --- max pool backward over the 2x2 stride-2 tiling -----------------------------------------
+// Where every index lies in its own window of that tiling (as max_pool2d(x, 2) gives them),
+// each element of dx receives at most one gradient, so dx is written whole, each element once,
+// with no zeroing pass and no scatter. Where an index lies elsewhere (another geometry, or -1)
+// the plane or image is redone on the general path, and that thread does not try again.
+
+// The value each element of a vector of windows receives: grad where the index points at it,
+// else zero. grad + 0, so that -0 turns into +0 as on the general path's 0 + grad.
+template <typename T>
+struct WindowGrads {
+    typename Simd<T>::vec top_left, top_right, bottom_left, bottom_right;
+};
+
+// Where the windows' indices lie: `outside` gains the lanes whose index lies in none of its
+// window's four elements, `off_plane` (64-bit lanes) those outside [0, H * W)
+template <typename T>
+struct IndexChecks {
+    typename Simd<T>::bits outside{};
+    typename Simd<double>::bits off_plane{};
+};
+
+// count windows from grad[0 .. count) and indices[0 .. count); `first` their first (top-left)
+// elements
+template <typename T>
+inline WindowGrads<T> window_grads(const PoolGeometry& g, const T* grad, const int64_t* indices,
+                                   int count, typename Simd<T>::bits first,
+                                   IndexChecks<T>& checks) {
+    typedef typename Simd<T>::vec V;
+    typedef typename Simd<T>::bits B;
+    typedef typename LaneBits<T>::type Lane;
+    const B offset = load_n_index<T>(indices, count, g.H * g.W, checks.off_plane) - first;
+    const Lane W = static_cast<Lane>(g.W);
+    const B top_left = offset == 0, top_right = offset == 1;
+    const B bottom_left = offset == W, bottom_right = offset == W + 1;
+    checks.outside |= (lane_indices<T>() < count - B{}) &
+                      ~(top_left | top_right | bottom_left | bottom_right);
+    const V values = load_n(grad, count), zero{};
+    return {(top_left ? values : zero) + zero, (top_right ? values : zero) + zero,
+            (bottom_left ? values : zero) + zero, (bottom_right ? values : zero) + zero};
+}
+
+template <typename T>
+inline bool any_lane(T v) {
+    for (size_t i = 0; i < sizeof(T) / sizeof(v[0]); ++i) {
+        if (v[i]) return true;
+    }
+    return false;
+}
+
+template <typename T>
+inline bool inside_windows(const IndexChecks<T>& checks) {
+    return !any_lane(checks.outside) && !any_lane(checks.off_plane);
+}
+
+// a[0], b[0], a[1], b[1], ... to p[0 .. count), count <= 2 lanes
+template <typename T>
+inline void store_interleaved(T* p, typename Simd<T>::vec a, typename Simd<T>::vec b,
+                              int count) {
+    typedef typename Simd<T>::bits B;
+    constexpr int L = Simd<T>::lanes;
+    const B low = lane_pattern<T>([](int k) { return (k % 2 ? L : 0) + k / 2; });
+    const B high = lane_pattern<T>([](int k) { return (k % 2 ? L : 0) + L / 2 + k / 2; });
+    store_n(p, __builtin_shuffle(a, b, low), count < L ? count : L);
+    if (count > L) store_n(p + L, __builtin_shuffle(a, b, high), count - L);
+}
+
+// One plane of dx (rows of W contiguous elements) from a plane of grad and indices (unit
+// column strides); false where an index lies outside its window.
+template <typename T>
+bool max_backward_plane_2x2(const PoolGeometry& g, const T* grad, ptrdiff_t grad_rs,
+                            const int64_t* indices, ptrdiff_t index_rs, T* d) {
+    typedef typename Simd<T>::bits B;
+    typedef typename LaneBits<T>::type Lane;
+    constexpr int L = Simd<T>::lanes;
+    const B even = lane_indices<T>() * 2;
+    IndexChecks<T> checks;
+    for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
+        T* top = d + 2 * oh * g.W;
+        for (ptrdiff_t ow = 0; ow < g.OW; ow += L) {
+            const int count = static_cast<int>(min_of(L, g.OW - ow));
+            const WindowGrads<T> w =
+                window_grads<T>(g, grad + oh * grad_rs + ow, indices + oh * index_rs + ow, count,
+                                even + static_cast<Lane>(2 * oh * g.W + 2 * ow), checks);
+            store_interleaved(top + 2 * ow, w.top_left, w.top_right, 2 * count);
+            store_interleaved(top + g.W + 2 * ow, w.bottom_left, w.bottom_right, 2 * count);
+        }
+        if (g.W % 2) top[g.W - 1] = top[2 * g.W - 1] = T(0);
+    }
+    std::fill(d + 2 * g.OH * g.W, d + g.H * g.W, T(0));
+    return inside_windows(checks);
+}
+
+// One image of channels-last dx (pixels pixel_stride apart, channels contiguous) from one of
+// grad and indices (unit channel strides); false where an index lies outside its window.
+template <typename T>
+bool max_backward_image_2x2(const PoolGeometry& g, const T* grad, Strides4 gs,
+                            const int64_t* indices, Strides4 is, T* d, ptrdiff_t pixel_stride) {
+    typedef typename Simd<T>::bits B;
+    typedef typename LaneBits<T>::type Lane;
+    constexpr int L = Simd<T>::lanes;
+    IndexChecks<T> checks;
+    for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
+        for (ptrdiff_t ow = 0; ow < g.OW; ++ow) {
+            const ptrdiff_t first = 2 * oh * g.W + 2 * ow;
+            const B first_lanes = B{} + static_cast<Lane>(first);
+            T* top_left = d + first * pixel_stride;
+            T* bottom_left = top_left + g.W * pixel_stride;
+            for (ptrdiff_t c0 = 0; c0 < g.C; c0 += L) {
+                const int count = static_cast<int>(min_of(L, g.C - c0));
+                const WindowGrads<T> w =
+                    window_grads<T>(g, grad + oh * gs.h + ow * gs.w + c0,
+                                    indices + oh * is.h + ow * is.w + c0, count, first_lanes,
+                                    checks);
+                store_n(top_left + c0, w.top_left, count);
+                store_n(top_left + pixel_stride + c0, w.top_right, count);
+                store_n(bottom_left + c0, w.bottom_left, count);
+                store_n(bottom_left + pixel_stride + c0, w.bottom_right, count);
+            }
+        }
+    }
+    const auto zero_pixel = [&](ptrdiff_t r, ptrdiff_t col) {
+        std::fill(d + (r * g.W + col) * pixel_stride, d + (r * g.W + col) * pixel_stride + g.C,
+                  T(0));
+    };
+    for (ptrdiff_t r = 0; r < g.H; ++r) {
+        for (ptrdiff_t col = r < 2 * g.OH ? 2 * g.OW : 0; col < g.W; ++col) zero_pixel(r, col);
+    }
+    return inside_windows(checks);
+}
+
+// Whether grad's shape is that of the 2x2 stride-2 tiling of x's (the indices then decide),
+// with a plane's indices within 32-bit lanes
+inline bool tiled_2x2(const PoolGeometry& g) {
+    return g.OH == g.H / 2 && g.OW == g.W / 2 && g.H * g.W < (ptrdiff_t(1) << 31);
+}
+
+// --- max pool backward, any geometry ----------------------------------------------------------
 // dx of one (n, c) plane or one image n: zeroed, then every grad added at its index. dx's
 // element (r, c) of a plane lies at (r * W + c) * dx_strides.w (planes of contiguous rows).
 template <typename T>
 bool max_backward_planar(const PoolGeometry& g, const T* grad, Strides4 gs,
                          const int64_t* indices, Strides4 is, T* dx, Strides4 ds, int threads) {
     const ptrdiff_t planes = g.N * g.C, plane_size = g.H * g.W;
+    const bool tiled = tiled_2x2(g) && gs.w == 1 && is.w == 1 && ds.w == 1 && ds.h == g.W;
     bool in_range = true;
-#pragma omp parallel for num_threads(threads) schedule(static) reduction(&& : in_range) \
+#pragma omp parallel num_threads(threads) reduction(&& : in_range) \
     if (run_parallel(threads, planes * (g.OH * g.OW + plane_size)))
-    for (ptrdiff_t p = 0; p < planes; ++p) {
-        const ptrdiff_t n = p / g.C, c = p % g.C;
-        T* d = dx + n * ds.n + c * ds.c;
-        if (ds.w == 1) {
-            std::fill(d, d + plane_size, T(0));   // vector stores: the common, contiguous plane
-        } else {
-            for (ptrdiff_t i = 0; i < plane_size; ++i) d[i * ds.w] = T(0);
-        }
-        const T* gp = grad + n * gs.n + c * gs.c;
-        const int64_t* ip = indices + n * is.n + c * is.c;
-        for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
-            for (ptrdiff_t ow = 0; ow < g.OW; ++ow) {
-                const int64_t at = ip[oh * is.h + ow * is.w];
-                if (at < -1 || at >= plane_size) in_range = false;
-                if (at < 0 || at >= plane_size) continue;
-                d[at * ds.w] += gp[oh * gs.h + ow * gs.w];
+    {
+        bool try_tiled = tiled;
+#pragma omp for schedule(static)
+        for (ptrdiff_t p = 0; p < planes; ++p) {
+            const ptrdiff_t n = p / g.C, c = p % g.C;
+            T* d = dx + n * ds.n + c * ds.c;
+            const T* gp = grad + n * gs.n + c * gs.c;
+            const int64_t* ip = indices + n * is.n + c * is.c;
+            if (try_tiled && max_backward_plane_2x2(g, gp, gs.h, ip, is.h, d)) continue;
+            try_tiled = false;
+            if (ds.w == 1) {
+                std::fill(d, d + plane_size, T(0));   // vector stores: the common, contiguous plane
+            } else {
+                for (ptrdiff_t i = 0; i < plane_size; ++i) d[i * ds.w] = T(0);
+            }
+            for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
+                for (ptrdiff_t ow = 0; ow < g.OW; ++ow) {
+                    const int64_t at = ip[oh * is.h + ow * is.w];
+                    if (at < -1 || at >= plane_size) in_range = false;
+                    if (at < 0 || at >= plane_size) continue;
+                    d[at * ds.w] += gp[oh * gs.h + ow * gs.w];
+                }
             }
         }
     }
@@ -382,23 +527,32 @@ bool max_backward_channels_last(const PoolGeometry& g, const T* grad, Strides4 g
                                 const int64_t* indices, Strides4 is, T* dx, Strides4 ds,
                                 int threads) {
     const ptrdiff_t plane_size = g.H * g.W;
+    const bool tiled = tiled_2x2(g) && gs.c == 1 && is.c == 1 && ds.c == 1;
     bool in_range = true;
-#pragma omp parallel for num_threads(threads) schedule(static) reduction(&& : in_range) \
+#pragma omp parallel num_threads(threads) reduction(&& : in_range) \
     if (run_parallel(threads, g.N * g.C * (g.OH * g.OW + plane_size)))
-    for (ptrdiff_t n = 0; n < g.N; ++n) {
-        T* d = dx + n * ds.n;
-        for (ptrdiff_t i = 0; i < plane_size; ++i) {
-            for (ptrdiff_t c = 0; c < g.C; ++c) d[i * ds.w + c] = T(0);
-        }
-        for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
-            for (ptrdiff_t ow = 0; ow < g.OW; ++ow) {
-                const T* gp = grad + n * gs.n + oh * gs.h + ow * gs.w;
-                const int64_t* ip = indices + n * is.n + oh * is.h + ow * is.w;
-                for (ptrdiff_t c = 0; c < g.C; ++c) {
-                    const int64_t at = ip[c * is.c];
-                    if (at < -1 || at >= plane_size) in_range = false;
-                    if (at < 0 || at >= plane_size) continue;
-                    d[at * ds.w + c] += gp[c * gs.c];
+    {
+        bool try_tiled = tiled;
+#pragma omp for schedule(static)
+        for (ptrdiff_t n = 0; n < g.N; ++n) {
+            T* d = dx + n * ds.n;
+            const T* gn = grad + n * gs.n;
+            const int64_t* in = indices + n * is.n;
+            if (try_tiled && max_backward_image_2x2(g, gn, gs, in, is, d, ds.w)) continue;
+            try_tiled = false;
+            for (ptrdiff_t i = 0; i < plane_size; ++i) {
+                for (ptrdiff_t c = 0; c < g.C; ++c) d[i * ds.w + c] = T(0);
+            }
+            for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
+                for (ptrdiff_t ow = 0; ow < g.OW; ++ow) {
+                    const T* gp = gn + oh * gs.h + ow * gs.w;
+                    const int64_t* ip = in + oh * is.h + ow * is.w;
+                    for (ptrdiff_t c = 0; c < g.C; ++c) {
+                        const int64_t at = ip[c * is.c];
+                        if (at < -1 || at >= plane_size) in_range = false;
+                        if (at < 0 || at >= plane_size) continue;
+                        d[at * ds.w + c] += gp[c * gs.c];
+                    }
                 }
             }
         }

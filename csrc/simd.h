@@ -228,5 +228,34 @@ inline void store_n_int64(int64_t* p, typename Simd<T>::bits v, int count) {
     }
 }
 
+// p[0 .. count) (count <= lanes) as Simd<T>'s lanes, zeros after: loaded as double vectors
+// (load_n moves their bits unchanged); for float, two of them narrowed to their low 32-bit
+// halves. `outside` (64-bit lanes) gains the lanes whose value lies outside [0, limit); for
+// float, limit <= 2^31 keeps the others whole.
+template <typename T>
+inline typename Simd<T>::bits load_n_index(const int64_t* p, int count, int64_t limit,
+                                           typename Simd<double>::bits& outside) {
+    typedef typename Simd<T>::bits B;
+    typedef typename Simd<double>::bits Q;
+    typedef unsigned long long U __attribute__((vector_size(TC_VECTOR_BYTES)));
+    constexpr int per_vector = Simd<double>::lanes;
+    Q parts[2];
+    for (int k = 0; k < Simd<T>::lanes / per_vector; ++k) {
+        const int left = count - k * per_vector;
+        const int in_part = left < 0 ? 0 : left < per_vector ? left : per_vector;
+        parts[k] = reinterpret_cast<Q>(
+            load_n(reinterpret_cast<const double*>(p) + k * per_vector, in_part));
+        outside |= reinterpret_cast<Q>(reinterpret_cast<U>(parts[k]) >=
+                                       static_cast<unsigned long long>(limit));
+    }
+    if constexpr (sizeof(T) == sizeof(double)) {
+        return parts[0];
+    } else {
+        static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "low halves at even lanes");
+        return __builtin_shuffle(reinterpret_cast<B>(parts[0]), reinterpret_cast<B>(parts[1]),
+                                 lane_pattern<T>([](int k) { return 2 * k; }));
+    }
+}
+
 }  // namespace
 }  // namespace TC_ISA

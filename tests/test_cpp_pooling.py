@@ -123,6 +123,41 @@ def test_pooling_odd_sizes(isa, dtype, size, ceil_mode):
             check_avg_pool(x, avg_args(**kwargs), dtype)
 
 
+def scatter_grad(grad, indices, x_shape):
+    """dx: zeros, then each grad added at its flat index within its plane (-1: none)."""
+    dx = np.zeros((x_shape[0] * x_shape[1], x_shape[2] * x_shape[3]))
+    planes = np.arange(dx.shape[0]).repeat(grad[0, 0].size)
+    at, values = indices.reshape(-1), grad.astype(np.float64).reshape(-1)
+    np.add.at(dx, (planes[at >= 0], at[at >= 0]), values[at >= 0])
+    return dx.reshape(x_shape)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+@pytest.mark.parametrize("x_shape", [(3, 5, 9, 70), (2, 33, 8, 7), (4, 2, 27, 26)])
+def test_max_pool2d_backward_over_the_2x2_tiling(isa, dtype, layout, x_shape):
+    """The 2x2 stride-2 pool's indices write dx whole; planes (NCHW) or images (NHWC) with an
+    index outside its window, or -1, go the general way: either way the exact scatter, with
+    +0 where a gradient of -0 lands, as 0 + -0 gives."""
+    x = rand(*x_shape, dtype=dtype, seed=7)
+    _, indices = variant("max_pool2d", "cpu.cpp")(x, *max_args(kernel_size=2))
+    indices = np.ascontiguousarray(indices)
+    grad = rand(*indices.shape, dtype=dtype, seed=8)
+    grad[..., ::3] = -0.0
+    n, c, h, w = x_shape
+    indices[1, 1, 0, 1] = (h - 1) * w - 1          # an element outside its window
+    indices[-1, 0, 1, 1] = -1
+    for index_layout in ("tiled", "mixed"):
+        at = np.ascontiguousarray(indices if index_layout == "mixed" else
+                                  variant("max_pool2d", "cpu.cpp")(x, *max_args(kernel_size=2))[1])
+        g, at_view = layouts(grad)[layout], layouts(at)[layout]
+        dx = variant("max_pool2d_backward", "cpu.cpp")(g, at_view, x_shape)
+        expected = scatter_grad(grad, at, x_shape)
+        np.testing.assert_array_equal(dx, expected, err_msg=index_layout)
+        np.testing.assert_array_equal(np.signbit(dx), np.signbit(expected), err_msg=index_layout)
+        assert_layout_follows(dx, g, layout)
+
+
 # geometries whose rows go by vectors of output columns (column stride 1 or 2), on rows of
 # several vectors and a partial one, with padded columns at both ends
 VECTOR_MAX_CASES = [dict(kernel_size=3, stride=1, padding=1),
