@@ -75,13 +75,25 @@ def test_cnn_on_channels_last_images_learns():
     assert history.history["accuracy"][-1] > 0.85
 
 
-def test_sequential_pools_a_relu_convolution_before_its_activation():
+@pytest.mark.parametrize("separate_activation", [False, True])
+def test_sequential_pools_a_relu_convolution_before_its_activation(separate_activation):
     tc.manual_seed(5)
     x = tc.tensor(np.random.default_rng(5).standard_normal((3, 9, 11, 2)).astype(np.float32))
-    conv, pool = layers.Conv2D(4, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2))
-    model = keras.models.Sequential([conv, pool])
+    pool = layers.MaxPooling2D((2, 2))
+    if separate_activation:     # Conv2D, Activation("relu"), MaxPooling2D
+        conv = layers.Conv2D(4, (3, 3))
+        stack = [conv, layers.Activation("relu"), pool]
+    else:
+        conv = layers.Conv2D(4, (3, 3), activation="relu")
+        stack = [conv, pool]
+    model = keras.models.Sequential(stack)
+
+    def in_order(x):            # the layers one by one
+        for layer in stack:
+            x = layer(x)
+        return x
     results = []
-    for forward in (model, lambda x: pool(conv(x))):    # the layers one by one: in order
+    for forward in (model, in_order):
         y = forward(x)
         conv.kernel.grad = None
         (y * y).sum().backward()

@@ -7,7 +7,7 @@ from ..train.arguments import reject_unknown
 from ..train.metrics import resolve_metric
 from . import activations, losses, optimizers, saving
 from .engine import KerasTensor
-from .layers import Conv2D, InputLayer, Layer, MaxPooling2D
+from .layers import Activation, Conv2D, InputLayer, Layer, MaxPooling2D
 
 
 class Model(Layer):
@@ -227,7 +227,8 @@ class Sequential(Model):
         while i < len(layers):              # each layer checks its own input
             layer = layers[i]
             if i + 1 < len(layers) and _pools_before_activation(layer, layers[i + 1]):
-                x = layer.activation(layers[i + 1](layer.convolve(layer.prepare_input(x))))
+                x = layer.prepare_input(x)
+                x = layer.activation(layers[i + 1](layer.before_activation(x)))
                 i += 2
             else:
                 x = layer(x)
@@ -244,10 +245,11 @@ class Sequential(Model):
 
 
 def _pools_before_activation(layer, following):
-    """Whether a Conv2D with a ReLU activation, then MaxPooling2D, may run as the convolution,
-    the pool, then the ReLU: the same values and gradients, the ReLU's passes on a quarter of
-    the memory (as tc.nn.Sequential does for ReLU then MaxPool2d, where the reasons are)."""
-    return (type(layer) is Conv2D and layer.activation is activations.get("relu")
+    """Whether a Conv2D or Activation layer ending in ReLU, then MaxPooling2D, may run as the
+    layer before its activation, the pool, then the ReLU: the same values and gradients, the
+    ReLU's passes on a quarter of the memory (as tc.nn.Sequential does for ReLU then
+    MaxPool2d, where the reasons are)."""
+    return (type(layer) in (Conv2D, Activation) and layer.activation is activations.get("relu")
             and type(following) is MaxPooling2D)
 
 

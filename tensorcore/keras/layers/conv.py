@@ -67,10 +67,10 @@ class Conv2D(Layer):
             self.add_weight("bias", (self.filters,), self.bias_initializer)
 
     def call(self, x):
-        return self.activation(self.convolve(x))
+        return self.activation(self.before_activation(x))
 
-    def convolve(self, x):
-        """The layer before its activation: convolution and bias, (N, OH, OW, filters)."""
+    def before_activation(self, x):
+        """Convolution and bias, (N, OH, OW, filters)."""
         y = F.conv2d(nchw(x), self.kernel, self.bias if self.use_bias else None,
                      stride=self.strides, padding=self.padding, dilation=self.dilation_rate)
         return nhwc(y)

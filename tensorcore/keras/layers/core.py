@@ -49,6 +49,9 @@ class Activation(Layer):
     def call(self, x):
         return self.activation(x)
 
+    def before_activation(self, x):
+        return x
+
     def get_config(self):
         return {**super().get_config(), "activation": self.activation_name}
 
