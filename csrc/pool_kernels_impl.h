@@ -388,9 +388,9 @@ inline WindowGrads<T> window_grads(const PoolGeometry& g, const T* grad, const i
             (bottom_left ? values : zero) + zero, (bottom_right ? values : zero) + zero};
 }
 
-template <typename T>
-inline bool any_lane(T v) {
-    for (size_t i = 0; i < sizeof(T) / sizeof(v[0]); ++i) {
+template <typename V>
+inline bool any_lane(V v) {
+    for (size_t i = 0; i < sizeof(V) / sizeof(v[0]); ++i) {
         if (v[i]) return true;
     }
     return false;
