@@ -467,12 +467,10 @@ bool max_backward_image_2x2(const PoolGeometry& g, const T* grad, Strides4 gs,
             }
         }
     }
-    const auto zero_pixel = [&](ptrdiff_t r, ptrdiff_t col) {
-        std::fill(d + (r * g.W + col) * pixel_stride, d + (r * g.W + col) * pixel_stride + g.C,
-                  T(0));
-    };
-    for (ptrdiff_t r = 0; r < g.H; ++r) {
-        for (ptrdiff_t col = r < 2 * g.OH ? 2 * g.OW : 0; col < g.W; ++col) zero_pixel(r, col);
+    for (ptrdiff_t r = 0; r < g.H; ++r) {   // the pixels no window covers
+        for (ptrdiff_t col = r < 2 * g.OH ? 2 * g.OW : 0; col < g.W; ++col) {
+            std::fill_n(d + (r * g.W + col) * pixel_stride, g.C, T(0));
+        }
     }
     return inside_windows(checks);
 }
