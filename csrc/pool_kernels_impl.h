@@ -249,17 +249,14 @@ void max_pool_plane_2x2(const PoolGeometry& g, const T* plane, ptrdiff_t rs, T* 
                     best = take ? taps[k] : best;
                     tap = take ? B{} + (k + 1) : tap;
                 }
-                // flat index = the window's first + (tap / 2) W + tap % 2, the part past the
-                // row's first window in the vector's lanes (W < 2^30 keeps it in a lane)
-                alignas(TC_VECTOR_BYTES) Lane offsets[L];
-                *reinterpret_cast<B*>(offsets) =
-                    even + (tap >> 1) * static_cast<Lane>(g.W) + (tap & 1);
-                const int64_t base = 2 * oh * g.W + 2 * ow;
+                // flat index = the window's first + (tap / 2) W + tap % 2
+                const B at = even + static_cast<Lane>(2 * oh * g.W + 2 * ow) +
+                             (tap >> 1) * static_cast<Lane>(g.W) + (tap & 1);
                 // a whole vector when the lanes past the row stay in the plane's later rows
                 const bool within_plane = y_rs == g.OW && (oh * g.OW + ow + L) <= g.OH * g.OW;
                 const int stored = within_plane ? L : count;
                 store_n(y_row + ow, best, stored);
-                for (int lane = 0; lane < stored; ++lane) index_row[ow + lane] = base + offsets[lane];
+                store_n_int64<T>(index_row + ow, at, stored);
             }
             ow = full_cols;   // the vectors covered every full window of the row
         }
@@ -275,7 +272,7 @@ void max_pool_planar(const PoolGeometry& g, const T* x, Strides4 xs, T* y, int64
                                           (sizeof(T) == 8 || g.H * g.W <= INT_MAX));
     const bool fast = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 &&
                       g.pw == 0 && g.dh == 1 && g.dw == 1 && xs.w == 1 && ys.w == 1 &&
-                      g.W < (ptrdiff_t(1) << 30);
+                      (sizeof(T) == 8 || g.H * g.W <= INT_MAX);
     const ptrdiff_t planes = g.N * g.C;
 #pragma omp parallel for num_threads(threads) schedule(static) \
     if (run_parallel(threads, planes * g.OH * g.OW * g.kh * g.kw))
@@ -304,6 +301,35 @@ void max_pool_planar(const PoolGeometry& g, const T* x, Strides4 xs, T* y, int64
     }
 }
 
+// One window of the 2x2 stride-2 tiling, channels-last: its four pixels (top_left, the next
+// one pixel_stride on, and those below them row_stride on; channels contiguous) -> the
+// channels' maxima and flat indices, `first` the top-left pixel's.
+template <typename T>
+inline void max_pixel_2x2(const PoolGeometry& g, const T* top_left, ptrdiff_t pixel_stride,
+                          ptrdiff_t row_stride, ptrdiff_t first, T* y, int64_t* indices) {
+    typedef typename Simd<T>::vec V;
+    typedef typename Simd<T>::bits B;
+    typedef typename LaneBits<T>::type Lane;
+    constexpr int L = Simd<T>::lanes;
+    const T* taps[3] = {top_left + pixel_stride, top_left + row_stride,
+                        top_left + row_stride + pixel_stride};
+    const Lane at_tap[3] = {static_cast<Lane>(first + 1), static_cast<Lane>(first + g.W),
+                            static_cast<Lane>(first + g.W + 1)};
+    for (ptrdiff_t c0 = 0; c0 < g.C; c0 += L) {
+        const int count = static_cast<int>(min_of(L, g.C - c0));
+        V best = load_n(top_left + c0, count);
+        B at = B{} + static_cast<Lane>(first);
+        for (int k = 0; k < 3; ++k) {
+            const V v = load_n(taps[k] + c0, count);
+            const B take = replaces<T>(v, best);
+            best = take ? v : best;
+            at = take ? B{} + at_tap[k] : at;
+        }
+        store_n(y + c0, best, count);
+        store_n_int64<T>(indices + c0, at, count);
+    }
+}
+
 // Channels-last: a vector of channels per window, the flat index kept per lane (as 32- or
 // 64-bit lanes; the caller keeps H * W within int32 for float).
 template <typename T>
@@ -312,6 +338,8 @@ void max_pool_channels_last(const PoolGeometry& g, const T* x, Strides4 xs, T* y
     typedef typename Simd<T>::vec V;
     typedef typename Simd<T>::bits B;
     constexpr int L = Simd<T>::lanes;
+    const bool tiled = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 &&
+                       g.pw == 0 && g.dh == 1 && g.dw == 1;
     const ptrdiff_t rows = g.N * g.OH;
 #pragma omp parallel for num_threads(threads) schedule(static) \
     if (run_parallel(threads, rows * g.OW * g.C * g.kh * g.kw))
@@ -319,8 +347,13 @@ void max_pool_channels_last(const PoolGeometry& g, const T* x, Strides4 xs, T* y
         const ptrdiff_t n = row / g.OH, oh = row % g.OH;
         const TapRange taps_r = row_taps(g, oh);
         for (ptrdiff_t ow = 0; ow < g.OW; ++ow) {
-            const TapRange taps_c = col_taps(g, ow);
             const ptrdiff_t out = n * ys.n + oh * ys.h + ow * ys.w;
+            if (tiled && 2 * oh + 1 < g.H && 2 * ow + 1 < g.W) {   // all four taps inside
+                max_pixel_2x2(g, x + n * xs.n + 2 * oh * xs.h + 2 * ow * xs.w, xs.w, xs.h,
+                              2 * oh * g.W + 2 * ow, y + out, indices + out);
+                continue;
+            }
+            const TapRange taps_c = col_taps(g, ow);
             for (ptrdiff_t c0 = 0; c0 < g.C; c0 += L) {
                 const int count = static_cast<int>(min_of(L, g.C - c0));
                 V best = broadcast(-static_cast<T>(INFINITY));
@@ -341,7 +374,7 @@ void max_pool_channels_last(const PoolGeometry& g, const T* x, Strides4 xs, T* y
                     }
                 }
                 store_n(y + out + c0, best, count);
-                for (int lane = 0; lane < count; ++lane) indices[out + c0 + lane] = at[lane];
+                store_n_int64<T>(indices + out + c0, at, count);
             }
         }
     }

@@ -263,13 +263,15 @@ def test_pooling_accepts_oddly_strided_arrays(dtype, layout):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1),
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=2, ceil_mode=True),
+                                    dict(kernel_size=3, stride=1, padding=1),
                                     dict(kernel_size=2, stride=1, dilation=2)])
 def test_max_pool2d_ties_nan_and_minus_infinity(isa, dtype, kwargs):
     """Few distinct values (ties everywhere), NaNs and -inf: the first maximum in window
-    order, the first NaN, and a window of -inf at its first element inside x."""
+    order, the first NaN, and a window of -inf at its first element inside x. 21 channels:
+    whole and partial vectors of channels in the channels-last layout."""
     rng = np.random.default_rng(3)
-    x = rng.integers(0, 3, size=(2, 5, 9, 70)).astype(dtype)
+    x = rng.integers(0, 3, size=(2, 21, 9, 70)).astype(dtype)
     x[rng.random(x.shape) < 0.05] = np.nan
     x[rng.random(x.shape) < 0.2] = -np.inf
     x[0, 0, :4] = -np.inf
