@@ -18,15 +18,16 @@ constexpr ptrdiff_t chunk = 1 << 14;
 // the zero-masked AVX-512 form, because GCC 12 warns on the plain one's undefined source)
 template <typename T>
 inline typename Simd<T>::vec sqrt_v(typename Simd<T>::vec x) {
+    typedef typename Simd<T>::vec V;
 #if TC_VECTOR_BYTES == 64
-    if constexpr (sizeof(T) == 4) return (typename Simd<T>::vec)_mm512_maskz_sqrt_ps(0xFFFF, (__m512)x);
-    else return (typename Simd<T>::vec)_mm512_maskz_sqrt_pd(0xFF, (__m512d)x);
+    if constexpr (sizeof(T) == 4) return (V)_mm512_maskz_sqrt_ps(0xFFFF, (__m512)x);
+    else return (V)_mm512_maskz_sqrt_pd(0xFF, (__m512d)x);
 #elif TC_VECTOR_BYTES == 32
-    if constexpr (sizeof(T) == 4) return (typename Simd<T>::vec)_mm256_sqrt_ps((__m256)x);
-    else return (typename Simd<T>::vec)_mm256_sqrt_pd((__m256d)x);
+    if constexpr (sizeof(T) == 4) return (V)_mm256_sqrt_ps((__m256)x);
+    else return (V)_mm256_sqrt_pd((__m256d)x);
 #elif defined(__SSE2__)
-    if constexpr (sizeof(T) == 4) return (typename Simd<T>::vec)_mm_sqrt_ps((__m128)x);
-    else return (typename Simd<T>::vec)_mm_sqrt_pd((__m128d)x);
+    if constexpr (sizeof(T) == 4) return (V)_mm_sqrt_ps((__m128)x);
+    else return (V)_mm_sqrt_pd((__m128d)x);
 #else
     for (int i = 0; i < Simd<T>::lanes; ++i) x[i] = sqrt(x[i]);
     return x;

@@ -260,7 +260,9 @@ void max_pool_plane_2x2(const PoolGeometry& g, const T* plane, ptrdiff_t rs, T* 
             }
             ow = full_cols;   // the vectors covered every full window of the row
         }
-        for (; ow < g.OW; ++ow) max_window(g, plane, rs, ptrdiff_t(1), oh, ow, y_row + ow, index_row + ow);
+        for (; ow < g.OW; ++ow) {
+            max_window(g, plane, rs, ptrdiff_t(1), oh, ow, y_row + ow, index_row + ow);
+        }
     }
 }
 

@@ -186,7 +186,8 @@ py::array avg_backward_typed(const py::array& grad, const PoolGeometry& g, AvgDi
 AvgDivisor avg_divisor(const char* op, bool count_include_pad,
                        std::optional<ptrdiff_t> divisor_override) {
     if (divisor_override && *divisor_override == 0) {
-        throw std::invalid_argument(std::string(op) + ": expected a non-zero divisor_override, got 0");
+        throw std::invalid_argument(std::string(op) +
+                                    ": expected a non-zero divisor_override, got 0");
     }
     return {count_include_pad, divisor_override.value_or(0)};
 }

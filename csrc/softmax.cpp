@@ -184,8 +184,10 @@ py::array cross_entropy_backward(const py::array& grad, const py::array& log_pro
     const char* op = "cross_entropy_backward";
     const FloatType type = check_classes(op, "log_probs", log_probs, target);
     check_grad_per_row(op, grad, log_probs, type);
-    return type == FloatType::float32 ? cross_entropy_backward_typed<float>(grad, log_probs, target)
-                                      : cross_entropy_backward_typed<double>(grad, log_probs, target);
+    if (type == FloatType::float32) {
+        return cross_entropy_backward_typed<float>(grad, log_probs, target);
+    }
+    return cross_entropy_backward_typed<double>(grad, log_probs, target);
 }
 
 py::array nll_loss(const py::array& log_probs, const py::array& target) {

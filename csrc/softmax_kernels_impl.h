@@ -128,7 +128,8 @@ void scale_shift(const T* a, T scale, T shift, T* out, ptrdiff_t cols) {
 template <typename T>
 void log_softmax_row(const T* x, T* y, ptrdiff_t cols) {
     const T shift = row_max(x, cols);
-    const T log_sum = static_cast<T>(::log(static_cast<double>(exp_sum<T>(x, shift, nullptr, cols))));
+    const T log_sum =
+        static_cast<T>(::log(static_cast<double>(exp_sum<T>(x, shift, nullptr, cols))));
     constexpr int L = Simd<T>::lanes;
     ptrdiff_t i = 0;
     for (; i + L <= cols; i += L) store(y + i, (load(x + i) - shift) - log_sum);
