@@ -210,21 +210,27 @@ inline void store_n(T* p, typename Simd<T>::vec v, int count) {
     }
 }
 
-// v's first count lanes (count <= lanes) to p[0 .. count) as int64: widened to 64-bit lanes,
-// then stored as double vectors (store_n moves their bits unchanged)
+// v's first count lanes (count <= lanes) to p[0 .. count) as int64, stored as double vectors
+// (store_n moves their bits unchanged). For float, each 32-bit lane is paired with its sign
+// bits in registers: lanes 2k and 2k + 1 of a pair vector are then int64 v[k] (little-endian).
 template <typename T>
 inline void store_n_int64(int64_t* p, typename Simd<T>::bits v, int count) {
     typedef typename Simd<double>::vec D;
-    constexpr int lanes = Simd<T>::lanes, per_vector = Simd<double>::lanes;
-    typedef long long Wide __attribute__((vector_size(lanes * 8)));
-    const Wide wide = __builtin_convertvector(v, Wide);
-    for (int k = 0; k < lanes / per_vector; ++k) {
-        const int in_part = count - k * per_vector;
-        if (in_part <= 0) break;
-        D part;
-        __builtin_memcpy(&part, reinterpret_cast<const char*>(&wide) + k * sizeof(D), sizeof(D));
-        store_n(reinterpret_cast<double*>(p) + k * per_vector, part,
-                in_part < per_vector ? in_part : per_vector);
+    double* out = reinterpret_cast<double*>(p);
+    if constexpr (sizeof(T) == sizeof(double)) {
+        store_n(out, reinterpret_cast<D>(v), count);
+    } else {
+        static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "low halves at even lanes");
+        constexpr int L = Simd<T>::lanes, half = L / 2;
+        const auto signs = v >> 31;
+        const auto low = lane_pattern<T>([](int k) { return k / 2 + (k % 2) * L; });
+        const auto high = lane_pattern<T>([](int k) { return half + k / 2 + (k % 2) * L; });
+        store_n(out, reinterpret_cast<D>(__builtin_shuffle(v, signs, low)),
+                count < half ? count : half);
+        if (count > half) {
+            store_n(out + half, reinterpret_cast<D>(__builtin_shuffle(v, signs, high)),
+                    count - half);
+        }
     }
 }
 
