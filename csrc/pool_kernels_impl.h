@@ -436,18 +436,6 @@ inline bool inside_windows(const IndexChecks<T>& checks) {
     return !any_lane(checks.outside) && !any_lane(checks.off_plane);
 }
 
-// a[0], b[0], a[1], b[1], ... to p[0 .. count), count <= 2 lanes
-template <typename T>
-inline void store_interleaved(T* p, typename Simd<T>::vec a, typename Simd<T>::vec b,
-                              int count) {
-    typedef typename Simd<T>::bits B;
-    constexpr int L = Simd<T>::lanes;
-    const B low = lane_pattern<T>([](int k) { return (k % 2 ? L : 0) + k / 2; });
-    const B high = lane_pattern<T>([](int k) { return (k % 2 ? L : 0) + L / 2 + k / 2; });
-    store_n(p, __builtin_shuffle(a, b, low), count < L ? count : L);
-    if (count > L) store_n(p + L, __builtin_shuffle(a, b, high), count - L);
-}
-
 // One plane of dx (rows of W contiguous elements) from a plane of grad and indices (unit
 // column strides); false where an index lies outside its window.
 template <typename T>

@@ -210,27 +210,30 @@ inline void store_n(T* p, typename Simd<T>::vec v, int count) {
     }
 }
 
-// v's first count lanes (count <= lanes) to p[0 .. count) as int64, stored as double vectors
-// (store_n moves their bits unchanged). For float, each 32-bit lane is paired with its sign
-// bits in registers: lanes 2k and 2k + 1 of a pair vector are then int64 v[k] (little-endian).
+// a[0], b[0], a[1], b[1], ... to p[0 .. count), count <= 2 lanes
+template <typename T>
+inline void store_interleaved(T* p, typename Simd<T>::vec a, typename Simd<T>::vec b,
+                              int count) {
+    typedef typename Simd<T>::bits B;
+    constexpr int L = Simd<T>::lanes;
+    const B low = lane_pattern<T>([](int k) { return (k % 2 ? L : 0) + k / 2; });
+    const B high = lane_pattern<T>([](int k) { return (k % 2 ? L : 0) + L / 2 + k / 2; });
+    store_n(p, __builtin_shuffle(a, b, low), count < L ? count : L);
+    if (count > L) store_n(p + L, __builtin_shuffle(a, b, high), count - L);
+}
+
+// v's first count lanes (count <= lanes) to p[0 .. count) as int64, their bits stored
+// unchanged through floating-point vectors. For float, each 32-bit lane is interleaved with
+// its sign bits: lanes 2k and 2k + 1 are then int64 v[k] (little-endian).
 template <typename T>
 inline void store_n_int64(int64_t* p, typename Simd<T>::bits v, int count) {
-    typedef typename Simd<double>::vec D;
-    double* out = reinterpret_cast<double*>(p);
-    if constexpr (sizeof(T) == sizeof(double)) {
-        store_n(out, reinterpret_cast<D>(v), count);
+    typedef typename Simd<T>::vec V;
+    if constexpr (sizeof(T) == sizeof(int64_t)) {
+        store_n(reinterpret_cast<T*>(p), reinterpret_cast<V>(v), count);
     } else {
         static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "low halves at even lanes");
-        constexpr int L = Simd<T>::lanes, half = L / 2;
-        const auto signs = v >> 31;
-        const auto low = lane_pattern<T>([](int k) { return k / 2 + (k % 2) * L; });
-        const auto high = lane_pattern<T>([](int k) { return half + k / 2 + (k % 2) * L; });
-        store_n(out, reinterpret_cast<D>(__builtin_shuffle(v, signs, low)),
-                count < half ? count : half);
-        if (count > half) {
-            store_n(out + half, reinterpret_cast<D>(__builtin_shuffle(v, signs, high)),
-                    count - half);
-        }
+        store_interleaved(reinterpret_cast<T*>(p), reinterpret_cast<V>(v),
+                          reinterpret_cast<V>(v >> 31), 2 * count);
     }
 }
 
