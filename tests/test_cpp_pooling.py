@@ -282,8 +282,9 @@ def test_max_pool2d_ties_nan_and_minus_infinity(isa, dtype, kwargs):
     np.testing.assert_array_equal(y, expected.astype(dtype))
 
 
-def test_max_pool2d_window_of_padding_only(isa):
-    x = rand(2, 3, 1, 2, seed=1)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool2d_window_of_padding_only(isa, dtype):
+    x = rand(2, 3, 1, 2, dtype=dtype, seed=1)
     for layout, view in layouts(x).items():
         y, indices = variant("max_pool2d", "cpu.cpp")(view, (2, 1), (1, 1), (1, 0), (2, 1), False)
         assert np.all(y == -np.inf) and np.all(indices == -1), layout
