@@ -71,6 +71,12 @@ inline bool run_parallel(int threads, ptrdiff_t work) {
     return threads > 1 && work >= parallel_threshold;
 }
 
+// Windows of 2x2 at stride 2, without padding or dilation: the tiling of x by 2x2 blocks
+inline bool windows_2x2(const PoolGeometry& g) {
+    return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 &&
+           g.dh == 1 && g.dw == 1;
+}
+
 // --- vectors of output columns (planar) ------------------------------------------------
 
 // Output columns [first, end) of a planar row whose windows go by vectors: those whose column
@@ -125,16 +131,14 @@ inline void add_to_taps(T* row, typename Simd<T>::vec v, ptrdiff_t step, ptrdiff
         for (ptrdiff_t j = 0; j < taps; ++j) store_n(row + j, load_n(row + j, count) + v, count);
         return;
     }
-    const auto low = lane_pattern<T>([](int k) { return k / 2 + (k % 2) * L; });
-    const auto high = lane_pattern<T>([](int k) { return L / 2 + k / 2 + (k % 2) * L; });
     for (ptrdiff_t j = 0; j < taps; j += 2) {
         const V other = j + 1 < taps ? v : V{};
         // elements j .. j + span - 1 of the row
         const int span = 2 * count - (j + 1 < taps ? 0 : 1);
         const int first = span < L ? span : L, second = span - first;
         T* p = row + j;
-        store_n(p, load_n(p, first) + __builtin_shuffle(v, other, low), first);
-        store_n(p + L, load_n(p + L, second) + __builtin_shuffle(v, other, high), second);
+        store_n(p, load_n(p, first) + interleave_low<T>(v, other), first);
+        store_n(p + L, load_n(p + L, second) + interleave_high<T>(v, other), second);
     }
 }
 
@@ -269,12 +273,10 @@ void max_pool_plane_2x2(const PoolGeometry& g, const T* plane, ptrdiff_t rs, T* 
 template <typename T>
 void max_pool_planar(const PoolGeometry& g, const T* x, Strides4 xs, T* y, int64_t* indices,
                      Strides4 ys, int threads) {
-    // float lanes hold flat indices as int32
-    const ColumnVectors<T> columns(g, xs.w == 1 && ys.w == 1 &&
-                                          (sizeof(T) == 8 || g.H * g.W <= INT_MAX));
-    const bool fast = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 &&
-                      g.pw == 0 && g.dh == 1 && g.dw == 1 && xs.w == 1 && ys.w == 1 &&
-                      (sizeof(T) == 8 || g.H * g.W <= INT_MAX);
+    // vectors of output columns, where float lanes can hold the flat indices as int32
+    const bool vectors = xs.w == 1 && ys.w == 1 && (sizeof(T) == 8 || g.H * g.W <= INT_MAX);
+    const ColumnVectors<T> columns(g, vectors);
+    const bool fast = windows_2x2(g) && vectors;
     const ptrdiff_t planes = g.N * g.C;
 #pragma omp parallel for num_threads(threads) schedule(static) \
     if (run_parallel(threads, planes * g.OH * g.OW * g.kh * g.kw))
@@ -340,8 +342,7 @@ void max_pool_channels_last(const PoolGeometry& g, const T* x, Strides4 xs, T* y
     typedef typename Simd<T>::vec V;
     typedef typename Simd<T>::bits B;
     constexpr int L = Simd<T>::lanes;
-    const bool tiled = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 &&
-                       g.pw == 0 && g.dh == 1 && g.dw == 1;
+    const bool tiled = windows_2x2(g);
     const ptrdiff_t rows = g.N * g.OH;
 #pragma omp parallel for num_threads(threads) schedule(static) \
     if (run_parallel(threads, rows * g.OW * g.C * g.kh * g.kw))

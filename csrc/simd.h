@@ -210,16 +210,26 @@ inline void store_n(T* p, typename Simd<T>::vec v, int count) {
     }
 }
 
+// a[0], b[0], a[1], b[1], ...: its first L lanes (low) and its next L (high)
+template <typename T>
+inline typename Simd<T>::vec interleave_low(typename Simd<T>::vec a, typename Simd<T>::vec b) {
+    constexpr int L = Simd<T>::lanes;
+    return __builtin_shuffle(a, b, lane_pattern<T>([](int k) { return (k % 2 ? L : 0) + k / 2; }));
+}
+template <typename T>
+inline typename Simd<T>::vec interleave_high(typename Simd<T>::vec a, typename Simd<T>::vec b) {
+    constexpr int L = Simd<T>::lanes;
+    return __builtin_shuffle(
+        a, b, lane_pattern<T>([](int k) { return (k % 2 ? L : 0) + L / 2 + k / 2; }));
+}
+
 // a[0], b[0], a[1], b[1], ... to p[0 .. count), count <= 2 lanes
 template <typename T>
 inline void store_interleaved(T* p, typename Simd<T>::vec a, typename Simd<T>::vec b,
                               int count) {
-    typedef typename Simd<T>::bits B;
     constexpr int L = Simd<T>::lanes;
-    const B low = lane_pattern<T>([](int k) { return (k % 2 ? L : 0) + k / 2; });
-    const B high = lane_pattern<T>([](int k) { return (k % 2 ? L : 0) + L / 2 + k / 2; });
-    store_n(p, __builtin_shuffle(a, b, low), count < L ? count : L);
-    if (count > L) store_n(p + L, __builtin_shuffle(a, b, high), count - L);
+    store_n(p, interleave_low<T>(a, b), count < L ? count : L);
+    if (count > L) store_n(p + L, interleave_high<T>(a, b), count - L);
 }
 
 // v's first count lanes (count <= lanes) to p[0 .. count) as int64, their bits stored

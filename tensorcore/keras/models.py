@@ -249,7 +249,8 @@ def _pools_before_activation(layer, following):
     layer before its activation, the pool, then the ReLU: the same values and gradients, the
     ReLU's passes on a quarter of the memory (as tc.nn.Sequential does for ReLU then
     MaxPool2d, where the reasons are)."""
-    return (type(layer) in (Conv2D, Activation) and layer.activation is activations.ACTIVATIONS["relu"]
+    return (type(layer) in (Conv2D, Activation)
+            and layer.activation is activations.ACTIVATIONS["relu"]
             and type(following) is MaxPooling2D)
 
 
