@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 // c[i] (=|+=) a[i] @ b[i] for i in [0, batch): a[i] is (m, k) and b[i] is (k, n), both any
