@@ -396,7 +396,10 @@ bool gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
             // in about half of L2 beside the packed blocks
             if (fetch_ahead && !b_in_place) {
                 ptrdiff_t next_j0 = j0, next_p0 = p0 + block.k;
-                if (next_p0 >= k) next_j0 += block.n, next_p0 = 0;
+                if (next_p0 >= k) {
+                    next_j0 += block.n;
+                    next_p0 = 0;
+                }
                 Region next_b, next_a;
                 if (next_j0 < n) {
                     const ptrdiff_t next_kc = smaller(block.k, k - next_p0);
