@@ -235,8 +235,10 @@ class Prefetcher {
     // `first`, then `second`, spread over about `steps` steps of k
     void start(const Region& first, const Region& second, ptrdiff_t steps) {
         pending_ = second;
+        // done by three quarters of the steps, so that late lines still arrive in time
         const ptrdiff_t lines = lines_of(first) + lines_of(second);
-        every_ = lines > 0 ? (steps * 3 / 4 / lines > 1 ? steps * 3 / 4 / lines : 1) : idle;
+        const ptrdiff_t spacing = lines > 0 ? steps * 3 / 4 / lines : idle;
+        every_ = spacing > 1 ? spacing : 1;
         countdown_ = every_;
         begin(first);
     }
