@@ -3,7 +3,12 @@
 Each differentiable op is a ``Function`` subclass with ``forward(ctx, *arrays, **params)``
 and ``backward(ctx, *grads)``. ``Function.apply`` runs forward on the raw arrays of its tensor
 arguments and, when a gradient is wanted, returns tensors that point back at the Function
-instance (the ``ctx``), which keeps its inputs and whatever forward saved on it.
+instance (the ``ctx``), which keeps whatever forward saved on it and, in ``inputs``, where
+each argument's gradient goes: a leaf tensor itself, a ``(Function, output index, shape)``
+edge for a tensor another Function made, None for an argument that wants no gradient. As in
+PyTorch, the graph holds no input's data that forward did not save: an intermediate result
+is freed once nothing else refers to it, not kept until backward (in a CNN step, the conv
+layer's output).
 ``backward(root)`` visits those nodes in reverse topological order, once each, and
 accumulates ``.grad`` on the leaves.
 """
@@ -73,7 +78,9 @@ class Function:
         if _grad_enabled:
             for a in args:
                 if isinstance(a, Tensor) and a.requires_grad:
-                    ctx.inputs = args
+                    ctx.inputs = [(t if t._node is None else (t._node, t._index, t.shape))
+                                  if isinstance(t, Tensor) and t.requires_grad else None
+                                  for t in args]
                     if type(out) is tuple:
                         ctx.n_outputs = len(out)
                         return tuple(_make(o, ctx, i, o.dtype.kind == "f") for i, o in enumerate(out))
@@ -85,8 +92,7 @@ class Function:
 
     def needs_grad(self, i):
         """Whether positional argument ``i`` is a tensor that wants a gradient."""
-        a = self.inputs[i]
-        return isinstance(a, Tensor) and a.requires_grad
+        return self.inputs[i] is not None
 
     def forward(self, *args, **params):
         raise NotImplementedError
@@ -114,17 +120,17 @@ def backward(root, grad):
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         for inp, g in zip(node.inputs, in_grads):
-            if g is None or not isinstance(inp, Tensor) or not inp.requires_grad:
+            if g is None or inp is None:
                 continue
-            parent = inp._node
-            if parent is None:
+            if type(inp) is not tuple:
                 _check_leaf_shape(inp, g)
                 leaf_grads[inp] = g if inp not in leaf_grads else leaf_grads[inp] + g
                 continue
+            parent, index, _ = inp
             if parent._grads is None:
                 parent._grads = [None] * parent.n_outputs
             slot = parent._grads
-            slot[inp._index] = g if slot[inp._index] is None else slot[inp._index] + g
+            slot[index] = g if slot[index] is None else slot[index] + g
     _accumulate(leaf_grads, grad)
 
 
@@ -143,8 +149,8 @@ def _topological_order(root):
         node._grads = None
         stack.append((node, True))
         for inp in node.inputs:
-            if isinstance(inp, Tensor) and inp._node is not None and inp._node not in visited:
-                stack.append((inp._node, False))
+            if type(inp) is tuple and inp[0] not in visited:
+                stack.append((inp[0], False))
     return order
 
 

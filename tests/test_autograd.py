@@ -1,8 +1,12 @@
 """The tape: accumulation, broadcasting, no_grad, detach, multi-use, deep graphs, gradcheck."""
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
 import tensorcore as tc
+import tensorcore.nn.functional as F
 from tensorcore.autograd import Function, GradcheckError
 from tensorcore.errors import ShapeError
 
@@ -121,3 +125,35 @@ def test_leaf_gradient_has_leaf_dtype():
     x = tc.tensor(rand(3), dtype="float32", requires_grad=True)
     (x * tc.tensor(rand(3), dtype="float64")).sum().backward()
     assert x.grad.dtype == np.float32
+
+
+def test_graph_does_not_keep_intermediate_results_backward_does_not_need():
+    # As in PyTorch, the graph keeps what each op saved for backward, not its inputs' data:
+    # add and sum save nothing of theirs, so y's array is freed once y is dropped.
+    x = tc.tensor(rand(4, 3), dtype="float64", requires_grad=True)
+    y = x + 1.0
+    loss = (y + y).sum()
+    freed = weakref.ref(y._data)
+    del y
+    gc.collect()
+    assert freed() is None
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.full((4, 3), 2.0))
+
+
+def test_conv_output_is_freed_before_backward():
+    # conv -> max pool: the pool saves its argmax indices, not the conv's output
+    x = tc.tensor(rand(2, 1, 9, 9, seed=4), dtype="float64")
+    w = tc.tensor(rand(3, 1, 3, 3, seed=5), dtype="float64", requires_grad=True)
+    conv = F.conv2d(x, w)
+    loss = F.max_pool2d(conv, 2).sum()
+    freed = weakref.ref(conv._data)
+    conv_leaf = tc.tensor(conv.numpy().copy(), requires_grad=True)
+    del conv
+    gc.collect()
+    assert freed() is None
+    loss.backward()
+    F.max_pool2d(conv_leaf, 2).sum().backward()
+    windows = np.lib.stride_tricks.sliding_window_view(x.numpy()[:, 0], (3, 3), axis=(1, 2))
+    expected = np.einsum("nohw,nhwij->oij", conv_leaf.grad.numpy(), windows)
+    np.testing.assert_allclose(w.grad.numpy()[:, 0], expected, rtol=1e-12)

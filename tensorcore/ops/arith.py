@@ -19,7 +19,8 @@ class _Binary(Function):
             raise broadcast_error(self.name, a, b) from None
 
     def grad_shape(self, i):
-        return self.inputs[i].shape
+        target = self.inputs[i]     # a leaf tensor, or a (Function, index, shape) edge
+        return target[2] if type(target) is tuple else target.shape
 
 
 class Add(_Binary):
