@@ -75,8 +75,17 @@ def test_cnn_on_channels_last_images_learns():
     assert history.history["accuracy"][-1] > 0.85
 
 
+def functional(stack, input_shape):
+    """keras.Model(inputs, outputs) over the layers of ``stack`` in order."""
+    inputs = x = keras.Input(shape=input_shape)
+    for layer in stack:
+        x = layer(x)
+    return keras.Model(inputs=inputs, outputs=x)
+
+
+@pytest.mark.parametrize("api", ["sequential", "functional"])
 @pytest.mark.parametrize("separate_activation", [False, True])
-def test_sequential_pools_a_relu_convolution_before_its_activation(separate_activation):
+def test_models_pool_a_relu_convolution_before_its_activation(separate_activation, api):
     tc.manual_seed(5)
     x = tc.tensor(np.random.default_rng(5).standard_normal((3, 9, 11, 2)).astype(np.float32))
     pool = layers.MaxPooling2D((2, 2))
@@ -86,7 +95,7 @@ def test_sequential_pools_a_relu_convolution_before_its_activation(separate_acti
     else:
         conv = layers.Conv2D(4, (3, 3), activation="relu")
         stack = [conv, pool]
-    model = keras.models.Sequential(stack)
+    model = keras.models.Sequential(stack) if api == "sequential" else functional(stack, (9, 11, 2))
 
     def in_order(x):            # the layers one by one
         for layer in stack:

@@ -1,5 +1,6 @@
 """Symbolic inputs for the functional API: ``x = keras.Input(shape); y = layer(x)`` records
 which layer produced what, and ``keras.Model(inputs=x, outputs=y)`` replays it."""
+from .pool_before_relu import pool_before_activation, pools_before_activation
 
 
 class KerasTensor:
@@ -23,10 +24,17 @@ class KerasTensor:
         return KerasTensor(out.shape[1:], layer, self)
 
     def evaluate(self, values):
-        """This tensor's value, given {id(input KerasTensor): Tensor}; memoised in values."""
+        """This tensor's value, given {id(input KerasTensor): Tensor}; memoised in values. A
+        ReLU layer's output that only feeds this max pool is not made: pool_before_relu."""
         key = id(self)
         if key not in values:
-            out = self.layer(self.parent.evaluate(values))
+            parent = self.parent
+            if (parent.layer is not None and parent.index is None and id(parent) not in values
+                    and pools_before_activation(parent.layer, self.layer)):
+                out = pool_before_activation(parent.layer, self.layer,
+                                             parent.parent.evaluate(values))
+            else:
+                out = self.layer(parent.evaluate(values))
             values[key] = out if self.index is None else out[self.index]
         return values[key]
 

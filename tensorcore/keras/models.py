@@ -7,7 +7,8 @@ from ..train.arguments import reject_unknown
 from ..train.metrics import resolve_metric
 from . import activations, losses, optimizers, saving
 from .engine import KerasTensor
-from .layers import Activation, Conv2D, InputLayer, Layer, MaxPooling2D
+from .layers import InputLayer, Layer
+from .pool_before_relu import pool_before_activation, pools_before_activation
 
 
 class Model(Layer):
@@ -226,9 +227,8 @@ class Sequential(Model):
         i = 0
         while i < len(layers):              # each layer checks its own input
             layer = layers[i]
-            if i + 1 < len(layers) and _pools_before_activation(layer, layers[i + 1]):
-                x = layer.prepare_input(x)
-                x = layer.activation(layers[i + 1](layer.before_activation(x)))
+            if i + 1 < len(layers) and pools_before_activation(layer, layers[i + 1]):
+                x = pool_before_activation(layer, layers[i + 1], x)
                 i += 2
             else:
                 x = layer(x)
@@ -242,16 +242,6 @@ class Sequential(Model):
 
     def get_config(self):
         return {"name": self.name, "layers": [saving.layer_config(layer) for layer in self.layers]}
-
-
-def _pools_before_activation(layer, following):
-    """Whether a Conv2D or Activation layer ending in ReLU, then MaxPooling2D, may run as the
-    layer before its activation, the pool, then the ReLU: the same values and gradients, the
-    ReLU's passes on a quarter of the memory (as tc.nn.Sequential does for ReLU then
-    MaxPool2d, where the reasons are)."""
-    return (type(layer) in (Conv2D, Activation)
-            and layer.activation is activations.ACTIVATIONS["relu"]
-            and type(following) is MaxPooling2D)
 
 
 load_model = saving.load_model
