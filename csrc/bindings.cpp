@@ -73,6 +73,11 @@ PYBIND11_MODULE(_C, m) {
           "x (N, C, H, W) NCHW or channels-last, weight (O, C/groups, kh, kw) -> y (N, O, OH, OW) "
           "in x's memory format; padding (top, bottom, left, right); algorithm 'auto', "
           "'winograd' or 'winograd_rows'.");
+    m.def("conv2d_max_pool2d", &tensorcore::conv2d_max_pool2d, py::arg("x"), py::arg("weight"),
+          py::arg("bias"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
+          py::arg("groups"),
+          "conv2d, then max_pool2d(2) -> (y (N, O, OH // 2, OW // 2), indices) in one pass where "
+          "one applies (one input channel, even output rows, AVX-512), else None.");
     m.def("conv2d_backward_input", &tensorcore::conv2d_backward_input, py::arg("grad"),
           py::arg("weight"), py::arg("x_shape"), py::arg("stride"), py::arg("padding"),
           py::arg("dilation"), py::arg("groups"), py::arg("algorithm") = "auto",

@@ -228,6 +228,47 @@ Algorithm chosen_algorithm(const char* op, const std::string& algorithm,
     return Algorithm::winograd;
 }
 
+// The geometry of a forward call, its arguments checked: weight and bias (a NumPy array or
+// None) of x's float type, C-contiguous, bias (O,)
+tensorcore::ConvGeometry forward_geometry(const char* op, FloatType type, const py::array& x,
+                                          const py::array& weight, const py::object& bias,
+                                          std::array<ptrdiff_t, 2> stride,
+                                          std::array<ptrdiff_t, 4> padding,
+                                          std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups) {
+    require_float_type(op, "weight", weight, type);
+    const tensorcore::ConvGeometry g =
+        geometry(op, shape_of(x), shape_of(weight), stride, padding, dilation, groups);
+    require_contiguous(op, "weight", weight);
+    if (!bias.is_none()) {
+        if (!py::isinstance<py::array>(bias)) {
+            throw py::type_error(std::string(op) + ": expected bias to be a NumPy array or None");
+        }
+        const py::array b = bias.cast<py::array>();
+        require_float_type(op, "bias", b, type);
+        require(b.ndim() == 1 && b.shape(0) == g.O, op, [&] {
+            return "expected bias of shape (" + std::to_string(g.O) + ",), got " + shape_string(b);
+        });
+        require_contiguous(op, "bias", b);
+    }
+    return g;
+}
+
+template <typename T>
+py::tuple max_pooled_forward_typed(const tensorcore::ConvGeometry& g, const py::array& x,
+                                   const py::array& weight, const py::object& bias) {
+    py::array_t<T> y = cached_array<T>({g.N, g.O, g.OH / 2, g.OW / 2});
+    py::array_t<int64_t> indices = cached_array<int64_t>({g.N, g.O, g.OH / 2, g.OW / 2});
+    T* y_data = y.mutable_data();
+    int64_t* indices_data = indices.mutable_data();
+    const T* bias_data = bias.is_none() ? nullptr : data_of<T>(bias.cast<py::array>());
+    {
+        py::gil_scoped_release release;
+        tensorcore::conv_tiles_max_pool_forward<T>(g, data_of<T>(x), data_of<T>(weight),
+                                                   bias_data, y_data, indices_data);
+    }
+    return py::make_tuple(y, indices);
+}
+
 }  // namespace
 
 namespace tensorcore {
@@ -238,24 +279,25 @@ py::array conv2d(const py::array& x, const py::array& weight, const py::object& 
                  const std::string& algorithm) {
     const char* op = "conv2d";
     const FloatType type = float_type(op, "x", x);
-    require_float_type(op, "weight", weight, type);
-    ConvGeometry g = geometry(op, shape_of(x), shape_of(weight), stride, padding, dilation, groups);
-    require_contiguous(op, "weight", weight);
-    if (!bias.is_none()) {
-        if (!py::isinstance<py::array>(bias)) {
-            throw py::type_error("conv2d: expected bias to be a NumPy array or None");
-        }
-        const py::array b = bias.cast<py::array>();
-        require_float_type(op, "bias", b, type);
-        require(b.ndim() == 1 && b.shape(0) == g.O, op, [&] {
-            return "expected bias of shape (" + std::to_string(g.O) + ",), got " + shape_string(b);
-        });
-        require_contiguous(op, "bias", b);
-    }
+    ConvGeometry g = forward_geometry(op, type, x, weight, bias, stride, padding, dilation, groups);
     g.channels_last = channels_last(op, "x", x, "x", x);
     const Algorithm chosen = chosen_algorithm(op, algorithm, g, true);
     return type == FloatType::float32 ? forward_typed<float>(g, x, weight, bias, chosen)
                                       : forward_typed<double>(g, x, weight, bias, chosen);
+}
+
+py::object conv2d_max_pool2d(const py::array& x, const py::array& weight, const py::object& bias,
+                             std::array<ptrdiff_t, 2> stride, std::array<ptrdiff_t, 4> padding,
+                             std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups) {
+    const char* op = "conv2d_max_pool2d";
+    const FloatType type = float_type(op, "x", x);
+    ConvGeometry g = forward_geometry(op, type, x, weight, bias, stride, padding, dilation, groups);
+    // a channels-last x (with one channel, a unit channel stride) wants a channels-last y: the
+    // pass writes NCHW only
+    g.channels_last = channels_last(op, "x", x, "x", x);
+    if (!conv_tiles_max_pool_applies(g)) return py::none();
+    return type == FloatType::float32 ? max_pooled_forward_typed<float>(g, x, weight, bias)
+                                      : max_pooled_forward_typed<double>(g, x, weight, bias);
 }
 
 py::array conv2d_backward_input(const py::array& grad, const py::array& weight,

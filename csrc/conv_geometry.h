@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace tensorcore {
 
@@ -87,5 +88,13 @@ void conv_winograd_rows_forward(const ConvGeometry& g, const T* x, const T* weig
 template <typename T>
 void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, const T* x,
                                         T* dweight, T* dbias);
+// conv2d, then a 2x2 max pool at stride 2, in one pass where the 2-D tiles' 2x2 outputs are
+// the pool's windows (one input channel, even output rows, AVX-512, flat positions within
+// int32): y (N, O, OH / 2, OW / 2) and indices as max_pool2d's. The forward's own output is
+// never made. Whether it applies to g, then the pass.
+bool conv_tiles_max_pool_applies(const ConvGeometry& g);
+template <typename T>
+void conv_tiles_max_pool_forward(const ConvGeometry& g, const T* x, const T* weight,
+                                 const T* bias, T* y, int64_t* indices);
 
 }  // namespace tensorcore

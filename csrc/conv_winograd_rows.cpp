@@ -11,6 +11,8 @@
 //                    F(2x2, 3x3) tiles y = A^T [ (G w G^T) . (B^T d B) ] A
 //   weight gradient: dw = G^T [ sum over row pairs (A g) . (B^T d) ]
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <vector>
 
 #include "conv_geometry.h"
@@ -135,9 +137,13 @@ void transform_kernels(const ConvGeometry& g, const T* weight, T* u) {
     for (ptrdiff_t o = 0; o < g.O; ++o) filter_kernel<WinogradF2>(weight + o * 9, u + o * 16);
 }
 
+namespace {
+
+// The forward into y, or with `indices` (the 2-D tiles only) the 2x2 max pool of it into y
+// and indices (winograd_tiles_forward)
 template <typename T>
-void conv_winograd_rows_forward(const ConvGeometry& g, const T* x, const T* weight,
-                                const T* bias, T* y) {
+void rows_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y,
+                  int64_t* indices) {
     const RowsLayout<T> layout(g);
     const bool tiles = tiles_apply(g);
     const ptrdiff_t out_padded = round_up(g.O, conv_out_block);
@@ -157,11 +163,13 @@ void conv_winograd_rows_forward(const ConvGeometry& g, const T* x, const T* weig
         T* v = buffers.data() + t * layout.worker_size;
         for (ptrdiff_t n = n0; n < n1; ++n) {
             const T* image = staged_image(g, layout, x, n, v);
-            T* y_n = y + n * g.O * g.pixels();
+            const ptrdiff_t plane = indices ? g.OH / 2 * (g.OW / 2) : g.pixels();
+            T* y_n = y + n * g.O * plane;
             if (tiles) {
+                int64_t* indices_n = indices ? indices + n * g.O * plane : nullptr;
                 TC_ISA_CALL(isa, winograd_tiles_forward(image, g.OH, g.OW, u.data(),
                                                         bias_padded.data(), g.O, spans.data(),
-                                                        v, y_n, n + 1 < n1));
+                                                        v, y_n, indices_n, n + 1 < n1));
             } else {
                 TC_ISA_CALL(isa, winograd_rows_input(image, g.C, g.OW, layout.pairs, v));
                 TC_ISA_CALL(isa, winograd_rows_forward(v, g.C, g.OH, g.OW, u.data(),
@@ -170,6 +178,25 @@ void conv_winograd_rows_forward(const ConvGeometry& g, const T* x, const T* weig
             }
         }
     });
+}
+
+}  // namespace
+
+template <typename T>
+void conv_winograd_rows_forward(const ConvGeometry& g, const T* x, const T* weight,
+                                const T* bias, T* y) {
+    rows_forward(g, x, weight, bias, y, static_cast<int64_t*>(nullptr));
+}
+
+bool conv_tiles_max_pool_applies(const ConvGeometry& g) {
+    return conv_winograd_rows_pays(g, true) && tiles_apply(g) && g.OH >= 2 &&
+           g.OH * g.OW <= INT_MAX;
+}
+
+template <typename T>
+void conv_tiles_max_pool_forward(const ConvGeometry& g, const T* x, const T* weight,
+                                 const T* bias, T* y, int64_t* indices) {
+    rows_forward(g, x, weight, bias, y, indices);
 }
 
 // dweight and dbias, each range of images summed on its own (RangeLaneSums)
@@ -214,6 +241,11 @@ template void conv_winograd_rows_forward<float>(const ConvGeometry&, const float
                                                 const float*, float*);
 template void conv_winograd_rows_forward<double>(const ConvGeometry&, const double*,
                                                  const double*, const double*, double*);
+template void conv_tiles_max_pool_forward<float>(const ConvGeometry&, const float*,
+                                                 const float*, const float*, float*, int64_t*);
+template void conv_tiles_max_pool_forward<double>(const ConvGeometry&, const double*,
+                                                  const double*, const double*, double*,
+                                                  int64_t*);
 template void conv_winograd_rows_backward_weight<float>(const ConvGeometry&, const float*,
                                                         const float*, float*, float*);
 template void conv_winograd_rows_backward_weight<double>(const ConvGeometry&, const double*,

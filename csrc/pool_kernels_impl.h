@@ -11,6 +11,7 @@
 // vector of channels per lane group.
 #include "pool_kernels.h"
 #include "simd.h"
+#include "max_2x2.h"
 
 namespace TC_ISA {
 namespace {
@@ -144,12 +145,6 @@ inline void add_to_taps(T* row, typename Simd<T>::vec v, ptrdiff_t step, ptrdiff
 
 // --- max pool ------------------------------------------------------------------------
 
-// True where v replaces best: v is larger, or v is the window's first NaN.
-template <typename T>
-inline typename Simd<T>::bits replaces(typename Simd<T>::vec v, typename Simd<T>::vec best) {
-    return (v > best) | ((v != v) & (best == best));
-}
-
 // One window of a plane (row stride rs, column stride cs) -> its maximum and flat index; the
 // first tap inside x starts the search, so a window of -inf points at it, and a window with
 // no tap inside x gives -inf and -1.
@@ -244,15 +239,11 @@ void max_pool_plane_2x2(const PoolGeometry& g, const T* plane, ptrdiff_t rs, T* 
                     c = load_n(bottom + 2 * ow, first_half);
                     d = load_n(bottom + 2 * ow + L, second_half);
                 }
-                V best = __builtin_shuffle(a, b, even);
-                B tap = B{};
-                const V taps[3] = {__builtin_shuffle(a, b, odd), __builtin_shuffle(c, d, even),
-                                   __builtin_shuffle(c, d, odd)};
-                for (int k = 0; k < 3; ++k) {
-                    const B take = replaces<T>(taps[k], best);
-                    best = take ? taps[k] : best;
-                    tap = take ? B{} + (k + 1) : tap;
-                }
+                B tap;
+                const V best = max_2x2<T>(__builtin_shuffle(a, b, even),
+                                          __builtin_shuffle(a, b, odd),
+                                          __builtin_shuffle(c, d, even),
+                                          __builtin_shuffle(c, d, odd), &tap);
                 // flat index = the window's first + (tap / 2) W + tap % 2
                 const B at = even + static_cast<Lane>(2 * oh * g.W + 2 * ow) +
                              (tap >> 1) * static_cast<Lane>(g.W) + (tap & 1);
@@ -315,20 +306,16 @@ inline void max_pixel_2x2(const PoolGeometry& g, const T* top_left, ptrdiff_t pi
     typedef typename Simd<T>::bits B;
     typedef typename LaneBits<T>::type Lane;
     constexpr int L = Simd<T>::lanes;
-    const T* taps[3] = {top_left + pixel_stride, top_left + row_stride,
-                        top_left + row_stride + pixel_stride};
-    const Lane at_tap[3] = {static_cast<Lane>(first + 1), static_cast<Lane>(first + g.W),
-                            static_cast<Lane>(first + g.W + 1)};
+    const T* top_right = top_left + pixel_stride;
+    const T* bottom_left = top_left + row_stride;
+    const T* bottom_right = bottom_left + pixel_stride;
     for (ptrdiff_t c0 = 0; c0 < g.C; c0 += L) {
         const int count = static_cast<int>(min_of(L, g.C - c0));
-        V best = load_n(top_left + c0, count);
-        B at = B{} + static_cast<Lane>(first);
-        for (int k = 0; k < 3; ++k) {
-            const V v = load_n(taps[k] + c0, count);
-            const B take = replaces<T>(v, best);
-            best = take ? v : best;
-            at = take ? B{} + at_tap[k] : at;
-        }
+        B tap;
+        const V best = max_2x2<T>(load_n(top_left + c0, count), load_n(top_right + c0, count),
+                                  load_n(bottom_left + c0, count),
+                                  load_n(bottom_right + c0, count), &tap);
+        const B at = static_cast<Lane>(first) + (tap >> 1) * static_cast<Lane>(g.W) + (tap & 1);
         store_n(y + c0, best, count);
         store_n_int64<T>(indices + c0, at, count);
     }

@@ -9,6 +9,7 @@
 //                                  each, one per transform entry and kernel column)
 #include "conv_kernels.h"
 #include "simd.h"
+#include "max_2x2.h"
 #include "winograd_filter.h"
 #include "winograd_rows_kernels.h"
 
@@ -361,14 +362,23 @@ __attribute__((always_inline)) inline void output_entries(V m0, V m1, V m2, V m3
 // thread, y in the caches, 26-wide rows, TSC ticks per image): 3406-3458 against 3535-3640
 // with 32 output channels, 6786 against 6812-6864 with 64, 9646-9671 against 9724-9802 with
 // 96; on 64 MNIST images (2 threads) 53.8-55.1 against 55.1-55.7 us.
-template <typename T>
+// pooled: each tile's 2x2 outputs are the windows of a 2x2 max pool at stride 2, so y takes
+// their maxima (out, out_h / 2, out_w / 2) and `indices` the flat positions in the out_h x
+// out_w plane, as max_pool2d gives them; a last odd output row, which no window takes, is not
+// computed.
+template <typename T, bool pooled>
 void tiles_forward(const T* image, ptrdiff_t out_h, ptrdiff_t out_w, const T* u, const T* bias,
-                   ptrdiff_t out, const PairSpan* spans, T* entries, T* y, bool next_image) {
+                   ptrdiff_t out, const PairSpan* spans, T* entries, T* y, int64_t* indices,
+                   bool next_image) {
     typedef typename Simd<T>::vec V;
+    typedef typename Simd<T>::bits B;
+    typedef typename LaneBits<T>::type Lane;
     constexpr int L = Simd<T>::lanes;
-    const ptrdiff_t tiles = (out_h + 1) / 2 * (out_w / 2), positions = 2 * tiles;
+    const ptrdiff_t per_pair = out_w / 2;
+    const ptrdiff_t tiles = (pooled ? out_h / 2 : (out_h + 1) / 2) * per_pair;
+    const ptrdiff_t positions = 2 * tiles;
     constexpr ptrdiff_t line = 64 / sizeof(T);
-    const ptrdiff_t plane = out_h * out_w;
+    const ptrdiff_t plane = pooled ? tiles : out_h * out_w;
     const auto low = lane_pattern<T>([](int k) { return k / 2 + (k % 2) * L; });
     const auto high = lane_pattern<T>([](int k) { return L / 2 + k / 2 + (k % 2) * L; });
     // Output channels per pass over the tiles. A group's planes are written side by side:
@@ -393,7 +403,8 @@ void tiles_forward(const T* image, ptrdiff_t out_h, ptrdiff_t out_w, const T* u,
         // another thread's, or no part of y: on 4 MNIST images (2 threads of Zen 5), where
         // y stays in L2, the other thread took 1.2-1.9 us longer over its first image, and
         // the call 1.27x the time (6.4 against 5.05 us; no change at 64 images)
-        const T* ahead = y + (o1 < out || next_image ? o1 : o0) * plane;
+        const ptrdiff_t ahead_plane = o1 < out || next_image ? o1 : o0;
+        const T* ahead = y + ahead_plane * plane;
         for (ptrdiff_t t = 0; t < tiles; t += L) {
             // the tiles' transform: taken by the first group, kept for the others
             V d[16];
@@ -407,6 +418,15 @@ void tiles_forward(const T* image, ptrdiff_t out_h, ptrdiff_t out_w, const T* u,
             } else {
 #pragma GCC unroll 16
                 for (int e = 0; e < 16; ++e) d[e] = load(kept + e * L);
+            }
+            // pooled: each lane's flat index of its tile's top left output
+            B corner{};
+            if constexpr (pooled) {
+                for (int k = 0; k < L; ++k) {
+                    const ptrdiff_t tile = t + k;
+                    corner[k] =
+                        static_cast<Lane>(tile / per_pair * 2 * out_w + tile % per_pair * 2);
+                }
             }
             const ptrdiff_t q = 2 * t;   // the tiles' first position
             const bool second = q + L < positions;   // a second vector of positions
@@ -436,9 +456,23 @@ void tiles_forward(const T* image, ptrdiff_t out_h, ptrdiff_t out_w, const T* u,
                 }
                 output_entries(top[0], top[1], top[2], top[3], y00, y01);
                 output_entries(bottom[0], bottom[1], bottom[2], bottom[3], y10, y11);
+                const ptrdiff_t step = t / L * (o1 - o0) + (o - o0);
+                if constexpr (pooled) {
+                    // the ahead planes swept in order: a line of y and two of indices a step
+                    __builtin_prefetch(ahead + step * line, 1, 2);
+                    const int64_t* ahead_indices = indices + ahead_plane * plane;
+                    __builtin_prefetch(ahead_indices + step * line, 1, 2);
+                    __builtin_prefetch(ahead_indices + step * line + line / 2, 1, 2);
+                    B tap;
+                    const V best = max_2x2<T>(y00, y01, y10, y11, &tap);
+                    const B at = corner + (tap >> 1) * static_cast<Lane>(out_w) + (tap & 1);
+                    const int count = static_cast<int>(std::min<ptrdiff_t>(L, tiles - t));
+                    store_n(y + o * plane + t, best, count);
+                    store_n_int64<T>(indices + o * plane + t, at, count);
+                    continue;
+                }
                 // the ahead planes swept in order, 4 lines a step: a plane has about 4 lines
                 // per vector of tiles
-                const ptrdiff_t step = t / L * (o1 - o0) + (o - o0);
 #pragma GCC unroll 4
                 for (ptrdiff_t e = 0; e < 4 * line; e += line)
                     __builtin_prefetch(ahead + step * 4 * line + e, 1, 2);
@@ -674,8 +708,14 @@ void image_weight_gradient(const T* grad, const T* v, ptrdiff_t channels, ptrdif
     }                                                                                           \
     void winograd_tiles_forward(const T* image, ptrdiff_t out_h, ptrdiff_t out_w, const T* u,   \
                                 const T* bias, ptrdiff_t out, const tensorcore::PairSpan* spans, \
-                                T* entries, T* y, bool next_image) {                            \
-        tiles_forward(image, out_h, out_w, u, bias, out, spans, entries, y, next_image);        \
+                                T* entries, T* y, int64_t* indices, bool next_image) {          \
+        if (indices) {                                                                          \
+            tiles_forward<T, true>(image, out_h, out_w, u, bias, out, spans, entries, y,        \
+                                   indices, next_image);                                        \
+        } else {                                                                                \
+            tiles_forward<T, false>(image, out_h, out_w, u, bias, out, spans, entries, y,       \
+                                    indices, next_image);                                       \
+        }                                                                                       \
     }                                                                                           \
     void winograd_rows_weight_gradient(const T* grad, const T* v, ptrdiff_t channels,          \
                                        ptrdiff_t out_h, ptrdiff_t out_w, ptrdiff_t out,         \

@@ -33,6 +33,10 @@ define("conv2d_backward_input", """conv2d_backward_input(grad (N, O, OH, OW), we
 define("conv2d_backward_weight", """conv2d_backward_weight(grad (N, O, OH, OW), x, weight_shape,
     stride, padding, dilation, groups) -> (dweight (O, C/groups, kh, kw), dbias (O,))""")
 
+define("conv2d_max_pool2d", """conv2d_max_pool2d(x, weight, bias, stride, padding, dilation, groups)
+    -> (y (N, O, OH // 2, OW // 2), indices): max_pool2d(conv2d(...), kernel 2, stride 2), the
+    same values and indices (into the conv's OH*OW plane), where a kernel can pool as it
+    convolves and so never make the conv's output.""")
 define("max_pool2d", """max_pool2d(x (N, C, H, W), kernel (kh, kw), stride (sh, sw), padding (ph, pw),
     dilation (dh, dw), ceil_mode) -> (y (N, C, OH, OW), indices (N, C, OH, OW) int64)
     indices are flat positions in the unpadded H*W plane, as PyTorch's return_indices: the

@@ -3,6 +3,7 @@ import operator
 from collections import OrderedDict
 
 from .activation import ReLU
+from .conv import Conv2d
 from .module import Module
 from .pooling import MaxPool2d
 
@@ -67,8 +68,8 @@ class _Indexed(Module):
 
 class Sequential(_Indexed):
     """``Sequential(m1, m2, ...)`` or ``Sequential(OrderedDict(name=module))``: forward runs
-    the modules in order, each on the previous one's output (a ReLU then a max pool as the
-    pool then the ReLU, which gives the same results faster: ``_pools_after_relu``)."""
+    the modules in order, each on the previous one's output (with some runs of modules as one
+    faster equivalent, the same results: ``_run_from``)."""
 
     def __init__(self, *modules):
         super().__init__()
@@ -83,13 +84,34 @@ class Sequential(_Indexed):
         modules = list(self._modules.values())
         i = 0
         while i < len(modules):
-            if i + 1 < len(modules) and _pools_after_relu(modules[i], modules[i + 1]):
-                x = modules[i](modules[i + 1](x))
-                i += 2
-            else:
-                x = modules[i](x)
-                i += 1
+            x, i = _run_from(modules, i, x)
         return x
+
+
+def _run_from(modules, i, x):
+    """modules[i] on x, or the modules from i as one faster equivalent: (the output, the next
+    module's index). Conv2d then MaxPool2d(2) run as one op that pools as it convolves, a ReLU
+    between them after both (as ``_pools_after_relu``); a ReLU then a max pool as the pool, then
+    the ReLU."""
+    module, following = modules[i], modules[i + 1:i + 3]
+    if type(module) is Conv2d and following:
+        if _max_pool_2x2(following[0]):
+            return module.forward_max_pooled(x), i + 2
+        if (len(following) == 2 and _pools_after_relu(*following)
+                and _max_pool_2x2(following[1])):
+            return following[0](module.forward_max_pooled(x)), i + 3
+    if following and _pools_after_relu(module, following[0]):
+        return module(following[0](x)), i + 2
+    return module(x), i + 1
+
+
+def _max_pool_2x2(module):
+    """Whether module is MaxPool2d(2): 2x2 windows at stride 2, no padding or dilation."""
+    def as_pair(value):
+        return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    return (type(module) is MaxPool2d and not module.return_indices and not module.ceil_mode
+            and as_pair(module.kernel_size) == (2, 2) and as_pair(module.stride) == (2, 2)
+            and as_pair(module.padding) == (0, 0) and as_pair(module.dilation) == (1, 1))
 
 
 def _pools_after_relu(module, following):

@@ -4,7 +4,7 @@ import math
 from .. import creation
 from ..errors import ShapeError
 from ..ops.common import as_tensor
-from ..ops.conv import conv2d
+from ..ops.conv import conv2d, conv2d_max_pool2d
 from ..ops.window_args import pair, positive_int
 from . import init
 from .linear import uniform_bias_
@@ -56,12 +56,21 @@ class Conv2d(Module):
             uniform_bias_(self.bias, init._calculate_fan_in_and_fan_out(self.weight)[0])
 
     def forward(self, x):
+        return conv2d(self.checked_input(x), self.weight, self.bias, self.stride, self.padding,
+                      self.dilation, self.groups)
+
+    def forward_max_pooled(self, x):
+        """max_pool2d(self(x), 2) by one kernel where one pools as it convolves: how
+        nn.Sequential runs this layer followed by MaxPool2d(2)."""
+        return conv2d_max_pool2d(self.checked_input(x), self.weight, self.bias, self.stride,
+                                 self.padding, self.dilation, self.groups)
+
+    def checked_input(self, x):
         x = as_tensor(x)
         if x.ndim not in (3, 4) or x.shape[-3] != self.in_channels:
             raise ShapeError(f"Conv2d: expected input of shape (N, {self.in_channels}, H, W) "
                              f"or ({self.in_channels}, H, W), received shape {tuple(x.shape)}")
-        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                      self.groups)
+        return x
 
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

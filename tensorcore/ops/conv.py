@@ -9,6 +9,8 @@ from .window_args import LARGEST, check_output_size, image_input, pair, positive
 conv2d_kernel = registry.get("conv2d")
 backward_input_kernel = registry.get("conv2d_backward_input")
 backward_weight_kernel = registry.get("conv2d_backward_weight")
+conv2d_max_pool_kernel = registry.get("conv2d_max_pool2d")
+max_pool_backward_kernel = registry.get("max_pool2d_backward")
 
 
 class Conv2d(Function):
@@ -47,7 +49,23 @@ def conv_padding(padding, kernel, stride, dilation):
     return (ph, ph, pw, pw)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+class Conv2dMaxPool2d(Conv2d):
+    """Conv2d, then a max pool of 2x2 windows at stride 2, by one kernel where one can pool as
+    it convolves: x (N, C, H, W) -> (N, O, OH // 2, OW // 2)."""
+
+    def forward(self, x, weight, bias, conv_size, **geometry):
+        self.x, self.weight, self.geometry = x, weight, geometry
+        self.conv_shape = (x.shape[0], weight.shape[0], *conv_size)
+        y, self.indices = conv2d_max_pool_kernel(x, weight, bias, **geometry)
+        return y
+
+    def backward(self, g):
+        return super().backward(max_pool_backward_kernel(g, self.indices, self.conv_shape))
+
+
+def conv_arguments(x, weight, bias, stride, padding, dilation, groups):
+    """conv2d's arguments checked: (x as (N, C, H, W), whether it came unbatched, weight, bias,
+    the geometry Conv2d.apply takes, the output size (OH, OW))."""
     x, unbatched = image_input("conv2d", x)
     weight = as_tensor(weight)
     check_operands("conv2d", x, weight)
@@ -71,7 +89,24 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         if bias.shape != (O,):
             raise ShapeError(f"conv2d: expected bias of shape ({O},), got {bias.shape}")
     padding = conv_padding(padding, (kh, kw), stride, dilation)
-    check_output_size("conv2d", x.shape, (kh, kw), stride, padding, dilation)
-    y = Conv2d.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation,
-                     groups=groups)
+    out_size = check_output_size("conv2d", x.shape, (kh, kw), stride, padding, dilation)
+    geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return x, unbatched, weight, bias, geometry, out_size
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    x, unbatched, weight, bias, geometry, _ = conv_arguments(x, weight, bias, stride, padding,
+                                                             dilation, groups)
+    y = Conv2d.apply(x, weight, bias, **geometry)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv2d_max_pool2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """max_pool2d(conv2d(x, weight, bias, ...), 2): the same values and gradients, faster where
+    a kernel pools as it convolves (one input channel: the first layer of a CNN on images)."""
+    x, unbatched, weight, bias, geometry, conv_size = conv_arguments(
+        x, weight, bias, stride, padding, dilation, groups)
+    check_output_size("max_pool2d", (None, None, *conv_size), (2, 2), (2, 2), (0, 0, 0, 0),
+                      (1, 1))
+    y = Conv2dMaxPool2d.apply(x, weight, bias, conv_size=conv_size, **geometry)
     return y.squeeze(0) if unbatched else y

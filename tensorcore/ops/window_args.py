@@ -56,7 +56,8 @@ def image_input(op, x):
 
 
 def check_output_size(op, x_shape, kernel, stride, padding, dilation, ceil_mode=False):
-    """ShapeError unless at least one window fits; ``padding`` is (top, bottom, left, right)."""
+    """The output size (OH, OW); ShapeError unless at least one window fits. ``padding`` is
+    (top, bottom, left, right)."""
     (H, W), (top, bottom, left, right) = x_shape[2:], padding
     out = (output_size(H, kernel[0], stride[0], top, bottom, dilation[0], ceil_mode),
            output_size(W, kernel[1], stride[1], left, right, dilation[1], ceil_mode))
@@ -64,3 +65,4 @@ def check_output_size(op, x_shape, kernel, stride, padding, dilation, ceil_mode=
         raise ShapeError(f"{op}: kernel {tuple(kernel)} with dilation {tuple(dilation)} does not "
                          f"fit input of spatial size {(H, W)} padded by {tuple(padding)} (top, "
                          f"bottom, left, right): expected an output size of at least 1, got {out}")
+    return out

@@ -83,6 +83,20 @@ def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, gro
     return backward_weight("auto", grad, x, weight_shape, stride, padding, dilation, groups)
 
 
+@register("conv2d_max_pool2d", "cpu.cpp", priority=PRIORITY, available=available)
+def conv2d_max_pool2d(x, weight, bias, stride, padding, dilation, groups):
+    """One pass where csrc/conv.cpp has one (else None: declined)."""
+    images_4d(x, weight)
+    if bias is not None:
+        require_float(x, bias)
+        bias = contiguous(bias)
+    out = _C.conv2d_max_pool2d(image(x, channels_last(x)), contiguous(weight), bias, stride,
+                               padding, dilation, groups)
+    if out is None:
+        raise NotImplementedError
+    return out
+
+
 # "cpu.cpp" already picks Winograd where it pays; "cpu.winograd" forces it wherever it applies
 # (for kernel research, tests and benchmarks), so it ranks after "cpu.cpp".
 @register("conv2d", "cpu.winograd", priority=PRIORITY - 1, available=available)

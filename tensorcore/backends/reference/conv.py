@@ -9,6 +9,8 @@ from ...kernels.registry import reference
 from .im2col import col2im, im2col
 
 matmul = registry.get("matmul")
+conv2d_kernel = registry.get("conv2d")
+max_pool_kernel = registry.get("max_pool2d")
 
 
 def columns(x, kernel, padding, stride, dilation, groups):
@@ -52,3 +54,10 @@ def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, gro
     cols, _ = columns(x, weight_shape[2:], padding, stride, dilation, groups)
     dweight = matmul(group_rows(grad, groups), cols.swapaxes(1, 2))  # (g, O/g, C/g*kh*kw)
     return dweight.reshape(weight_shape), grad.sum(axis=(0, 2, 3))
+
+
+@reference("conv2d_max_pool2d")
+def conv2d_max_pool2d(x, weight, bias, stride, padding, dilation, groups):
+    y = conv2d_kernel(x, weight, bias, stride, padding, dilation, groups)
+    return max_pool_kernel(y, kernel=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1),
+                           ceil_mode=False)

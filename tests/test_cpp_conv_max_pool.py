@@ -1,0 +1,230 @@
+"""conv2d_max_pool2d: conv2d, then max_pool2d(2), as one C++ pass where the one-channel
+forward's 2x2 tiles are the pool's windows (csrc/conv_winograd_rows.cpp, "cpu.cpp"), else as
+the two ops (the reference). Values and indices against the two ops, ties and NaN, what the
+pass declines, threads, gradients, nn.Sequential's use of it, bad input."""
+import numpy as np
+import pytest
+
+import tensorcore as tc
+import tensorcore.nn.functional as F
+from tensorcore import nn
+from tensorcore.ops.conv import conv2d_max_pool2d
+
+_C = pytest.importorskip("tensorcore._C", reason="the C++ extension is not built")
+
+DTYPES = (np.float32, np.float64)
+UNIT = dict(stride=(1, 1), dilation=(1, 1), groups=1)
+
+
+@pytest.fixture
+def avx512():
+    """The pass runs on AVX-512 only (the tiles' 32 registers): forced here, or a skip."""
+    previous = _C.isa()
+    try:
+        _C.set_isa("avx512")
+    except ValueError:
+        pytest.skip("this CPU does not run AVX-512")
+    yield
+    _C.set_isa(previous)
+
+
+def rand(*shape, seed=0):
+    """Uniform in [-1, 1), never all zero."""
+    return np.random.default_rng(seed).uniform(-1, 1, size=shape)
+
+
+def variant(op, name):
+    return tc.kernels.get(op).variants[name].fn
+
+
+def two_ops(x, w, b, padding):
+    """max_pool2d(conv2d(...), 2) by the C++ variants, the conv's forward by the same 2-D tiles
+    where they apply (so that the values agree bit for bit)."""
+    tiles = x.shape[1] == 1 and (x.shape[3] + padding[2] + padding[3] - 2) % 2 == 0
+    conv = variant("conv2d", "cpu.winograd_rows" if tiles else "cpu.cpp")
+    y = conv(x, w, b, padding=padding, **UNIT)
+    return variant("max_pool2d", "cpu.cpp")(y, kernel=(2, 2), stride=(2, 2), padding=(0, 0),
+                                             dilation=(1, 1), ceil_mode=False)
+
+
+def pooled(x, w, b, padding):
+    return variant("conv2d_max_pool2d", "cpu.cpp")(x, w, b, padding=padding, **UNIT)
+
+
+# (N, H, W, out channels, padding (top, bottom, left, right))
+CASES = [
+    (1, 28, 28, 32, (0, 0, 0, 0)),        # an MNIST image
+    (3, 19, 18, 5, (0, 0, 0, 0)),         # 17 output rows: the last row pooled by no window
+    (2, 30, 34, 33, (1, 1, 1, 1)),        # 33 channels: past one group of 32
+    (7, 27, 40, 64, (0, 0, 0, 0)),        # 7 images over the threads
+    (2, 21, 20, 1, (1, 0, 0, 0)),         # one channel, asymmetric padding
+    (1, 4, 1000, 3, (0, 0, 0, 0)),        # one row of windows, 499 wide
+]
+
+
+def case_id(case):
+    return "x".join(map(str, case[:4])) + "-pad" + "".join(map(str, case[4]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_pools_as_the_two_ops_do(avx512, case, dtype):
+    n, h, w, out, padding = case
+    x, wt = rand(n, 1, h, w).astype(dtype), rand(out, 1, 3, 3, seed=1).astype(dtype)
+    b = rand(out, seed=2).astype(dtype)
+    y, indices = pooled(x, wt, b, padding)
+    y_expected, indices_expected = two_ops(x, wt, b, padding)
+    assert y.dtype == dtype and indices.dtype == np.int64
+    np.testing.assert_array_equal(y, y_expected)
+    np.testing.assert_array_equal(indices, indices_expected)
+    # and the float64 reference of both ops, within rounding
+    wide = [a.astype(np.float64) for a in (x, wt, b)]
+    y_reference, indices_reference = variant("conv2d_max_pool2d", "cpu.reference")(
+        *wide, padding=padding, **UNIT)
+    np.testing.assert_allclose(y, y_reference, rtol=1e-5, atol=1e-5)
+    assert np.mean(indices == indices_reference) > 0.99     # float32 may break near-ties
+
+
+def test_ties_and_nan_pick_what_max_pool2d_picks(avx512):
+    x = rand(2, 1, 20, 22)
+    x[0, 0, 5, 7] = np.nan                          # NaN outputs around it, taken first
+    w = np.zeros((3, 1, 3, 3))                      # channel 1: every output its bias, tied
+    w[0], w[2] = rand(1, 3, 3, seed=3), np.round(rand(1, 3, 3, seed=4) * 2)
+    x[1] = np.round(x[1] * 2)                        # channel 2: small integers, many ties
+    b = np.array([0.5, -1.0, 0.0])
+    y, indices = pooled(x, w, b, (0, 0, 0, 0))
+    y_expected, indices_expected = two_ops(x, w, b, (0, 0, 0, 0))
+    np.testing.assert_array_equal(y, y_expected)
+    np.testing.assert_array_equal(indices, indices_expected)
+    assert np.isnan(y[0, 0]).any() and (indices[1, 1] % 2 == 0).all()
+
+
+@pytest.mark.parametrize("x_shape, w_shape, geometry", [
+    ((2, 2, 20, 20), (3, 2, 3, 3), UNIT),                    # two input channels
+    ((2, 1, 20, 17), (3, 1, 3, 3), UNIT),                    # odd output rows (15)
+    ((2, 1, 20, 15), (3, 1, 3, 3), UNIT),                    # rows under 16
+    ((2, 1, 3, 20), (3, 1, 3, 3), UNIT),                     # one output row: no window
+    ((2, 1, 20, 20), (3, 1, 5, 5), UNIT),
+    ((2, 1, 40, 40), (3, 1, 3, 3), dict(UNIT, stride=(2, 2))),
+    ((2, 1, 40, 40), (3, 1, 3, 3), dict(UNIT, dilation=(2, 2))),
+])
+def test_declines_what_it_does_not_pool_as_it_convolves(x_shape, w_shape, geometry):
+    x, w = rand(*x_shape), rand(*w_shape, seed=1)
+    with pytest.raises(NotImplementedError):
+        variant("conv2d_max_pool2d", "cpu.cpp")(x, w, None, padding=(0, 0, 0, 0), **geometry)
+
+
+def test_declines_without_avx512(isa):
+    x, w = rand(2, 1, 20, 20), rand(3, 1, 3, 3, seed=1)
+    if isa == "avx512":
+        assert pooled(x, w, None, (0, 0, 0, 0))[0].shape == (2, 3, 9, 9)
+    else:
+        with pytest.raises(NotImplementedError):
+            pooled(x, w, None, (0, 0, 0, 0))
+
+
+def test_declines_channels_last_images():
+    # one channel with a unit channel stride: a channels-last model's images, whose outputs
+    # stay channels-last (the pass writes NCHW only)
+    x = np.array(rand(2, 20, 20, 1).astype(np.float32)).transpose(0, 3, 1, 2)
+    with pytest.raises(NotImplementedError):
+        pooled(x, rand(3, 1, 3, 3, seed=1).astype(np.float32), None, (0, 0, 0, 0))
+
+
+def test_thread_count_does_not_change_results(avx512, threads):
+    x, w = rand(5, 1, 28, 28).astype(np.float32), rand(32, 1, 3, 3, seed=1).astype(np.float32)
+    threads(1)
+    one = pooled(x, w, None, (0, 0, 0, 0))
+    threads(2)
+    two = pooled(x, w, None, (0, 0, 0, 0))
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("x_shape, padding", [((3, 1, 20, 22), 0), ((2, 1, 19, 18), 1),
+                                              ((2, 3, 9, 9), 1)])     # the last: two ops
+def test_gradients_are_the_two_ops(x_shape, padding):
+    rng = np.random.default_rng(5)
+    x = tc.tensor(rng.standard_normal(x_shape), dtype="float32", requires_grad=x_shape[1] > 1)
+    w = tc.tensor(rng.standard_normal((5, x_shape[1], 3, 3)), dtype="float32",
+                  requires_grad=True)
+    b = tc.tensor(rng.standard_normal(5), dtype="float32", requires_grad=True)
+    results = []
+    for forward in (conv2d_max_pool2d, lambda *a, **k: F.max_pool2d(F.conv2d(*a, **k), 2)):
+        for t in (x, w, b):
+            t.grad = None
+        y = forward(x, w, b, padding=padding)
+        (y * y).sum().backward()
+        results.append([y.numpy()] + [t.grad.numpy() for t in (x, w, b) if t.requires_grad])
+    for got, expected in zip(*results):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_gradcheck():
+    rng = np.random.default_rng(6)
+    x = tc.tensor(rng.standard_normal((2, 1, 6, 18)), dtype="float64")
+    w = tc.tensor(rng.standard_normal((3, 1, 3, 3)), dtype="float64", requires_grad=True)
+    b = tc.tensor(rng.standard_normal(3), dtype="float64", requires_grad=True)
+    assert tc.autograd.gradcheck(lambda w, b: conv2d_max_pool2d(x, w, b), (w, b))
+
+
+def test_validates_against_the_reference():
+    x = rand(3, 1, 20, 22).astype(np.float32)
+    w = tc.tensor(rand(4, 1, 3, 3, seed=1), dtype="float32", requires_grad=True)
+    with tc.kernels.validate():
+        conv2d_max_pool2d(tc.tensor(x), w).sum().backward()
+
+
+def ops_run(fn):
+    with tc.kernels.profile() as profile:
+        fn()
+    return set(profile.ops)
+
+
+@pytest.mark.parametrize("with_relu", [False, True])
+def test_sequential_runs_conv_then_max_pool_as_one_op(with_relu):
+    tc.manual_seed(7)
+    layers = [nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2)]
+    if not with_relu:
+        del layers[1]
+    model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(4 * 9 * 10, 3))
+    x = tc.tensor(rand(3, 1, 20, 22).astype(np.float32))
+
+    def one_by_one(x):
+        for layer in model:
+            x = layer(x)
+        return x
+    results = []
+    for forward in (model, one_by_one):
+        model.zero_grad()
+        (forward(x) ** 2).sum().backward()
+        results.append([forward(x).numpy()] + [p.grad.numpy() for p in model.parameters()])
+    for got, expected in zip(*results):
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    assert "conv2d_max_pool2d" in ops_run(lambda: model(x))
+    assert "conv2d" not in ops_run(lambda: model(x))
+
+
+@pytest.mark.parametrize("pool", [nn.MaxPool2d(3), nn.MaxPool2d(2, stride=1),
+                                  nn.MaxPool2d(2, padding=1), nn.MaxPool2d(2, ceil_mode=True),
+                                  nn.AvgPool2d(2)])
+def test_sequential_keeps_other_pools_apart(pool):
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), pool)
+    assert "conv2d_max_pool2d" not in ops_run(lambda: model(tc.randn(2, 1, 20, 22)))
+
+
+@pytest.mark.parametrize("args, error, message", [
+    ((np.ones((2, 1, 20, 20), np.int32), np.ones((3, 1, 3, 3), np.float32), None),
+     TypeError, "conv2d_max_pool2d"),
+    ((np.ones((2, 1, 20, 20), np.float32), np.ones((3, 1, 3, 3), np.float64), None),
+     TypeError, "weight"),
+    ((np.ones((2, 1, 20, 20), np.float32), np.ones((3, 1, 3, 3), np.float32),
+      np.ones(4, np.float32)), ValueError, "bias of shape"),
+    ((np.ones((1, 20, 20), np.float32), np.ones((3, 1, 3, 3), np.float32), None),
+     ValueError, "conv2d_max_pool2d"),
+    ((np.ones((2, 2, 20, 20), np.float32), np.ones((3, 1, 3, 3), np.float32), None),
+     ValueError, "divisible by groups"),
+])
+def test_bad_input_to_extension_raises(args, error, message):
+    with pytest.raises(error, match=message):
+        _C.conv2d_max_pool2d(*args, (1, 1), (0, 0, 0, 0), (1, 1), 1)
