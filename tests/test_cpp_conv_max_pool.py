@@ -123,6 +123,16 @@ def test_declines_without_avx512(isa):
             pooled(x, w, None, (0, 0, 0, 0))
 
 
+@pytest.mark.parametrize("forced", [dict(conv2d="cpu.winograd_rows"),
+                                    dict(max_pool2d="cpu.reference")])
+def test_declines_where_another_variant_of_either_op_is_forced(avx512, forced):
+    x, w = rand(2, 1, 20, 20), rand(3, 1, 3, 3, seed=1)
+    with tc.kernels.use(**forced):
+        with pytest.raises(NotImplementedError):
+            pooled(x, w, None, (0, 0, 0, 0))
+    assert pooled(x, w, None, (0, 0, 0, 0))[0].shape == (2, 3, 9, 9)
+
+
 def test_declines_channels_last_images():
     # one channel with a unit channel stride: a channels-last model's images, whose outputs
     # stay channels-last (the pass writes NCHW only)

@@ -6,8 +6,12 @@ output rows). Images run NCHW, or channels-last when their memory is NHWC (an
 NCHW-shaped view such as ``x_nhwc.transpose(0, 3, 1, 2)``, as the Keras face passes them), and
 come back in that memory format; other strides are copied first."""
 
+from ...kernels import registry
 from ...kernels.registry import register
 from .common import PRIORITY, _C, available, contiguous, require_float
+
+
+conv2d_op, max_pool_op = registry.get("conv2d"), registry.get("max_pool2d")
 
 
 def channels_last(a):
@@ -85,7 +89,11 @@ def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, gro
 
 @register("conv2d_max_pool2d", "cpu.cpp", priority=PRIORITY, available=available)
 def conv2d_max_pool2d(x, weight, bias, stride, padding, dilation, groups):
-    """One pass where csrc/conv.cpp has one (else None: declined)."""
+    """One pass where csrc/conv.cpp has one (else None: declined). It stands in for the
+    "cpu.cpp" variants of conv2d and max_pool2d, so it declines where another is forced
+    (tc.kernels.use), for the two ops to run as asked."""
+    if conv2d_op.active("cpu") != "cpu.cpp" or max_pool_op.active("cpu") != "cpu.cpp":
+        raise NotImplementedError
     images_4d(x, weight)
     if bias is not None:
         require_float(x, bias)
