@@ -64,8 +64,9 @@ class Conv2dMaxPool2d(Conv2d):
 
 
 def conv_arguments(x, weight, bias, stride, padding, dilation, groups):
-    """conv2d's arguments checked: (x as (N, C, H, W), whether it came unbatched, weight, bias,
-    the geometry Conv2d.apply takes, the output size (OH, OW))."""
+    """conv2d's arguments checked: x as (N, C, H, W), whether it came unbatched, weight, bias,
+    the geometry Conv2d.apply takes (stride, padding, dilation, groups) and the output size
+    (OH, OW)."""
     x, unbatched = image_input("conv2d", x)
     weight = as_tensor(weight)
     check_operands("conv2d", x, weight)
@@ -90,23 +91,24 @@ def conv_arguments(x, weight, bias, stride, padding, dilation, groups):
             raise ShapeError(f"conv2d: expected bias of shape ({O},), got {bias.shape}")
     padding = conv_padding(padding, (kh, kw), stride, dilation)
     out_size = check_output_size("conv2d", x.shape, (kh, kw), stride, padding, dilation)
-    geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    return x, unbatched, weight, bias, geometry, out_size
+    return x, unbatched, weight, bias, stride, padding, dilation, groups, out_size
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    x, unbatched, weight, bias, geometry, _ = conv_arguments(x, weight, bias, stride, padding,
-                                                             dilation, groups)
-    y = Conv2d.apply(x, weight, bias, **geometry)
+    x, unbatched, weight, bias, stride, padding, dilation, groups, _ = conv_arguments(
+        x, weight, bias, stride, padding, dilation, groups)
+    y = Conv2d.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation,
+                     groups=groups)
     return y.squeeze(0) if unbatched else y
 
 
 def conv2d_max_pool2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """max_pool2d(conv2d(x, weight, bias, ...), 2): the same values and gradients, faster where
     a kernel pools as it convolves (one input channel: the first layer of a CNN on images)."""
-    x, unbatched, weight, bias, geometry, conv_size = conv_arguments(
+    x, unbatched, weight, bias, stride, padding, dilation, groups, conv_size = conv_arguments(
         x, weight, bias, stride, padding, dilation, groups)
     check_output_size("max_pool2d", (None, None, *conv_size), (2, 2), (2, 2), (0, 0, 0, 0),
                       (1, 1))
-    y = Conv2dMaxPool2d.apply(x, weight, bias, conv_size=conv_size, **geometry)
+    y = Conv2dMaxPool2d.apply(x, weight, bias, conv_size=conv_size, stride=stride,
+                              padding=padding, dilation=dilation, groups=groups)
     return y.squeeze(0) if unbatched else y
