@@ -159,11 +159,11 @@ void rows_forward(const ConvGeometry& g, const T* x, const T* weight, const T* b
     CachedArray<T> buffers(ranges.count * layout.worker_size);
     const Isa isa = active_isa();
     const std::vector<PairSpan> spans = plan(isa, g, layout);
+    const ptrdiff_t plane = indices ? g.OH / 2 * (g.OW / 2) : g.pixels();   // of y
     ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* v = buffers.data() + t * layout.worker_size;
         for (ptrdiff_t n = n0; n < n1; ++n) {
             const T* image = staged_image(g, layout, x, n, v);
-            const ptrdiff_t plane = indices ? g.OH / 2 * (g.OW / 2) : g.pixels();
             T* y_n = y + n * g.O * plane;
             if (tiles) {
                 int64_t* indices_n = indices ? indices + n * g.O * plane : nullptr;
