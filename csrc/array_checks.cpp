@@ -80,11 +80,24 @@ FloatType last_axis_backward_type(const char* op, const py::array& grad, const p
     return type;
 }
 
-void require_int64(const char* op, const char* name, const py::array& a) {
-    if (!py::isinstance<py::array_t<int64_t>>(a)) {
-        throw py::type_error(std::string(op) + ": expected " + name + " of dtype int64, got " +
-                             dtype_string(a));
+namespace {
+
+template <typename T>
+void require_dtype(const char* op, const char* name, const py::array& a, const char* dtype) {
+    if (!py::isinstance<py::array_t<T>>(a)) {
+        throw py::type_error(std::string(op) + ": expected " + name + " of dtype " + dtype +
+                             ", got " + dtype_string(a));
     }
+}
+
+}  // namespace
+
+void require_int64(const char* op, const char* name, const py::array& a) {
+    require_dtype<int64_t>(op, name, a, "int64");
+}
+
+void require_uint8(const char* op, const char* name, const py::array& a) {
+    require_dtype<uint8_t>(op, name, a, "uint8");
 }
 
 std::vector<ptrdiff_t> element_strides(const char* op, const char* name, const py::array& a) {

@@ -38,8 +38,9 @@ void require_same_shape(const char* op, const char* a_name, const pybind11::arra
 FloatType last_axis_backward_type(const char* op, const pybind11::array& grad,
                                   const pybind11::array& y);
 
-// type_error unless `a` has dtype int64.
+// type_error unless `a` has dtype int64 / uint8.
 void require_int64(const char* op, const char* name, const pybind11::array& a);
+void require_uint8(const char* op, const char* name, const pybind11::array& a);
 
 // Strides of `a` counted in elements; invalid_argument when a stride or the data pointer is
 // not a whole number of elements.

@@ -76,8 +76,13 @@ PYBIND11_MODULE(_C, m) {
     m.def("conv2d_max_pool2d", &tensorcore::conv2d_max_pool2d, py::arg("x"), py::arg("weight"),
           py::arg("bias"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
           py::arg("groups"),
-          "conv2d, then max_pool2d(2) -> (y (N, O, OH // 2, OW // 2), indices) in one pass where "
+          "conv2d, then max_pool2d(2) -> (y (N, O, OH // 2, OW // 2), taps) in one pass where "
           "one applies (one input channel, even output rows, AVX-512), else None.");
+    m.def("conv2d_max_pool2d_backward_weight", &tensorcore::conv2d_max_pool2d_backward_weight,
+          py::arg("grad"), py::arg("taps"), py::arg("x"), py::arg("weight_shape"),
+          py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"),
+          "conv2d_max_pool2d's (dweight, dbias) from the pooled grad and taps, without the "
+          "conv's gradient, where that applies (AVX-512, NCHW), else None.");
     m.def("conv2d_backward_input", &tensorcore::conv2d_backward_input, py::arg("grad"),
           py::arg("weight"), py::arg("x_shape"), py::arg("stride"), py::arg("padding"),
           py::arg("dilation"), py::arg("groups"), py::arg("algorithm") = "auto",

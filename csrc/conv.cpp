@@ -257,16 +257,36 @@ template <typename T>
 py::tuple max_pooled_forward_typed(const tensorcore::ConvGeometry& g, const py::array& x,
                                    const py::array& weight, const py::object& bias) {
     py::array_t<T> y = cached_array<T>({g.N, g.O, g.OH / 2, g.OW / 2});
-    py::array_t<int64_t> indices = cached_array<int64_t>({g.N, g.O, g.OH / 2, g.OW / 2});
+    py::array_t<uint8_t> taps = cached_array<uint8_t>({g.N, g.O, g.OH / 2, g.OW / 2});
     T* y_data = y.mutable_data();
-    int64_t* indices_data = indices.mutable_data();
+    uint8_t* taps_data = taps.mutable_data();
     const T* bias_data = bias.is_none() ? nullptr : data_of<T>(bias.cast<py::array>());
     {
         py::gil_scoped_release release;
         tensorcore::conv_tiles_max_pool_forward<T>(g, data_of<T>(x), data_of<T>(weight),
-                                                   bias_data, y_data, indices_data);
+                                                   bias_data, y_data, taps_data);
     }
-    return py::make_tuple(y, indices);
+    return py::make_tuple(y, taps);
+}
+
+template <typename T>
+py::tuple max_pooled_backward_weight_typed(const char* op, const tensorcore::ConvGeometry& g,
+                                           const py::array& grad, const py::array& taps,
+                                           const py::array& x,
+                                           const std::vector<ptrdiff_t>& weight_shape) {
+    py::array_t<T> dweight = cached_array<T>(weight_shape);
+    py::array_t<T> dbias = cached_array<T>({g.O});
+    T* dweight_data = dweight.mutable_data();
+    T* dbias_data = dbias.mutable_data();
+    bool taps_valid;
+    {
+        py::gil_scoped_release release;
+        taps_valid = tensorcore::conv_tiles_max_pool_backward_weight<T>(
+            g, data_of<T>(grad), data_of<uint8_t>(taps), data_of<T>(x), dweight_data,
+            dbias_data);
+    }
+    require(taps_valid, op, [] { return std::string("expected taps of 0 to 3, got one past 3"); });
+    return py::make_tuple(dweight, dbias);
 }
 
 }  // namespace
@@ -298,6 +318,33 @@ py::object conv2d_max_pool2d(const py::array& x, const py::array& weight, const 
     if (!conv_tiles_max_pool_applies(g)) return py::none();
     return type == FloatType::float32 ? max_pooled_forward_typed<float>(g, x, weight, bias)
                                       : max_pooled_forward_typed<double>(g, x, weight, bias);
+}
+
+py::object conv2d_max_pool2d_backward_weight(const py::array& grad, const py::array& taps,
+                                             const py::array& x,
+                                             const std::vector<ptrdiff_t>& weight_shape,
+                                             std::array<ptrdiff_t, 2> stride,
+                                             std::array<ptrdiff_t, 4> padding,
+                                             std::array<ptrdiff_t, 2> dilation,
+                                             ptrdiff_t groups) {
+    const char* op = "conv2d_max_pool2d_backward_weight";
+    const FloatType type = float_type(op, "grad", grad);
+    require_float_type(op, "x", x, type);
+    require_uint8(op, "taps", taps);
+    ConvGeometry g = geometry(op, shape_of(x), weight_shape, stride, padding, dilation, groups);
+    const std::vector<ptrdiff_t> pooled{g.N, g.O, g.OH / 2, g.OW / 2};
+    require(shape_of(grad) == pooled && shape_of(taps) == pooled, op, [&] {
+        return "expected grad and taps of shape " + shape_string(pooled) +
+               " (the 2x2 max pool of the conv's output), got " + shape_string(grad) + " and " +
+               shape_string(taps);
+    });
+    require_contiguous(op, "grad", grad);
+    require_contiguous(op, "taps", taps);
+    g.channels_last = channels_last(op, "x", x, "x", x);
+    if (!conv_tiles_max_pool_backward_applies(g)) return py::none();
+    return type == FloatType::float32
+               ? max_pooled_backward_weight_typed<float>(op, g, grad, taps, x, weight_shape)
+               : max_pooled_backward_weight_typed<double>(op, g, grad, taps, x, weight_shape);
 }
 
 py::array conv2d_backward_input(const py::array& grad, const py::array& weight,

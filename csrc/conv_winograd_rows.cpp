@@ -11,13 +11,14 @@
 //                    F(2x2, 3x3) tiles y = A^T [ (G w G^T) . (B^T d B) ] A
 //   weight gradient: dw = G^T [ sum over row pairs (A g) . (B^T d) ]
 #include <algorithm>
-#include <climits>
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
 #include "conv_geometry.h"
 #include "conv_lowering.h"
 #include "isa.h"
+#include "pool_kernels.h"
 #include "winograd_filter.h"
 #include "winograd_rows_kernels.h"
 
@@ -57,19 +58,22 @@ bool tiles_apply(const ConvGeometry& g) { return g.C == 1 && g.OW % 2 == 0; }
 
 // One worker's buffers, worker_stride apart: the transform v (room for either: the row
 // pairs', 4 x depth x positions_padded, or the 2-D tiles' entries kept for their output
-// channels past the first group, 16 x the tiles rounded up to the widest vector's lanes), then
-// the staged image (C, image_h, image_w) with its padding.
+// channels past the first group, 16 x the tiles rounded up to the widest vector's lanes), the
+// staged image (C, image_h, image_w) with its padding, then grad_size elements for an image's
+// gradient where the weight gradient makes it (from a max pool's).
 template <typename T>
 struct RowsLayout {
-    ptrdiff_t pairs, depth, positions_padded, v_size, image_h, image_w, worker_size;
+    ptrdiff_t pairs, depth, positions_padded, v_size, image_h, image_w, grad_offset, grad_size,
+        worker_size;
 
-    explicit RowsLayout(const ConvGeometry& g)
+    explicit RowsLayout(const ConvGeometry& g, ptrdiff_t grad_size = 0)
         : pairs((g.OH + 1) / 2), depth(3 * g.C),
           positions_padded(round_up(pairs * g.OW, winograd_rows_block)),
           v_size(std::max(4 * depth * positions_padded,
                           16 * round_up(pairs * g.OW / 2, conv_lanes<T>))),
           image_h(2 * pairs + 2), image_w(g.OW + 2),
-          worker_size(worker_stride<T>(v_size + g.C * image_h * image_w)) {}
+          grad_offset(v_size + g.C * image_h * image_w), grad_size(grad_size),
+          worker_size(worker_stride<T>(grad_offset + grad_size)) {}
 };
 
 // Image n of x (N, C, H, W) as the transforms read it: x itself where it has the staged
@@ -139,11 +143,11 @@ void transform_kernels(const ConvGeometry& g, const T* weight, T* u) {
 
 namespace {
 
-// The forward into y, or with `indices` (the 2-D tiles only) the 2x2 max pool of it into y
-// and indices (winograd_tiles_forward)
+// The forward into y, or with `taps` (the 2-D tiles only) the 2x2 max pool of it into y and
+// taps (winograd_tiles_forward)
 template <typename T>
 void rows_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y,
-                  int64_t* indices) {
+                  uint8_t* taps) {
     const RowsLayout<T> layout(g);
     const bool tiles = tiles_apply(g);
     const ptrdiff_t out_padded = round_up(g.O, conv_out_block);
@@ -159,17 +163,17 @@ void rows_forward(const ConvGeometry& g, const T* x, const T* weight, const T* b
     CachedArray<T> buffers(ranges.count * layout.worker_size);
     const Isa isa = active_isa();
     const std::vector<PairSpan> spans = plan(isa, g, layout);
-    const ptrdiff_t plane = indices ? g.OH / 2 * (g.OW / 2) : g.pixels();   // of y
+    const ptrdiff_t plane = taps ? g.OH / 2 * (g.OW / 2) : g.pixels();   // of y
     ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* v = buffers.data() + t * layout.worker_size;
         for (ptrdiff_t n = n0; n < n1; ++n) {
             const T* image = staged_image(g, layout, x, n, v);
             T* y_n = y + n * g.O * plane;
             if (tiles) {
-                int64_t* indices_n = indices ? indices + n * g.O * plane : nullptr;
+                uint8_t* taps_n = taps ? taps + n * g.O * plane : nullptr;
                 TC_ISA_CALL(isa, winograd_tiles_forward(image, g.OH, g.OW, u.data(),
                                                         bias_padded.data(), g.O, spans.data(),
-                                                        v, y_n, indices_n, n + 1 < n1));
+                                                        v, y_n, taps_n, n + 1 < n1));
             } else {
                 TC_ISA_CALL(isa, winograd_rows_input(image, g.C, g.OW, layout.pairs, v));
                 TC_ISA_CALL(isa, winograd_rows_forward(v, g.C, g.OH, g.OW, u.data(),
@@ -185,25 +189,28 @@ void rows_forward(const ConvGeometry& g, const T* x, const T* weight, const T* b
 template <typename T>
 void conv_winograd_rows_forward(const ConvGeometry& g, const T* x, const T* weight,
                                 const T* bias, T* y) {
-    rows_forward(g, x, weight, bias, y, static_cast<int64_t*>(nullptr));
+    rows_forward(g, x, weight, bias, y, static_cast<uint8_t*>(nullptr));
 }
 
 bool conv_tiles_max_pool_applies(const ConvGeometry& g) {
-    return conv_winograd_rows_pays(g, true) && tiles_apply(g) && g.OH >= 2 &&
-           g.OH * g.OW <= INT_MAX;
+    return conv_winograd_rows_pays(g, true) && tiles_apply(g) && g.OH >= 2;
 }
 
 template <typename T>
 void conv_tiles_max_pool_forward(const ConvGeometry& g, const T* x, const T* weight,
-                                 const T* bias, T* y, int64_t* indices) {
-    rows_forward(g, x, weight, bias, y, indices);
+                                 const T* bias, T* y, uint8_t* taps) {
+    rows_forward(g, x, weight, bias, y, taps);
 }
 
-// dweight and dbias, each range of images summed on its own (RangeLaneSums)
-template <typename T>
-void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, const T* x,
-                                        T* dweight, T* dbias) {
-    const RowsLayout<T> layout(g);
+namespace {
+
+// dweight and dbias, each range of images summed on its own (RangeLaneSums); image n's
+// gradient (O, OH, OW) is image_grad(n, room), room the worker's grad_size elements (layout);
+// grad_follows: image n + 1's gradient follows image n's in memory (the kernel prefetches it).
+template <typename T, class ImageGrad>
+void rows_backward_weight(const ConvGeometry& g, const RowsLayout<T>& layout, const T* x,
+                          const ImageGrad& image_grad, bool grad_follows, T* dweight,
+                          T* dbias) {
     const ptrdiff_t out_padded = round_up(g.O, conv_out_block);
     // lane sums: dweight's taps (C, O padded, 9), then dbias's (O padded)
     const ptrdiff_t weight_entries = g.C * out_padded * 9;
@@ -219,10 +226,11 @@ void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, co
         for (ptrdiff_t n = n0; n < n1; ++n) {
             TC_ISA_CALL(isa, winograd_rows_input(staged_image(g, layout, x, n, v), g.C, g.OW,
                                                  layout.pairs, v));
+            const T* grad = image_grad(n, v + layout.grad_offset);
             TC_ISA_CALL(isa, winograd_rows_weight_gradient(
-                                 grad + n * g.O * g.pixels(), v, g.C, g.OH, g.OW, g.O,
-                                 spans.data(), lane_sums, lane_sums + weight_entries * sums.lanes,
-                                 n + 1 < n1));
+                                 grad, v, g.C, g.OH, g.OW, g.O, spans.data(), lane_sums,
+                                 lane_sums + weight_entries * sums.lanes,
+                                 grad_follows && n + 1 < n1));
         }
         sums.end_range(r, t);
     });
@@ -237,18 +245,64 @@ void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, co
     }
 }
 
+}  // namespace
+
+template <typename T>
+void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, const T* x,
+                                        T* dweight, T* dbias) {
+    const ptrdiff_t image_size = g.O * g.pixels();
+    rows_backward_weight(
+        g, RowsLayout<T>(g), x, [&](ptrdiff_t n, T*) { return grad + n * image_size; }, true,
+        dweight, dbias);
+}
+
+bool conv_tiles_max_pool_backward_applies(const ConvGeometry& g) {
+    return conv_winograd_rows_pays(g, false) && g.OH >= 2 && g.OW >= 2;
+}
+
+// Each image's conv gradient made in the worker's buffer from the pooled gradient and taps
+// (max_pool_backward_taps), where the weight gradient reads it from L2: the whole batch's, 4x
+// the pooled gradient, is never written out and read back.
+template <typename T>
+bool conv_tiles_max_pool_backward_weight(const ConvGeometry& g, const T* pooled_grad,
+                                         const uint8_t* taps, const T* x, T* dweight,
+                                         T* dbias) {
+    PoolGeometry pool{};
+    pool.N = 1, pool.C = g.O, pool.H = g.OH, pool.W = g.OW, pool.OH = g.OH / 2,
+    pool.OW = g.OW / 2;
+    pool.kh = pool.kw = pool.sh = pool.sw = 2, pool.dh = pool.dw = 1;
+    const ptrdiff_t pooled_size = g.O * pool.OH * pool.OW;
+    const Isa isa = active_isa();
+    std::atomic<bool> taps_valid{true};
+    const auto unpooled = [&](ptrdiff_t n, T* room) {
+        if (!TC_ISA_CALL(isa, max_pool_backward_taps(pool, pooled_grad + n * pooled_size,
+                                                     taps + n * pooled_size, room)))
+            taps_valid.store(false, std::memory_order_relaxed);
+        return static_cast<const T*>(room);
+    };
+    rows_backward_weight(g, RowsLayout<T>(g, g.O * g.pixels()), x, unpooled, false, dweight,
+                         dbias);
+    return taps_valid.load();
+}
+
 template void conv_winograd_rows_forward<float>(const ConvGeometry&, const float*, const float*,
                                                 const float*, float*);
 template void conv_winograd_rows_forward<double>(const ConvGeometry&, const double*,
                                                  const double*, const double*, double*);
 template void conv_tiles_max_pool_forward<float>(const ConvGeometry&, const float*,
-                                                 const float*, const float*, float*, int64_t*);
+                                                 const float*, const float*, float*, uint8_t*);
 template void conv_tiles_max_pool_forward<double>(const ConvGeometry&, const double*,
                                                   const double*, const double*, double*,
-                                                  int64_t*);
+                                                  uint8_t*);
 template void conv_winograd_rows_backward_weight<float>(const ConvGeometry&, const float*,
                                                         const float*, float*, float*);
 template void conv_winograd_rows_backward_weight<double>(const ConvGeometry&, const double*,
                                                          const double*, double*, double*);
+template bool conv_tiles_max_pool_backward_weight<float>(const ConvGeometry&, const float*,
+                                                         const uint8_t*, const float*, float*,
+                                                         float*);
+template bool conv_tiles_max_pool_backward_weight<double>(const ConvGeometry&, const double*,
+                                                          const uint8_t*, const double*,
+                                                          double*, double*);
 
 }  // namespace tensorcore

@@ -26,6 +26,10 @@ struct AvgDivisor {
 //   share them); channels_last needs x and y strides with c == 1.
 // max_pool_backward: dx (zeroed here, at dx_strides) += grad at indices. Returns false when
 //   an index lies outside [-1, H*W) (those are skipped).
+// max_pool_backward_taps: dx (C, H, W) of one image from grad (C, OH, OW) of 2x2 windows at
+//   stride 2 and their maxima's taps (C, OH, OW), 2 * row + column in the window (max_2x2.h),
+//   all contiguous, on the calling thread: as max_pool_backward with N = 1 and their indices.
+//   Returns false when a tap lies past 3.
 // avg_pool_forward / avg_pool_backward: dilation 1.
 #define TC_DECLARE_POOL_KERNELS_FOR(T)                                                           \
     void max_pool_forward(const PoolGeometry& g, const T* x, Strides4 x_strides, T* y,           \
@@ -33,6 +37,8 @@ struct AvgDivisor {
     bool max_pool_backward(const PoolGeometry& g, const T* grad, Strides4 grad_strides,          \
                            const int64_t* indices, Strides4 index_strides, T* dx,                \
                            Strides4 dx_strides, bool channels_last, int threads);                \
+    bool max_pool_backward_taps(const PoolGeometry& g, const T* grad, const unsigned char* taps, \
+                                T* dx);                                                          \
     void avg_pool_forward(const PoolGeometry& g, AvgDivisor divisor, const T* x,                 \
                           Strides4 x_strides, T* y, Strides4 y_strides, bool channels_last,      \
                           int threads);                                                          \

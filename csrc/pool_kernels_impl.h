@@ -377,11 +377,23 @@ void max_pool_channels_last(const PoolGeometry& g, const T* x, Strides4 xs, T* y
 // the plane or image is redone on the general path, and that thread does not try again.
 
 // The value each element of a vector of windows receives: grad where the index points at it,
-// else zero. grad + 0, so that -0 turns into +0 as on the general path's 0 + grad.
+// else zero.
 template <typename T>
 struct WindowGrads {
     typename Simd<T>::vec top_left, top_right, bottom_left, bottom_right;
 };
+
+// values to the elements of their windows that the masks pick, zeros to the others: + 0, so
+// that -0 turns into +0 as on the general path's 0 + grad
+template <typename T>
+inline WindowGrads<T> placed(typename Simd<T>::vec values, typename Simd<T>::bits top_left,
+                             typename Simd<T>::bits top_right,
+                             typename Simd<T>::bits bottom_left,
+                             typename Simd<T>::bits bottom_right) {
+    const typename Simd<T>::vec zero{};
+    return {(top_left ? values : zero) + zero, (top_right ? values : zero) + zero,
+            (bottom_left ? values : zero) + zero, (bottom_right ? values : zero) + zero};
+}
 
 // Where the windows' indices lie: `outside` gains the lanes whose index lies in none of its
 // window's four elements, `off_plane` (64-bit lanes) those outside [0, H * W)
@@ -397,7 +409,6 @@ template <typename T>
 inline WindowGrads<T> window_grads(const PoolGeometry& g, const T* grad, const int64_t* indices,
                                    int count, typename Simd<T>::bits first,
                                    IndexChecks<T>& checks) {
-    typedef typename Simd<T>::vec V;
     typedef typename Simd<T>::bits B;
     typedef typename LaneBits<T>::type Lane;
     const B offset = load_n_index<T>(indices, count, g.H * g.W, checks.off_plane) - first;
@@ -406,9 +417,18 @@ inline WindowGrads<T> window_grads(const PoolGeometry& g, const T* grad, const i
     const B bottom_left = offset == W, bottom_right = offset == W + 1;
     checks.outside |= (lane_indices<T>() < count - B{}) &
                       ~(top_left | top_right | bottom_left | bottom_right);
-    const V values = load_n(grad, count), zero{};
-    return {(top_left ? values : zero) + zero, (top_right ? values : zero) + zero,
-            (bottom_left ? values : zero) + zero, (bottom_right ? values : zero) + zero};
+    return placed<T>(load_n(grad, count), top_left, top_right, bottom_left, bottom_right);
+}
+
+// The same from the windows' taps (max_2x2's, 0 .. 3); `past` gains the lanes whose tap lies
+// past 3
+template <typename T>
+inline WindowGrads<T> tap_grads(const T* grad, const unsigned char* taps, int count,
+                                typename Simd<T>::bits& past) {
+    typedef typename Simd<T>::bits B;
+    const B tap = load_n_bytes<T>(taps, count);
+    past |= tap > 3;
+    return placed<T>(load_n(grad, count), tap == 0, tap == 1, tap == 2, tap == 3);
 }
 
 template <typename V>
@@ -424,30 +444,52 @@ inline bool inside_windows(const IndexChecks<T>& checks) {
     return !any_lane(checks.outside) && !any_lane(checks.off_plane);
 }
 
-// One plane of dx (rows of W contiguous elements) from a plane of grad and indices (unit
-// column strides); false where an index lies outside its window.
-template <typename T>
-bool max_backward_plane_2x2(const PoolGeometry& g, const T* grad, ptrdiff_t grad_rs,
-                            const int64_t* indices, ptrdiff_t index_rs, T* d) {
-    typedef typename Simd<T>::bits B;
-    typedef typename LaneBits<T>::type Lane;
+// One plane of dx (rows of W contiguous elements) from its windows' values, a vector of
+// windows at a time: grads_at(oh, ow, count) for windows (oh, ow .. ow + count)
+template <typename T, class Grads>
+void plane_from_windows_2x2(const PoolGeometry& g, T* d, const Grads& grads_at) {
     constexpr int L = Simd<T>::lanes;
-    const B even = lane_indices<T>() * 2;
-    IndexChecks<T> checks;
     for (ptrdiff_t oh = 0; oh < g.OH; ++oh) {
         T* top = d + 2 * oh * g.W;
         for (ptrdiff_t ow = 0; ow < g.OW; ow += L) {
             const int count = static_cast<int>(min_of(L, g.OW - ow));
-            const WindowGrads<T> w =
-                window_grads<T>(g, grad + oh * grad_rs + ow, indices + oh * index_rs + ow, count,
-                                even + static_cast<Lane>(2 * oh * g.W + 2 * ow), checks);
+            const WindowGrads<T> w = grads_at(oh, ow, count);
             store_interleaved(top + 2 * ow, w.top_left, w.top_right, 2 * count);
             store_interleaved(top + g.W + 2 * ow, w.bottom_left, w.bottom_right, 2 * count);
         }
         if (g.W % 2) top[g.W - 1] = top[2 * g.W - 1] = T(0);
     }
     std::fill(d + 2 * g.OH * g.W, d + g.H * g.W, T(0));
+}
+
+// One plane of dx from a plane of grad and indices (unit column strides); false where an index
+// lies outside its window.
+template <typename T>
+bool max_backward_plane_2x2(const PoolGeometry& g, const T* grad, ptrdiff_t grad_rs,
+                            const int64_t* indices, ptrdiff_t index_rs, T* d) {
+    typedef typename Simd<T>::bits B;
+    typedef typename LaneBits<T>::type Lane;
+    const B even = lane_indices<T>() * 2;
+    IndexChecks<T> checks;
+    plane_from_windows_2x2(g, d, [&](ptrdiff_t oh, ptrdiff_t ow, int count) {
+        return window_grads<T>(g, grad + oh * grad_rs + ow, indices + oh * index_rs + ow, count,
+                               even + static_cast<Lane>(2 * oh * g.W + 2 * ow), checks);
+    });
     return inside_windows(checks);
+}
+
+// dx (C, H, W) of one image from grad and taps (C, OH, OW), all contiguous
+template <typename T>
+bool max_backward_taps(const PoolGeometry& g, const T* grad, const unsigned char* taps, T* dx) {
+    typename Simd<T>::bits past{};
+    const ptrdiff_t plane = g.OH * g.OW;
+    for (ptrdiff_t c = 0; c < g.C; ++c) {
+        plane_from_windows_2x2(g, dx + c * g.H * g.W, [&](ptrdiff_t oh, ptrdiff_t ow, int count) {
+            const ptrdiff_t at = c * plane + oh * g.OW + ow;
+            return tap_grads<T>(grad + at, taps + at, count, past);
+        });
+    }
+    return !any_lane(past);
 }
 
 // One image of channels-last dx (pixels pixel_stride apart, channels contiguous) from one of
@@ -751,6 +793,10 @@ void avg_backward_channels_last(const PoolGeometry& g, AvgDivisor divisor, const
         return channels_last                                                                     \
                    ? max_backward_channels_last(g, grad, gs, indices, is, dx, ds, threads)      \
                    : max_backward_planar(g, grad, gs, indices, is, dx, ds, threads);            \
+    }                                                                                            \
+    bool max_pool_backward_taps(const PoolGeometry& g, const T* grad, const unsigned char* taps, \
+                                T* dx) {                                                         \
+        return max_backward_taps(g, grad, taps, dx);                                             \
     }                                                                                            \
     void avg_pool_forward(const PoolGeometry& g, AvgDivisor divisor, const T* x, Strides4 xs,   \
                           T* y, Strides4 ys, bool channels_last, int threads) {                 \

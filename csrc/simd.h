@@ -19,6 +19,8 @@ struct Simd {
     typedef T vec __attribute__((vector_size(TC_VECTOR_BYTES), aligned(sizeof(T)), may_alias));
     // lane masks from comparisons, and the lanes' bit patterns
     typedef typename LaneBits<T>::type bits __attribute__((vector_size(TC_VECTOR_BYTES)));
+    // a byte per lane
+    typedef unsigned char bytes __attribute__((vector_size(TC_VECTOR_BYTES / sizeof(T))));
 };
 
 template <typename T>
@@ -245,6 +247,46 @@ inline void store_n_int64(int64_t* p, typename Simd<T>::bits v, int count) {
         store_interleaved(reinterpret_cast<T*>(p), reinterpret_cast<V>(v),
                           reinterpret_cast<V>(v >> 31), 2 * count);
     }
+}
+
+// v's first count lanes (count <= lanes, each 0 .. 255) to p[0 .. count) as bytes; and
+// p[0 .. count) as Simd<T>'s lanes, zeros after. AVX-512 masks the bytes of a partial vector
+// and widens them with vpmovzx (GCC's __builtin_convertvector widened a byte at a time;
+// the maskz forms, as GCC 12 warns on the plain ones' undefined source).
+template <typename T>
+inline void store_n_bytes(unsigned char* p, typename Simd<T>::bits v, int count) {
+    const typename Simd<T>::bytes bytes = __builtin_convertvector(v, typename Simd<T>::bytes);
+    if (count == Simd<T>::lanes) {
+        __builtin_memcpy(p, &bytes, sizeof bytes);
+    } else {
+#if TC_VECTOR_BYTES == 64
+        __m128i part{};
+        __builtin_memcpy(&part, &bytes, sizeof bytes);
+        _mm_mask_storeu_epi8(p, lanes_between(0, count), part);
+#else
+        for (int i = 0; i < count; ++i) p[i] = bytes[i];
+#endif
+    }
+}
+template <typename T>
+inline typename Simd<T>::bits load_n_bytes(const unsigned char* p, int count) {
+    typedef typename Simd<T>::bits B;
+#if TC_VECTOR_BYTES == 64
+    const __m128i bytes = _mm_maskz_loadu_epi8(lanes_between(0, count), p);
+    if constexpr (sizeof(T) == 4) {
+        return reinterpret_cast<B>(_mm512_maskz_cvtepu8_epi32(0xffff, bytes));
+    } else {
+        return reinterpret_cast<B>(_mm512_maskz_cvtepu8_epi64(0xff, bytes));
+    }
+#else
+    typename Simd<T>::bytes bytes{};
+    if (count == Simd<T>::lanes) {
+        __builtin_memcpy(&bytes, p, sizeof bytes);
+    } else {
+        for (int i = 0; i < count; ++i) bytes[i] = p[i];
+    }
+    return __builtin_convertvector(bytes, B);
+#endif
 }
 
 // p[0 .. count) (count <= lanes) as Simd<T>'s lanes, zeros after: loaded as double vectors

@@ -90,10 +90,10 @@ constexpr ptrdiff_t winograd_rows_lanes = 32 / sizeof(T);
 //   room for 16 x the tiles rounded up to the vector's lanes (the transform, kept there for
 //   the output channels past the first group of 32). next_image: the next image's y follows
 //   this one's and is this thread's next call (its first planes are prefetched). With
-//   `indices` (not null), out_w of at least 2: y (out, out_h / 2, out_w / 2) takes the 2x2
-//   max pool at stride 2 of those outputs, and indices (the same shape) the flat positions of
-//   the maxima in the out_h x out_w plane, as max_pool2d (tensorcore/kernels/catalog.py); the
-//   plane's own products are not kept. float's flat positions must fit int32.
+//   `taps` (not null), out_w of at least 2: y (out, out_h / 2, out_w / 2) takes the 2x2
+//   max pool at stride 2 of those outputs, and taps (the same shape) where in its window each
+//   maximum lies, 2 * row + column (conv2d_max_pool2d in tensorcore/kernels/catalog.py); the
+//   plane's own products are not kept.
 // winograd_rows_weight_gradient: dweight_lanes[c][o][3 kh + kw] (channels, out padded to
 //   conv_out_block, 9, winograd_rows_lanes slots) += G^T applied to the sums over positions of
 //   (A g)[i] * v[., 3c + kw, i] (i = 0 .. 3), for g the pair of gradient values (grad (out,
@@ -111,7 +111,7 @@ constexpr ptrdiff_t winograd_rows_lanes = 32 / sizeof(T);
                                const tensorcore::PairSpan* spans, T* y);                        \
     void winograd_tiles_forward(const T* image, ptrdiff_t out_h, ptrdiff_t out_w, const T* u,   \
                                 const T* bias, ptrdiff_t out, const tensorcore::PairSpan* spans, \
-                                T* entries, T* y, int64_t* indices, bool next_image);           \
+                                T* entries, T* y, uint8_t* taps, bool next_image);              \
     void winograd_rows_weight_gradient(const T* grad, const T* v, ptrdiff_t channels,          \
                                        ptrdiff_t out_h, ptrdiff_t out_w, ptrdiff_t out,         \
                                        const tensorcore::PairSpan* spans, T* dweight_lanes,     \

@@ -363,16 +363,14 @@ __attribute__((always_inline)) inline void output_entries(V m0, V m1, V m2, V m3
 // with 32 output channels, 6786 against 6812-6864 with 64, 9646-9671 against 9724-9802 with
 // 96; on 64 MNIST images (2 threads) 53.8-55.1 against 55.1-55.7 us.
 // pooled: each tile's 2x2 outputs are the windows of a 2x2 max pool at stride 2, so y takes
-// their maxima (out, out_h / 2, out_w / 2) and `indices` the flat positions in the out_h x
-// out_w plane, as max_pool2d gives them; a last odd output row, which no window takes, is not
-// computed.
+// their maxima (out, out_h / 2, out_w / 2) and `taps` where in its window each lies (max_2x2's
+// taps, a byte each); a last odd output row, which no window takes, is not computed.
 template <typename T, bool pooled>
 void tiles_forward(const T* image, ptrdiff_t out_h, ptrdiff_t out_w, const T* u, const T* bias,
-                   ptrdiff_t out, const PairSpan* spans, T* entries, T* y, int64_t* indices,
+                   ptrdiff_t out, const PairSpan* spans, T* entries, T* y, uint8_t* taps,
                    bool next_image) {
     typedef typename Simd<T>::vec V;
     typedef typename Simd<T>::bits B;
-    typedef typename LaneBits<T>::type Lane;
     constexpr int L = Simd<T>::lanes;
     const ptrdiff_t per_pair = out_w / 2;
     const ptrdiff_t tiles = (pooled ? out_h / 2 : (out_h + 1) / 2) * per_pair;
@@ -419,15 +417,6 @@ void tiles_forward(const T* image, ptrdiff_t out_h, ptrdiff_t out_w, const T* u,
 #pragma GCC unroll 16
                 for (int e = 0; e < 16; ++e) d[e] = load(kept + e * L);
             }
-            // pooled: each lane's flat index of its tile's top left output
-            B corner{};
-            if constexpr (pooled) {
-                for (int k = 0; k < L; ++k) {
-                    const ptrdiff_t tile = t + k;
-                    corner[k] =
-                        static_cast<Lane>(tile / per_pair * 2 * out_w + tile % per_pair * 2);
-                }
-            }
             const ptrdiff_t q = 2 * t;   // the tiles' first position
             const bool second = q + L < positions;   // a second vector of positions
             // copies, which the stores to y cannot change, so that their offsets and masks
@@ -458,17 +447,14 @@ void tiles_forward(const T* image, ptrdiff_t out_h, ptrdiff_t out_w, const T* u,
                 output_entries(bottom[0], bottom[1], bottom[2], bottom[3], y10, y11);
                 const ptrdiff_t step = t / L * (o1 - o0) + (o - o0);
                 if constexpr (pooled) {
-                    // the ahead planes swept in order: a line of y and two of indices a step
+                    // the ahead planes swept in order: a line of y and a vector's taps a step
                     __builtin_prefetch(ahead + step * line, 1, 2);
-                    const int64_t* ahead_indices = indices + ahead_plane * plane;
-                    __builtin_prefetch(ahead_indices + step * line, 1, 2);
-                    __builtin_prefetch(ahead_indices + step * line + line / 2, 1, 2);
+                    __builtin_prefetch(taps + ahead_plane * plane + step * L, 1, 2);
                     B tap;
                     const V best = max_2x2<T>(y00, y01, y10, y11, &tap);
-                    const B at = corner + (tap >> 1) * static_cast<Lane>(out_w) + (tap & 1);
                     const int count = static_cast<int>(std::min<ptrdiff_t>(L, tiles - t));
                     store_n(y + o * plane + t, best, count);
-                    store_n_int64<T>(indices + o * plane + t, at, count);
+                    store_n_bytes<T>(taps + o * plane + t, tap, count);
                     continue;
                 }
                 // the ahead planes swept in order, 4 lines a step: a plane has about 4 lines
@@ -708,13 +694,13 @@ void image_weight_gradient(const T* grad, const T* v, ptrdiff_t channels, ptrdif
     }                                                                                           \
     void winograd_tiles_forward(const T* image, ptrdiff_t out_h, ptrdiff_t out_w, const T* u,   \
                                 const T* bias, ptrdiff_t out, const tensorcore::PairSpan* spans, \
-                                T* entries, T* y, int64_t* indices, bool next_image) {          \
-        if (indices) {                                                                          \
-            tiles_forward<T, true>(image, out_h, out_w, u, bias, out, spans, entries, y,        \
-                                   indices, next_image);                                        \
+                                T* entries, T* y, uint8_t* taps, bool next_image) {             \
+        if (taps) {                                                                             \
+            tiles_forward<T, true>(image, out_h, out_w, u, bias, out, spans, entries, y, taps,  \
+                                   next_image);                                                 \
         } else {                                                                                \
-            tiles_forward<T, false>(image, out_h, out_w, u, bias, out, spans, entries, y,       \
-                                    indices, next_image);                                       \
+            tiles_forward<T, false>(image, out_h, out_w, u, bias, out, spans, entries, y, taps, \
+                                    next_image);                                                \
         }                                                                                       \
     }                                                                                           \
     void winograd_rows_weight_gradient(const T* grad, const T* v, ptrdiff_t channels,          \

@@ -77,8 +77,9 @@ def cnn_step():
             fns["torch"] = reference
         return fns
     return Case(f"cnn Adam step, batch {batch}", "cnn_step",
-                ("conv2d", "conv2d_backward_weight", "max_pool2d", "max_pool2d_backward",
-                 "matmul", "relu", "relu_backward", "cross_entropy", "cross_entropy_backward"),
+                ("conv2d_max_pool2d", "conv2d_max_pool2d_backward_weight", "conv2d",
+                 "conv2d_backward_weight", "max_pool2d", "max_pool2d_backward", "matmul", "relu",
+                 "relu_backward", "cross_entropy", "cross_entropy_backward"),
                 flops, setup,
                 skip=missing_modules("nn.Sequential", "nn.Conv2d", "nn.Linear", "nn.MaxPool2d",
                                      "nn.Flatten", "nn.ReLU", "optim.Adam"),

@@ -34,9 +34,15 @@ define("conv2d_backward_weight", """conv2d_backward_weight(grad (N, O, OH, OW), 
     stride, padding, dilation, groups) -> (dweight (O, C/groups, kh, kw), dbias (O,))""")
 
 define("conv2d_max_pool2d", """conv2d_max_pool2d(x, weight, bias, stride, padding, dilation, groups)
-    -> (y (N, O, OH // 2, OW // 2), indices): max_pool2d(conv2d(...), kernel 2, stride 2), the
-    same values and indices (into the conv's OH*OW plane), where a kernel can pool as it
-    convolves and so never make the conv's output.""")
+    -> (y (N, O, OH // 2, OW // 2), taps (the same shape) uint8): max_pool2d(conv2d(...),
+    kernel 2, stride 2), the same values, where a kernel can pool as it convolves and so never
+    make the conv's output; taps say where in its window each maximum lies, 2 * row + column
+    (max_pool2d's indices as kernels.windows.window_taps, a byte each instead of eight).""")
+define("conv2d_max_pool2d_backward_weight", """conv2d_max_pool2d_backward_weight(grad (N, O, OH // 2,
+    OW // 2), taps, x, weight_shape, stride, padding, dilation, groups) -> (dweight, dbias):
+    conv2d_backward_weight of max_pool2d_backward(grad, window_indices(taps), (N, O, OH, OW)),
+    conv2d_max_pool2d's backward for its weight and bias, where a kernel can take it from the
+    pooled gradient and so never make the conv's; a tap past 3 is a ValueError.""")
 define("max_pool2d", """max_pool2d(x (N, C, H, W), kernel (kh, kw), stride (sh, sw), padding (ph, pw),
     dilation (dh, dw), ceil_mode) -> (y (N, C, OH, OW), indices (N, C, OH, OW) int64)
     indices are flat positions in the unpadded H*W plane, as PyTorch's return_indices: the

@@ -1,8 +1,10 @@
 """Sliding-window geometry: how many windows conv2d and the pooling ops fit along one axis.
 
 Part of those ops' kernel contracts (catalog.py), shared by the ops that check arguments and
-by every kernel variant that sizes its output.
+by every kernel variant that sizes its output; and where in its 2x2 window each maximum of a 2x2
+max pool at stride 2 lies ("taps", conv2d_max_pool2d's) against max_pool2d's flat indices.
 """
+from ..device import array_module
 
 
 def output_size(size, kernel, stride, pad_before, pad_after, dilation=1, ceil_mode=False):
@@ -15,3 +17,22 @@ def output_size(size, kernel, stride, pad_before, pad_after, dilation=1, ceil_mo
     if ceil_mode and (count - 1) * stride >= size + pad_before:
         count -= 1
     return count
+
+
+def window_taps(indices, width):
+    """max_pool2d's flat ``indices`` (N, C, OH, OW) of 2x2 windows at stride 2, in planes
+    ``width`` wide, as taps: 2 * row + column within each window, uint8."""
+    xp = array_module(indices)
+    out_h, out_w = indices.shape[2:]
+    rows = indices // width - 2 * xp.arange(out_h).reshape(out_h, 1)
+    columns = indices % width - 2 * xp.arange(out_w)
+    return (2 * rows + columns).astype(xp.uint8)
+
+
+def window_indices(taps, width):
+    """The flat indices of ``taps`` (N, C, OH, OW) in planes ``width`` wide: window_taps undone."""
+    xp = array_module(taps)
+    out_h, out_w = taps.shape[2:]
+    taps = taps.astype(xp.int64)
+    rows = 2 * xp.arange(out_h).reshape(out_h, 1) + taps // 2
+    return rows * width + 2 * xp.arange(out_w) + taps % 2

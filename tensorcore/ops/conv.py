@@ -2,6 +2,7 @@
 from ..autograd import Function
 from ..errors import ShapeError
 from ..kernels import registry
+from ..kernels.windows import window_indices
 from .common import as_tensor
 from .matmul import check_operands
 from .window_args import LARGEST, check_output_size, image_input, pair, positive_int
@@ -10,6 +11,7 @@ conv2d_kernel = registry.get("conv2d")
 backward_input_kernel = registry.get("conv2d_backward_input")
 backward_weight_kernel = registry.get("conv2d_backward_weight")
 conv2d_max_pool_kernel = registry.get("conv2d_max_pool2d")
+max_pooled_backward_weight_kernel = registry.get("conv2d_max_pool2d_backward_weight")
 max_pool_backward_kernel = registry.get("max_pool2d_backward")
 
 
@@ -56,11 +58,16 @@ class Conv2dMaxPool2d(Conv2d):
     def forward(self, x, weight, bias, conv_size, **geometry):
         self.x, self.weight, self.geometry = x, weight, geometry
         self.conv_shape = (x.shape[0], weight.shape[0], *conv_size)
-        y, self.indices = conv2d_max_pool_kernel(x, weight, bias, **geometry)
+        y, self.taps = conv2d_max_pool_kernel(x, weight, bias, **geometry)
         return y
 
     def backward(self, g):
-        return super().backward(max_pool_backward_kernel(g, self.indices, self.conv_shape))
+        if self.needs_grad(1) and not self.needs_grad(0):   # the first layer's: no dx
+            dweight, dbias = max_pooled_backward_weight_kernel(
+                g, self.taps, self.x, self.weight.shape, **self.geometry)
+            return None, dweight, dbias
+        indices = window_indices(self.taps, self.conv_shape[3])
+        return super().backward(max_pool_backward_kernel(g, indices, self.conv_shape))
 
 
 def conv_arguments(x, weight, bias, stride, padding, dilation, groups):

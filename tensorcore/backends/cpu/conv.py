@@ -12,6 +12,8 @@ from .common import PRIORITY, _C, available, contiguous, require_float
 
 
 conv2d_op, max_pool_op = registry.get("conv2d"), registry.get("max_pool2d")
+backward_weight_op = registry.get("conv2d_backward_weight")
+max_pool_backward_op = registry.get("max_pool2d_backward")
 
 
 def channels_last(a):
@@ -102,6 +104,24 @@ def conv2d_max_pool2d(x, weight, bias, stride, padding, dilation, groups):
         bias = contiguous(bias)
     out = _C.conv2d_max_pool2d(image(x, channels_last(x)), contiguous(weight), bias, stride,
                                padding, dilation, groups)
+    if out is None:
+        raise NotImplementedError
+    return out
+
+
+@register("conv2d_max_pool2d_backward_weight", "cpu.cpp", priority=PRIORITY, available=available)
+def conv2d_max_pool2d_backward_weight(grad, taps, x, weight_shape, stride, padding, dilation,
+                                      groups):
+    """One pass where csrc/conv.cpp has one (else None: declined), standing in for the "cpu.cpp"
+    variants of max_pool2d_backward and conv2d_backward_weight as conv2d_max_pool2d does for
+    its two."""
+    if (backward_weight_op.active("cpu") != "cpu.cpp"
+            or max_pool_backward_op.active("cpu") != "cpu.cpp"):
+        raise NotImplementedError
+    images_4d(grad, x)
+    out = _C.conv2d_max_pool2d_backward_weight(contiguous(grad), contiguous(taps),
+                                               contiguous(x), tuple(weight_shape), stride,
+                                               padding, dilation, groups)
     if out is None:
         raise NotImplementedError
     return out

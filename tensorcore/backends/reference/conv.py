@@ -6,11 +6,14 @@ Shapes: x (N, C, H, W), weight (O, C/g, kh, kw), grad and y (N, O, OH, OW), g gr
 from ...device import array_module
 from ...kernels import registry
 from ...kernels.registry import reference
+from ...kernels.windows import output_size, window_indices, window_taps
 from .im2col import col2im, im2col
 
 matmul = registry.get("matmul")
 conv2d_kernel = registry.get("conv2d")
 max_pool_kernel = registry.get("max_pool2d")
+max_pool_backward_kernel = registry.get("max_pool2d_backward")
+backward_weight_kernel = registry.get("conv2d_backward_weight")
 
 
 def columns(x, kernel, padding, stride, dilation, groups):
@@ -59,5 +62,19 @@ def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, gro
 @reference("conv2d_max_pool2d")
 def conv2d_max_pool2d(x, weight, bias, stride, padding, dilation, groups):
     y = conv2d_kernel(x, weight, bias, stride, padding, dilation, groups)
-    return max_pool_kernel(y, kernel=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1),
-                           ceil_mode=False)
+    pooled, indices = max_pool_kernel(y, kernel=(2, 2), stride=(2, 2), padding=(0, 0),
+                                      dilation=(1, 1), ceil_mode=False)
+    return pooled, window_taps(indices, y.shape[3])
+
+
+@reference("conv2d_max_pool2d_backward_weight")
+def conv2d_max_pool2d_backward_weight(grad, taps, x, weight_shape, stride, padding, dilation,
+                                      groups):
+    if (taps > 3).any():
+        raise ValueError("conv2d_max_pool2d_backward_weight: expected taps of 0 to 3, got one "
+                         "past 3")
+    conv_h, conv_w = (output_size(x.shape[2 + a], weight_shape[2 + a], stride[a], padding[2 * a],
+                                  padding[2 * a + 1], dilation[a]) for a in (0, 1))
+    conv_grad = max_pool_backward_kernel(grad, window_indices(taps, conv_w),
+                                         (x.shape[0], weight_shape[0], conv_h, conv_w))
+    return backward_weight_kernel(conv_grad, x, weight_shape, stride, padding, dilation, groups)
