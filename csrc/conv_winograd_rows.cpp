@@ -63,8 +63,7 @@ bool tiles_apply(const ConvGeometry& g) { return g.C == 1 && g.OW % 2 == 0; }
 // gradient where the weight gradient makes it (from a max pool's).
 template <typename T>
 struct RowsLayout {
-    ptrdiff_t pairs, depth, positions_padded, v_size, image_h, image_w, grad_offset, grad_size,
-        worker_size;
+    ptrdiff_t pairs, depth, positions_padded, v_size, image_h, image_w, grad_offset, worker_size;
 
     explicit RowsLayout(const ConvGeometry& g, ptrdiff_t grad_size = 0)
         : pairs((g.OH + 1) / 2), depth(3 * g.C),
@@ -72,7 +71,7 @@ struct RowsLayout {
           v_size(std::max(4 * depth * positions_padded,
                           16 * round_up(pairs * g.OW / 2, conv_lanes<T>))),
           image_h(2 * pairs + 2), image_w(g.OW + 2),
-          grad_offset(v_size + g.C * image_h * image_w), grad_size(grad_size),
+          grad_offset(v_size + g.C * image_h * image_w),
           worker_size(worker_stride<T>(grad_offset + grad_size)) {}
 };
 
@@ -205,7 +204,7 @@ void conv_tiles_max_pool_forward(const ConvGeometry& g, const T* x, const T* wei
 namespace {
 
 // dweight and dbias, each range of images summed on its own (RangeLaneSums); image n's
-// gradient (O, OH, OW) is image_grad(n, room), room the worker's grad_size elements (layout);
+// gradient (O, OH, OW) is image_grad(n, room), room the worker's buffer from layout.grad_offset;
 // grad_follows: image n + 1's gradient follows image n's in memory (the kernel prefetches it).
 template <typename T, class ImageGrad>
 void rows_backward_weight(const ConvGeometry& g, const RowsLayout<T>& layout, const T* x,
