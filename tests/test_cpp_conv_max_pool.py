@@ -297,6 +297,18 @@ def test_gradients_are_the_two_ops(x_shape, padding, x_grad):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("x_grad", [False, True])
+def test_where_no_pass_applies_runs_the_two_ops_and_keeps_their_indices(x_grad):
+    # three input channels: no kernel pools as it convolves; the reference, which would turn
+    # the pool's indices into taps and back, does not run
+    x = tc.tensor(rand(2, 3, 9, 10), dtype="float32", requires_grad=x_grad)
+    w = tc.tensor(rand(4, 3, 3, 3, seed=1), dtype="float32", requires_grad=True)
+    ops = ops_run(lambda: conv2d_max_pool2d(x, w).sum().backward())
+    assert {"conv2d", "max_pool2d", "max_pool2d_backward", "conv2d_backward_weight"} <= ops
+    assert "conv2d_max_pool2d" not in ops and "conv2d_max_pool2d_backward_weight" not in ops
+    assert ("conv2d_backward_input" in ops) == x_grad
+
+
 def test_first_layer_backward_never_makes_the_conv_gradient(avx512):
     x = tc.tensor(rand(3, 1, 20, 22), dtype="float32")
     w = tc.tensor(rand(4, 1, 3, 3, seed=1), dtype="float32", requires_grad=True)

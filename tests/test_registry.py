@@ -57,6 +57,23 @@ def test_declining_variant_falls_back_to_the_next():
     assert out.tolist() == [0.0, 2.0, 4.0] and scale.last.name == "cpu.fast"
 
 
+@pytest.mark.parametrize("profiled", [False, True])
+def test_unless_reference_skips_only_an_unforced_reference(profiled):
+    x = np.arange(3.0)
+    with tc.kernels.profile() if profiled else tc.kernels.use():
+        assert scale.unless_reference(x, 2.0).tolist() == [0.0, 2.0, 4.0]
+        assert scale.last.name == "cpu.fast"
+        with tc.kernels.use(test_scale="cpu.reference"):
+            assert scale.unless_reference(x, 3.0).tolist() == [0.0, 3.0, 6.0]
+            assert scale.last.name == "cpu.reference"
+        registry.unregister("test_scale", "cpu.fast")
+        try:
+            scale.last = None
+            assert scale.unless_reference(x, 2.0) is None and scale.last is None
+        finally:
+            registry.register("test_scale", "cpu.fast", priority=20)(_scale_fast)
+
+
 def test_use_forces_a_variant_and_restores_on_exit():
     with tc.kernels.use(test_scale="cpu.reference"):
         assert scale.active() == "cpu.reference"

@@ -22,6 +22,7 @@ _ops = {}               # op name -> Op
 _forced = {}            # op name -> variant name, from use() and TENSORCORE_KERNELS
 _validate = os.environ.get("TENSORCORE_VALIDATE", "0") not in ("", "0")
 _profile = None         # a Profile while profiling, else None
+_DECLINED = object()    # what running a chain of variants gives when each declines
 
 
 class Variant:
@@ -77,9 +78,31 @@ class Op:
         return self.variants[f"{device}.reference"]
 
     def __call__(self, *args, **params):
+        device, chain = self._device_chain(args)
+        out = self._run(chain, device, args, params)
+        if out is _DECLINED:
+            raise RuntimeError(f"{self.name}: no kernel variant accepted these arguments on "
+                               f"{device} (tried {[v.name for v in chain]})")
+        return out
+
+    def unless_reference(self, *args, **params):
+        """The op's result from its variants other than the reference (and from the reference
+        where tc.kernels.use forces it), or None where each of them declines: for a caller with
+        a cheaper way than the reference's to the same result (Conv2dMaxPool2d runs the two ops
+        its reference composes, keeping the pool's indices for its backward pass)."""
+        device, chain = self._device_chain(args)
+        if chain and chain[-1].is_reference and _forced.get(self.name) != chain[-1].name:
+            chain = chain[:-1]
+        out = self._run(chain, device, args, params)
+        return None if out is _DECLINED else out
+
+    def _device_chain(self, args):
         first = args[0]     # NumPy hands back 0-d results as np.generic scalars
         device = "cpu" if type(first) is np.ndarray or isinstance(first, np.generic) else "cuda"
-        chain = self._chains.get(device) or self.chain(device)
+        return device, self._chains.get(device) or self.chain(device)
+
+    def _run(self, chain, device, args, params):
+        """The first of ``chain`` to accept the arguments, run; _DECLINED where none does."""
         if _validate or _profile is not None:
             return self._call_instrumented(chain, device, args, params)
         for variant in chain:
@@ -91,8 +114,7 @@ class Op:
                 raise _out_of_memory(self.name, variant, args, error) from error
             self.last = variant
             return out
-        raise RuntimeError(f"{self.name}: no kernel variant accepted these arguments on "
-                           f"{device} (tried {[v.name for v in chain]})")
+        return _DECLINED
 
     def _call_instrumented(self, chain, device, args, params):
         copies = _copy_arrays(args) if _validate and self.validate else None
@@ -111,8 +133,7 @@ class Op:
                 expected = self.reference(device).fn(*copies, **params)
                 _check_same(self.name, variant.name, (out, args), (expected, copies), variant.rtol)
             return out
-        raise RuntimeError(f"{self.name}: no kernel variant accepted these arguments on "
-                           f"{device} (tried {[v.name for v in chain]})")
+        return _DECLINED
 
     def __repr__(self):
         return f"<op {self.name}: {', '.join(self.variants)}>"

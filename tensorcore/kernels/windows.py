@@ -19,20 +19,28 @@ def output_size(size, kernel, stride, pad_before, pad_after, dilation=1, ceil_mo
     return count
 
 
+# max_pool2d's arguments for 2x2 windows at stride 2, as conv2d_max_pool2d pools
+POOL_2X2 = {"kernel": (2, 2), "stride": (2, 2), "padding": (0, 0), "dilation": (1, 1),
+            "ceil_mode": False}
+
+
+def _window_starts(xp, out_h, out_w, width):
+    """(out_h, out_w): the flat index of each 2x2 window's first (top-left) element."""
+    return 2 * width * xp.arange(out_h).reshape(out_h, 1) + 2 * xp.arange(out_w)
+
+
 def window_taps(indices, width):
     """max_pool2d's flat ``indices`` (N, C, OH, OW) of 2x2 windows at stride 2, in planes
-    ``width`` wide, as taps: 2 * row + column within each window, uint8."""
+    ``width`` wide, as taps: 2 * row + column within each window, uint8. (Offsets 0, 1, width,
+    width + 1 from the window's start: no integer division, which NumPy runs slowly.)"""
     xp = array_module(indices)
-    out_h, out_w = indices.shape[2:]
-    rows = indices // width - 2 * xp.arange(out_h).reshape(out_h, 1)
-    columns = indices % width - 2 * xp.arange(out_w)
-    return (2 * rows + columns).astype(xp.uint8)
+    offset = indices - _window_starts(xp, *indices.shape[2:], width)
+    offset -= (width - 2) * (offset >= width)
+    return offset.astype(xp.uint8)
 
 
 def window_indices(taps, width):
     """The flat indices of ``taps`` (N, C, OH, OW) in planes ``width`` wide: window_taps undone."""
     xp = array_module(taps)
-    out_h, out_w = taps.shape[2:]
-    taps = taps.astype(xp.int64)
-    rows = 2 * xp.arange(out_h).reshape(out_h, 1) + taps // 2
-    return rows * width + 2 * xp.arange(out_w) + taps % 2
+    starts = _window_starts(xp, *taps.shape[2:], width)
+    return starts + taps.astype(xp.int64) + (width - 2) * (taps >= 2)

@@ -2,7 +2,7 @@
 from ..autograd import Function
 from ..errors import ShapeError
 from ..kernels import registry
-from ..kernels.windows import window_indices
+from ..kernels.windows import POOL_2X2, window_indices
 from .common import as_tensor
 from .matmul import check_operands
 from .window_args import LARGEST, check_output_size, image_input, pair, positive_int
@@ -12,6 +12,7 @@ backward_input_kernel = registry.get("conv2d_backward_input")
 backward_weight_kernel = registry.get("conv2d_backward_weight")
 conv2d_max_pool_kernel = registry.get("conv2d_max_pool2d")
 max_pooled_backward_weight_kernel = registry.get("conv2d_max_pool2d_backward_weight")
+max_pool_kernel = registry.get("max_pool2d")
 max_pool_backward_kernel = registry.get("max_pool2d_backward")
 
 
@@ -52,21 +53,31 @@ def conv_padding(padding, kernel, stride, dilation):
 
 
 class Conv2dMaxPool2d(Conv2d):
-    """Conv2d, then a max pool of 2x2 windows at stride 2, by one kernel where one can pool as
-    it convolves: x (N, C, H, W) -> (N, O, OH // 2, OW // 2)."""
+    """Conv2d, then a max pool of 2x2 windows at stride 2: x (N, C, H, W) -> (N, O, OH // 2,
+    OW // 2), by one kernel where one pools as it convolves, else as the two ops (as the
+    reference composes them, but keeping the pool's indices for the backward pass, not taps)."""
 
     def forward(self, x, weight, bias, conv_size, **geometry):
         self.x, self.weight, self.geometry = x, weight, geometry
         self.conv_shape = (x.shape[0], weight.shape[0], *conv_size)
-        y, self.taps = conv2d_max_pool_kernel(x, weight, bias, **geometry)
+        pooled = conv2d_max_pool_kernel.unless_reference(x, weight, bias, **geometry)
+        if pooled is None:
+            self.taps = None
+            y, self.indices = max_pool_kernel(conv2d_kernel(x, weight, bias, **geometry),
+                                              **POOL_2X2)
+            return y
+        y, self.taps = pooled
         return y
 
     def backward(self, g):
-        if self.needs_grad(1) and not self.needs_grad(0):   # the first layer's: no dx
+        if self.taps is None:
+            indices = self.indices
+        elif self.needs_grad(1) and not self.needs_grad(0):   # the first layer's: no dx
             dweight, dbias = max_pooled_backward_weight_kernel(
                 g, self.taps, self.x, self.weight.shape, **self.geometry)
             return None, dweight, dbias
-        indices = window_indices(self.taps, self.conv_shape[3])
+        else:
+            indices = window_indices(self.taps, self.conv_shape[3])
         return super().backward(max_pool_backward_kernel(g, indices, self.conv_shape))
 
 

@@ -6,7 +6,7 @@ Shapes: x (N, C, H, W), weight (O, C/g, kh, kw), grad and y (N, O, OH, OW), g gr
 from ...device import array_module
 from ...kernels import registry
 from ...kernels.registry import reference
-from ...kernels.windows import output_size, window_indices, window_taps
+from ...kernels.windows import POOL_2X2, output_size, window_indices, window_taps
 from .im2col import col2im, im2col
 
 matmul = registry.get("matmul")
@@ -62,8 +62,7 @@ def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, gro
 @reference("conv2d_max_pool2d")
 def conv2d_max_pool2d(x, weight, bias, stride, padding, dilation, groups):
     y = conv2d_kernel(x, weight, bias, stride, padding, dilation, groups)
-    pooled, indices = max_pool_kernel(y, kernel=(2, 2), stride=(2, 2), padding=(0, 0),
-                                      dilation=(1, 1), ceil_mode=False)
+    pooled, indices = max_pool_kernel(y, **POOL_2X2)
     return pooled, window_taps(indices, y.shape[3])
 
 
