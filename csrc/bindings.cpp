@@ -82,7 +82,8 @@ PYBIND11_MODULE(_C, m) {
           py::arg("grad"), py::arg("taps"), py::arg("x"), py::arg("weight_shape"),
           py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"),
           "conv2d_max_pool2d's (dweight, dbias) from the pooled grad and taps, without the "
-          "conv's gradient, where that applies (AVX-512, NCHW), else None.");
+          "conv's gradient, where that applies (AVX-512; NCHW, or channels-last with one "
+          "input channel), else None.");
     m.def("conv2d_backward_input", &tensorcore::conv2d_backward_input, py::arg("grad"),
           py::arg("weight"), py::arg("x_shape"), py::arg("stride"), py::arg("padding"),
           py::arg("dilation"), py::arg("groups"), py::arg("algorithm") = "auto",

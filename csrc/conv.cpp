@@ -256,9 +256,9 @@ tensorcore::ConvGeometry forward_geometry(const char* op, FloatType type, const 
 template <typename T>
 py::tuple max_pooled_forward_typed(const tensorcore::ConvGeometry& g, const py::array& x,
                                    const py::array& weight, const py::object& bias) {
-    py::array_t<T> y = cached_array<T>({g.N, g.O, g.OH / 2, g.OW / 2});
+    T* y_data;
+    py::array y = image_array<T>(g.channels_last, g.N, g.O, g.OH / 2, g.OW / 2, &y_data);
     py::array_t<uint8_t> taps = cached_array<uint8_t>({g.N, g.O, g.OH / 2, g.OW / 2});
-    T* y_data = y.mutable_data();
     uint8_t* taps_data = taps.mutable_data();
     const T* bias_data = bias.is_none() ? nullptr : data_of<T>(bias.cast<py::array>());
     {
@@ -312,8 +312,7 @@ py::object conv2d_max_pool2d(const py::array& x, const py::array& weight, const 
     const char* op = "conv2d_max_pool2d";
     const FloatType type = float_type(op, "x", x);
     ConvGeometry g = forward_geometry(op, type, x, weight, bias, stride, padding, dilation, groups);
-    // a channels-last x (with one channel, a unit channel stride) wants a channels-last y: the
-    // pass writes NCHW only
+    // a channels-last x (with one channel, a unit channel stride) gets a channels-last y
     g.channels_last = channels_last(op, "x", x, "x", x);
     if (!conv_tiles_max_pool_applies(g)) return py::none();
     return type == FloatType::float32 ? max_pooled_forward_typed<float>(g, x, weight, bias)
@@ -338,9 +337,8 @@ py::object conv2d_max_pool2d_backward_weight(const py::array& grad, const py::ar
                " (the 2x2 max pool of the conv's output), got " + shape_string(grad) + " and " +
                shape_string(taps);
     });
-    require_contiguous(op, "grad", grad);
     require_contiguous(op, "taps", taps);
-    g.channels_last = channels_last(op, "x", x, "x", x);
+    g.channels_last = channels_last(op, "grad", grad, "x", x);
     if (!conv_tiles_max_pool_backward_applies(g)) return py::none();
     return type == FloatType::float32
                ? max_pooled_backward_weight_typed<float>(op, g, grad, taps, x, weight_shape)

@@ -20,16 +20,18 @@ pybind11::array conv2d(const pybind11::array& x, const pybind11::array& weight,
                        std::array<ptrdiff_t, 4> padding, std::array<ptrdiff_t, 2> dilation,
                        ptrdiff_t groups, const std::string& algorithm);
 // conv2d, then max_pool2d with 2x2 windows at stride 2 -> (y (N, O, OH / 2, OW / 2), taps
-// uint8, where in its window each maximum lies, 2 * row + column), NCHW C-contiguous, in one
-// pass where one applies (the first layer of a CNN on NCHW images: one input channel,
-// conv_tiles_max_pool_applies), else None.
+// uint8, where in its window each maximum lies, 2 * row + column), in one pass where one
+// applies (the first layer of a CNN on images: one input channel, conv_tiles_max_pool_applies),
+// else None. y is in x's memory format (a one-channel x with a unit channel stride, as Keras'
+// x_nhwc.transpose(0, 3, 1, 2), gets a channels-last y), taps NCHW C-contiguous.
 pybind11::object conv2d_max_pool2d(const pybind11::array& x, const pybind11::array& weight,
                                    const pybind11::object& bias, std::array<ptrdiff_t, 2> stride,
                                    std::array<ptrdiff_t, 4> padding,
                                    std::array<ptrdiff_t, 2> dilation, ptrdiff_t groups);
-// The weight gradient (dweight, dbias) of conv2d_max_pool2d from the pooled gradient and its
-// taps (N, O, OH / 2, OW / 2), C-contiguous, x NCHW: without making the conv's gradient,
-// where that applies (conv_tiles_max_pool_backward_applies), else None.
+// The weight gradient (dweight, dbias) of conv2d_max_pool2d from the pooled gradient (N, O,
+// OH / 2, OW / 2) and its taps (C-contiguous): without making the conv's gradient, where that
+// applies (conv_tiles_max_pool_backward_applies), else None. grad and x as conv2d_backward_weight
+// takes them: both NCHW, or both channels-last (then x with one channel only).
 pybind11::object conv2d_max_pool2d_backward_weight(
     const pybind11::array& grad, const pybind11::array& taps, const pybind11::array& x,
     const std::vector<ptrdiff_t>& weight_shape, std::array<ptrdiff_t, 2> stride,

@@ -90,17 +90,20 @@ void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, co
                                         T* dweight, T* dbias);
 // conv2d, then a 2x2 max pool at stride 2, in one pass where the 2-D tiles' 2x2 outputs are
 // the pool's windows (one input channel, even output rows, AVX-512): y (N, O, OH / 2, OW / 2)
-// and taps (the same shape), where in its window each maximum lies, 2 * row + column (max_pool2d
-// picks the same maxima). The forward's own output is never made. Whether it applies to g,
-// then the pass.
+// and taps (the same shape, NCHW in memory), where in its window each maximum lies, 2 * row +
+// column (max_pool2d picks the same maxima). The forward's own output is never made. With
+// channels_last (x has one channel, so either layout is its memory) y is NHWC in memory: each
+// image's planes are made in the worker's buffer and transposed into y. Whether it applies to
+// g, then the pass.
 bool conv_tiles_max_pool_applies(const ConvGeometry& g);
 template <typename T>
 void conv_tiles_max_pool_forward(const ConvGeometry& g, const T* x, const T* weight,
                                  const T* bias, T* y, uint8_t* taps);
 // The weight gradient (dbias too) of that pass from the pooled gradient (N, O, OH / 2, OW / 2)
 // and its taps, never making the conv's gradient (N, O, OH, OW), where the row-pair weight
-// gradient pays (AVX-512, NCHW; output rows and columns at least 2). Whether it applies to g,
-// then the pass: false where a tap lies past 3.
+// gradient pays (AVX-512, NCHW; output rows and columns at least 2). With channels_last (one
+// input channel only) the pooled gradient is NHWC in memory, each image's transposed first.
+// Whether it applies to g, then the pass: false where a tap lies past 3.
 bool conv_tiles_max_pool_backward_applies(const ConvGeometry& g);
 template <typename T>
 bool conv_tiles_max_pool_backward_weight(const ConvGeometry& g, const T* pooled_grad,

@@ -20,6 +20,7 @@
 #include "isa.h"
 #include "pool_kernels.h"
 #include "winograd_filter.h"
+#include "winograd_kernels.h"
 #include "winograd_rows_kernels.h"
 
 namespace tensorcore {
@@ -59,20 +60,21 @@ bool tiles_apply(const ConvGeometry& g) { return g.C == 1 && g.OW % 2 == 0; }
 // One worker's buffers, worker_stride apart: the transform v (room for either: the row
 // pairs', 4 x depth x positions_padded, or the 2-D tiles' entries kept for their output
 // channels past the first group, 16 x the tiles rounded up to the widest vector's lanes), the
-// staged image (C, image_h, image_w) with its padding, then grad_size elements for an image's
-// gradient where the weight gradient makes it (from a max pool's).
+// staged image (C, image_h, image_w) with its padding, then room_size elements from
+// room_offset for what the max-pooled passes make per image (the conv's gradient from the
+// pool's, and NCHW planes of channels-last images).
 template <typename T>
 struct RowsLayout {
-    ptrdiff_t pairs, depth, positions_padded, v_size, image_h, image_w, grad_offset, worker_size;
+    ptrdiff_t pairs, depth, positions_padded, v_size, image_h, image_w, room_offset, worker_size;
 
-    explicit RowsLayout(const ConvGeometry& g, ptrdiff_t grad_size = 0)
+    explicit RowsLayout(const ConvGeometry& g, ptrdiff_t room_size = 0)
         : pairs((g.OH + 1) / 2), depth(3 * g.C),
           positions_padded(round_up(pairs * g.OW, winograd_rows_block)),
           v_size(std::max(4 * depth * positions_padded,
                           16 * round_up(pairs * g.OW / 2, conv_lanes<T>))),
           image_h(2 * pairs + 2), image_w(g.OW + 2),
-          grad_offset(v_size + g.C * image_h * image_w),
-          worker_size(worker_stride<T>(grad_offset + grad_size)) {}
+          room_offset(v_size + g.C * image_h * image_w),
+          worker_size(worker_stride<T>(room_offset + room_size)) {}
 };
 
 // Image n of x (N, C, H, W) as the transforms read it: x itself where it has the staged
@@ -143,11 +145,13 @@ void transform_kernels(const ConvGeometry& g, const T* weight, T* u) {
 namespace {
 
 // The forward into y, or with `taps` (the 2-D tiles only) the 2x2 max pool of it into y and
-// taps (winograd_tiles_forward)
+// taps (winograd_tiles_forward); a channels-last y (the pooled pass only) from each image's
+// planes made in the worker's room
 template <typename T>
 void rows_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y,
                   uint8_t* taps) {
-    const RowsLayout<T> layout(g);
+    const ptrdiff_t plane = taps ? g.OH / 2 * (g.OW / 2) : g.pixels();   // of y
+    const RowsLayout<T> layout(g, g.channels_last ? g.O * plane : 0);
     const bool tiles = tiles_apply(g);
     const ptrdiff_t out_padded = round_up(g.O, conv_out_block);
     CachedArray<T> u(tiles ? g.O * 16 : out_padded * 4 * layout.depth, T(0));
@@ -162,7 +166,6 @@ void rows_forward(const ConvGeometry& g, const T* x, const T* weight, const T* b
     CachedArray<T> buffers(ranges.count * layout.worker_size);
     const Isa isa = active_isa();
     const std::vector<PairSpan> spans = plan(isa, g, layout);
-    const ptrdiff_t plane = taps ? g.OH / 2 * (g.OW / 2) : g.pixels();   // of y
     ranges.run(g.N, [&](int, int t, ptrdiff_t n0, ptrdiff_t n1) {
         T* v = buffers.data() + t * layout.worker_size;
         for (ptrdiff_t n = n0; n < n1; ++n) {
@@ -170,9 +173,13 @@ void rows_forward(const ConvGeometry& g, const T* x, const T* weight, const T* b
             T* y_n = y + n * g.O * plane;
             if (tiles) {
                 uint8_t* taps_n = taps ? taps + n * g.O * plane : nullptr;
+                T* planes = g.channels_last ? v + layout.room_offset : y_n;
                 TC_ISA_CALL(isa, winograd_tiles_forward(image, g.OH, g.OW, u.data(),
                                                         bias_padded.data(), g.O, spans.data(),
-                                                        v, y_n, taps_n, n + 1 < n1));
+                                                        v, planes, taps_n,
+                                                        !g.channels_last && n + 1 < n1));
+                if (g.channels_last)   // (O, plane) -> (plane, O)
+                    TC_ISA_CALL(isa, winograd_transpose(planes, g.O, plane, plane, y_n, g.O));
             } else {
                 TC_ISA_CALL(isa, winograd_rows_input(image, g.C, g.OW, layout.pairs, v));
                 TC_ISA_CALL(isa, winograd_rows_forward(v, g.C, g.OH, g.OW, u.data(),
@@ -191,8 +198,20 @@ void conv_winograd_rows_forward(const ConvGeometry& g, const T* x, const T* weig
     rows_forward(g, x, weight, bias, y, static_cast<uint8_t*>(nullptr));
 }
 
+namespace {
+
+// g for the row-pair kernels, which read NCHW images: one input channel is either layout's
+// memory, so its channels-last images count as NCHW there (the pooled passes transpose y and
+// the pooled gradient themselves)
+ConvGeometry one_channel_as_nchw(ConvGeometry g) {
+    if (g.C == 1) g.channels_last = false;
+    return g;
+}
+
+}  // namespace
+
 bool conv_tiles_max_pool_applies(const ConvGeometry& g) {
-    return conv_winograd_rows_pays(g, true) && tiles_apply(g) && g.OH >= 2;
+    return conv_winograd_rows_pays(one_channel_as_nchw(g), true) && tiles_apply(g) && g.OH >= 2;
 }
 
 template <typename T>
@@ -204,7 +223,7 @@ void conv_tiles_max_pool_forward(const ConvGeometry& g, const T* x, const T* wei
 namespace {
 
 // dweight and dbias, each range of images summed on its own (RangeLaneSums); image n's
-// gradient (O, OH, OW) is image_grad(n, room), room the worker's buffer from layout.grad_offset;
+// gradient (O, OH, OW) is image_grad(n, room), room the worker's buffer from layout.room_offset;
 // grad_follows: image n + 1's gradient follows image n's in memory (the kernel prefetches it).
 template <typename T, class ImageGrad>
 void rows_backward_weight(const ConvGeometry& g, const RowsLayout<T>& layout, const T* x,
@@ -225,7 +244,7 @@ void rows_backward_weight(const ConvGeometry& g, const RowsLayout<T>& layout, co
         for (ptrdiff_t n = n0; n < n1; ++n) {
             TC_ISA_CALL(isa, winograd_rows_input(staged_image(g, layout, x, n, v), g.C, g.OW,
                                                  layout.pairs, v));
-            const T* grad = image_grad(n, v + layout.grad_offset);
+            const T* grad = image_grad(n, v + layout.room_offset);
             TC_ISA_CALL(isa, winograd_rows_weight_gradient(
                                  grad, v, g.C, g.OH, g.OW, g.O, spans.data(), lane_sums,
                                  lane_sums + weight_entries * sums.lanes,
@@ -256,12 +275,13 @@ void conv_winograd_rows_backward_weight(const ConvGeometry& g, const T* grad, co
 }
 
 bool conv_tiles_max_pool_backward_applies(const ConvGeometry& g) {
-    return conv_winograd_rows_pays(g, false) && g.OH >= 2 && g.OW >= 2;
+    return conv_winograd_rows_pays(one_channel_as_nchw(g), false) && g.OH >= 2 && g.OW >= 2;
 }
 
-// Each image's conv gradient made in the worker's buffer from the pooled gradient and taps
+// Each image's conv gradient made in the worker's room from the pooled gradient and taps
 // (max_pool_backward_taps), where the weight gradient reads it from L2: the whole batch's, 4x
-// the pooled gradient, is never written out and read back.
+// the pooled gradient, is never written out and read back. A channels-last pooled gradient is
+// transposed into the room past it first.
 template <typename T>
 bool conv_tiles_max_pool_backward_weight(const ConvGeometry& g, const T* pooled_grad,
                                          const uint8_t* taps, const T* x, T* dweight,
@@ -270,17 +290,23 @@ bool conv_tiles_max_pool_backward_weight(const ConvGeometry& g, const T* pooled_
     pool.N = 1, pool.C = g.O, pool.H = g.OH, pool.W = g.OW, pool.OH = g.OH / 2,
     pool.OW = g.OW / 2;
     pool.kh = pool.kw = pool.sh = pool.sw = 2, pool.dh = pool.dw = 1;
-    const ptrdiff_t pooled_size = g.O * pool.OH * pool.OW;
+    const ptrdiff_t plane = pool.OH * pool.OW, pooled_size = g.O * plane;
+    const ptrdiff_t conv_size = g.O * g.pixels();
     const Isa isa = active_isa();
     std::atomic<bool> taps_valid{true};
     const auto unpooled = [&](ptrdiff_t n, T* room) {
-        if (!TC_ISA_CALL(isa, max_pool_backward_taps(pool, pooled_grad + n * pooled_size,
-                                                     taps + n * pooled_size, room)))
+        const T* grad_n = pooled_grad + n * pooled_size;
+        if (g.channels_last) {   // (plane, O) -> (O, plane)
+            T* planes = room + conv_size;
+            TC_ISA_CALL(isa, winograd_transpose(grad_n, plane, g.O, g.O, planes, plane));
+            grad_n = planes;
+        }
+        if (!TC_ISA_CALL(isa, max_pool_backward_taps(pool, grad_n, taps + n * pooled_size, room)))
             taps_valid.store(false, std::memory_order_relaxed);
         return static_cast<const T*>(room);
     };
-    rows_backward_weight(g, RowsLayout<T>(g, g.O * g.pixels()), x, unpooled, false, dweight,
-                         dbias);
+    const ptrdiff_t room_size = conv_size + (g.channels_last ? pooled_size : 0);
+    rows_backward_weight(g, RowsLayout<T>(g, room_size), x, unpooled, false, dweight, dbias);
     return taps_valid.load();
 }
 

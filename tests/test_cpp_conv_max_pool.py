@@ -54,6 +54,11 @@ def pooled(x, w, b, padding):
     return variant("conv2d_max_pool2d", "cpu.cpp")(x, w, b, padding=padding, **UNIT)
 
 
+def channels_last(a):
+    """The (N, C, H, W) array a as a view of NHWC memory, as the Keras face passes images."""
+    return a.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2)   # a fresh NHWC array
+
+
 def conv_width(x, padding):
     return x.shape[3] + padding[2] + padding[3] - 2
 
@@ -90,6 +95,12 @@ def test_pools_as_the_two_ops_do(avx512, case, dtype):
         *wide, padding=padding, **UNIT)
     np.testing.assert_allclose(y, y_reference, rtol=1e-5, atol=1e-5)
     assert np.mean(taps == taps_reference) > 0.99     # float32 may break near-ties
+    # channels-last images (one channel with a unit channel stride: a Keras model's) keep y
+    # channels-last; the same values and taps, bit for bit
+    y_nhwc, taps_nhwc = pooled(channels_last(x), wt, b, padding)
+    assert y_nhwc.transpose(0, 2, 3, 1).flags.c_contiguous and taps_nhwc.flags.c_contiguous
+    np.testing.assert_array_equal(y_nhwc, y)
+    np.testing.assert_array_equal(taps_nhwc, taps)
 
 
 def test_ties_and_nan_pick_what_max_pool2d_picks(avx512):
@@ -138,14 +149,6 @@ def test_declines_where_another_variant_of_either_op_is_forced(avx512, forced):
         with pytest.raises(NotImplementedError):
             pooled(x, w, None, (0, 0, 0, 0))
     assert pooled(x, w, None, (0, 0, 0, 0))[0].shape == (2, 3, 9, 9)
-
-
-def test_declines_channels_last_images():
-    # one channel with a unit channel stride: a channels-last model's images, whose outputs
-    # stay channels-last (the pass writes NCHW only)
-    x = np.array(rand(2, 20, 20, 1).astype(np.float32)).transpose(0, 3, 1, 2)
-    with pytest.raises(NotImplementedError):
-        pooled(x, rand(3, 1, 3, 3, seed=1).astype(np.float32), None, (0, 0, 0, 0))
 
 
 def test_thread_count_does_not_change_results(avx512, threads):
@@ -211,6 +214,10 @@ def test_weight_gradient_from_taps_as_the_two_ops(avx512, case, dtype):
     for got, wide in zip((dweight, dbias), numpy_weight_gradient(grad, taps, x, wt.shape,
                                                                  padding)):
         np.testing.assert_allclose(got, wide, rtol=1e-4, atol=1e-4)
+    # as the Keras face passes them, grad (and x) NHWC in memory: the same bits
+    for got, same in zip(pooled_weight_gradient(channels_last(grad), taps, channels_last(x),
+                                                wt.shape, padding), (dweight, dbias)):
+        np.testing.assert_array_equal(got, same)
 
 
 def test_weight_gradient_takes_any_taps(avx512):
@@ -257,11 +264,11 @@ def test_weight_gradient_declines_where_another_variant_is_forced(avx512, forced
     assert pooled_weight_gradient(*args)[0].shape == (3, 1, 3, 3)
 
 
-def test_weight_gradient_declines_channels_last_images(avx512):
-    x = np.array(rand(2, 20, 20, 1)).transpose(0, 3, 1, 2)
+def test_weight_gradient_declines_channels_last_images_of_more_channels(avx512):
+    x = channels_last(rand(2, 3, 20, 20))
     with pytest.raises(NotImplementedError):
-        pooled_weight_gradient(rand(2, 3, 9, 9), np.zeros((2, 3, 9, 9), np.uint8), x,
-                               (3, 1, 3, 3), (0, 0, 0, 0))
+        pooled_weight_gradient(channels_last(rand(2, 3, 9, 9)), np.zeros((2, 3, 9, 9), np.uint8),
+                               x, (3, 3, 3, 3), (0, 0, 0, 0))
 
 
 def test_weight_gradient_threads_agree_within_rounding(avx512, threads):

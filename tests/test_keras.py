@@ -6,6 +6,7 @@ import pytest
 
 import tensorcore as tc
 from tensorcore import keras
+from tensorcore.backends.cpu.common import _C
 from tensorcore.keras import layers
 
 from helpers import assert_close, rand, torch
@@ -83,6 +84,22 @@ def functional(stack, input_shape):
     return keras.Model(inputs=inputs, outputs=x)
 
 
+def model_and_layers_in_order(model, stack, x, conv):
+    """Pairs (the model's, the layers' one by one) of the output y, and of conv's kernel and
+    bias gradients of (y * y).sum()."""
+    def in_order(x):
+        for layer in stack:
+            x = layer(x)
+        return x
+    results = []
+    for forward in (model, in_order):
+        y = forward(x)
+        conv.kernel.grad = conv.bias.grad = None
+        (y * y).sum().backward()
+        results.append((y.numpy(), conv.kernel.grad.numpy(), conv.bias.grad.numpy()))
+    return zip(*results)
+
+
 @pytest.mark.parametrize("api", ["sequential", "functional"])
 @pytest.mark.parametrize("separate_activation", [False, True])
 def test_models_pool_a_relu_convolution_before_its_activation(separate_activation, api):
@@ -96,22 +113,33 @@ def test_models_pool_a_relu_convolution_before_its_activation(separate_activatio
         conv = layers.Conv2D(4, (3, 3), activation="relu")
         stack = [conv, pool]
     model = keras.models.Sequential(stack) if api == "sequential" else functional(stack, (9, 11, 2))
-
-    def in_order(x):            # the layers one by one
-        for layer in stack:
-            x = layer(x)
-        return x
-    results = []
-    for forward in (model, in_order):
-        y = forward(x)
-        conv.kernel.grad = None
-        (y * y).sum().backward()
-        results.append((y.numpy(), conv.kernel.grad.numpy(), conv.bias.grad.numpy()))
-    for got, expected in zip(*results):
+    for got, expected in model_and_layers_in_order(model, stack, x, conv):
         np.testing.assert_array_equal(got, expected)
     with tc.kernels.profile() as profile:
         model(x)
     assert profile.ops["relu"]["args"][0].shape == (3, 3, 4, 4)    # (N, OH, OW, C) pooled
+
+
+@pytest.mark.parametrize("api", ["sequential", "functional"])
+@pytest.mark.parametrize("activation", [None, "relu"])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_models_run_a_convolution_and_its_2x2_max_pool_as_one_op(channels, activation, api):
+    tc.manual_seed(6)
+    x = tc.tensor(np.random.default_rng(6).standard_normal((3, 13, 20, channels)),
+                  dtype="float32")
+    conv = layers.Conv2D(5, (3, 3), activation=activation)
+    stack = [conv, layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(3)]
+    model = (keras.models.Sequential(stack) if api == "sequential"
+             else functional(stack, (13, 20, channels)))
+    for got, expected in model_and_layers_in_order(model, stack, x, conv):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    with tc.kernels.profile() as profile:
+        (model(x) ** 2).sum().backward()
+    # one input channel: the C++ pass where AVX-512 runs it; the two ops otherwise
+    one_pass = channels == 1 and _C is not None and _C.isa() == "avx512"
+    assert ("conv2d_max_pool2d" in profile.ops) == one_pass
+    assert ("conv2d_max_pool2d_backward_weight" in profile.ops) == one_pass
+    assert ("max_pool2d" in profile.ops) == (not one_pass)
 
 
 def test_stacked_lstm_learns():

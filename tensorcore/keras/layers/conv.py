@@ -1,6 +1,7 @@
 """Conv2D and the 2-D pooling layers on channels-last (NHWC) images, as Keras. The NCHW ops
 receive a transposed view (no copy): the C++ kernels recognise channels-last memory."""
 from ...nn import functional as F
+from ...ops.conv import conv2d_max_pool2d
 from .. import activations
 from .base import Layer
 
@@ -73,6 +74,14 @@ class Conv2D(Layer):
         """Convolution and bias, (N, OH, OW, filters)."""
         y = F.conv2d(nchw(x), self.kernel, self.bias if self.use_bias else None,
                      stride=self.strides, padding=self.padding, dilation=self.dilation_rate)
+        return nhwc(y)
+
+    def max_pooled(self, x):
+        """MaxPooling2D()(self.before_activation(x)) (2x2 windows at stride 2) by one op that
+        pools as it convolves where a kernel does (one input channel: a first layer)."""
+        y = conv2d_max_pool2d(nchw(x), self.kernel, self.bias if self.use_bias else None,
+                              stride=self.strides, padding=self.padding,
+                              dilation=self.dilation_rate)
         return nhwc(y)
 
     def keras_weights(self):
