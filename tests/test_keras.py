@@ -131,6 +131,7 @@ def test_models_run_a_convolution_and_its_2x2_max_pool_as_one_op(channels, activ
     stack = [conv, layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(3)]
     model = (keras.models.Sequential(stack) if api == "sequential"
              else functional(stack, (13, 20, channels)))
+    model(x)    # builds the layers: from the next call on, the conv and pool run as one op
     for got, expected in model_and_layers_in_order(model, stack, x, conv):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     with tc.kernels.profile() as profile:
@@ -140,6 +141,22 @@ def test_models_run_a_convolution_and_its_2x2_max_pool_as_one_op(channels, activ
     assert ("conv2d_max_pool2d" in profile.ops) == one_pass
     assert ("conv2d_max_pool2d_backward_weight" in profile.ops) == one_pass
     assert ("max_pool2d" in profile.ops) == (not one_pass)
+
+
+@pytest.mark.parametrize("activation", ["gelu", "softmax", "sigmoid"])
+def test_models_keep_other_activations_before_the_max_pool(activation):
+    # GELU is not monotonic and softmax mixes channels: pooling first would change the values
+    # (sigmoid would not, but only ReLU and linear convolutions are reordered)
+    tc.manual_seed(7)
+    x = tc.tensor(np.random.default_rng(7).standard_normal((2, 13, 20, 1)), dtype="float32")
+    conv = layers.Conv2D(4, (3, 3), activation=activation)
+    stack = [conv, layers.MaxPooling2D((2, 2))]
+    model = keras.models.Sequential(stack)
+    for got, expected in model_and_layers_in_order(model, stack, x, conv):
+        np.testing.assert_array_equal(got, expected)
+    with tc.kernels.profile() as profile:
+        model(x)
+    assert "conv2d_max_pool2d" not in profile.ops and "max_pool2d" in profile.ops
 
 
 def test_stacked_lstm_learns():
