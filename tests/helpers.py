@@ -30,6 +30,26 @@ def rand(*shape, seed=None, low=-1.0, high=1.0):
     return rng.uniform(low, high, size=shape)
 
 
+def model_and_layers_one_by_one(model, layers, x, weights):
+    """Pairs (the model's, its layers' run one by one) of the output y and of the gradients of
+    the tensors ``weights()`` gives (called after the forward pass, which builds Keras
+    layers) from (y * y).sum(): for models that run some layers together (nn.Sequential's and
+    Keras' conv then max pool as one op)."""
+    def one_by_one(x):
+        for layer in layers:
+            x = layer(x)
+        return x
+    results = []
+    for forward in (model, one_by_one):
+        y = forward(x)
+        tensors = list(weights())
+        for weight in tensors:
+            weight.grad = None
+        (y * y).sum().backward()
+        results.append([y.numpy()] + [weight.grad.numpy() for weight in tensors])
+    return zip(*results)
+
+
 def _as_list(out):
     return list(out) if isinstance(out, (tuple, list)) else [out]
 

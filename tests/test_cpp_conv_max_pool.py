@@ -13,6 +13,8 @@ from tensorcore import nn
 from tensorcore.kernels.windows import window_indices, window_taps
 from tensorcore.ops.conv import conv2d_max_pool2d
 
+from helpers import model_and_layers_one_by_one
+
 _C = pytest.importorskip("tensorcore._C", reason="the C++ extension is not built")
 
 DTYPES = (np.float32, np.float64)
@@ -354,17 +356,7 @@ def test_sequential_runs_conv_then_max_pool_as_one_op(with_relu):
         del layers[1]
     model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(4 * 9 * 10, 3))
     x = tc.tensor(rand(3, 1, 20, 22).astype(np.float32))
-
-    def one_by_one(x):
-        for layer in model:
-            x = layer(x)
-        return x
-    results = []
-    for forward in (model, one_by_one):
-        model.zero_grad()
-        (forward(x) ** 2).sum().backward()
-        results.append([forward(x).numpy()] + [p.grad.numpy() for p in model.parameters()])
-    for got, expected in zip(*results):
+    for got, expected in model_and_layers_one_by_one(model, model, x, model.parameters):
         np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
     assert "conv2d_max_pool2d" in ops_run(lambda: model(x))
     assert "conv2d" not in ops_run(lambda: model(x))

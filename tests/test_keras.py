@@ -9,7 +9,7 @@ from tensorcore import keras
 from tensorcore.backends.cpu.common import _C
 from tensorcore.keras import layers
 
-from helpers import assert_close, rand, torch
+from helpers import assert_close, model_and_layers_one_by_one, rand, torch
 
 
 def blobs(samples=240, features=6, classes=3, seed=0):
@@ -84,22 +84,6 @@ def functional(stack, input_shape):
     return keras.Model(inputs=inputs, outputs=x)
 
 
-def model_and_layers_in_order(model, stack, x, conv):
-    """Pairs (the model's, the layers' one by one) of the output y, and of conv's kernel and
-    bias gradients of (y * y).sum()."""
-    def in_order(x):
-        for layer in stack:
-            x = layer(x)
-        return x
-    results = []
-    for forward in (model, in_order):
-        y = forward(x)
-        conv.kernel.grad = conv.bias.grad = None
-        (y * y).sum().backward()
-        results.append((y.numpy(), conv.kernel.grad.numpy(), conv.bias.grad.numpy()))
-    return zip(*results)
-
-
 @pytest.mark.parametrize("api", ["sequential", "functional"])
 @pytest.mark.parametrize("separate_activation", [False, True])
 def test_models_pool_a_relu_convolution_before_its_activation(separate_activation, api):
@@ -113,7 +97,7 @@ def test_models_pool_a_relu_convolution_before_its_activation(separate_activatio
         conv = layers.Conv2D(4, (3, 3), activation="relu")
         stack = [conv, pool]
     model = keras.models.Sequential(stack) if api == "sequential" else functional(stack, (9, 11, 2))
-    for got, expected in model_and_layers_in_order(model, stack, x, conv):
+    for got, expected in model_and_layers_one_by_one(model, stack, x, conv.parameters):
         np.testing.assert_array_equal(got, expected)
     with tc.kernels.profile() as profile:
         model(x)
@@ -132,7 +116,7 @@ def test_models_run_a_convolution_and_its_2x2_max_pool_as_one_op(channels, activ
     model = (keras.models.Sequential(stack) if api == "sequential"
              else functional(stack, (13, 20, channels)))
     model(x)    # builds the layers: from the next call on, the conv and pool run as one op
-    for got, expected in model_and_layers_in_order(model, stack, x, conv):
+    for got, expected in model_and_layers_one_by_one(model, stack, x, conv.parameters):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     with tc.kernels.profile() as profile:
         (model(x) ** 2).sum().backward()
@@ -152,7 +136,7 @@ def test_models_keep_other_activations_before_the_max_pool(activation):
     conv = layers.Conv2D(4, (3, 3), activation=activation)
     stack = [conv, layers.MaxPooling2D((2, 2))]
     model = keras.models.Sequential(stack)
-    for got, expected in model_and_layers_in_order(model, stack, x, conv):
+    for got, expected in model_and_layers_one_by_one(model, stack, x, conv.parameters):
         np.testing.assert_array_equal(got, expected)
     with tc.kernels.profile() as profile:
         model(x)

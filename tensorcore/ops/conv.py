@@ -70,14 +70,12 @@ class Conv2dMaxPool2d(Conv2d):
         return y
 
     def backward(self, g):
-        if self.taps is None:
-            indices = self.indices
-        elif self.needs_grad(1) and not self.needs_grad(0):   # the first layer's: no dx
+        one_pass = self.taps is not None
+        if one_pass and self.needs_grad(1) and not self.needs_grad(0):   # a first layer: no dx
             dweight, dbias = max_pooled_backward_weight_kernel(
                 g, self.taps, self.x, self.weight.shape, **self.geometry)
             return None, dweight, dbias
-        else:
-            indices = window_indices(self.taps, self.conv_shape[3])
+        indices = window_indices(self.taps, self.conv_shape[3]) if one_pass else self.indices
         return super().backward(max_pool_backward_kernel(g, indices, self.conv_shape))
 
 
