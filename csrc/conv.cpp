@@ -99,10 +99,11 @@ bool laid_out(const py::array& a, const std::array<int, 4>& order) {
 
 constexpr std::array<int, 4> nchw{0, 1, 2, 3}, nhwc{0, 2, 3, 1};
 
-// channels_last for images `a` and `b` (named in the message): NCHW when both are NCHW
-// C-contiguous, channels-last when both are NHWC in memory. Images with C == 1 are both; they
-// count as channels-last when a's channel stride is one element, as in the view
-// x_nhwc.transpose(0, 3, 1, 2), so that a channels-last model stays channels-last.
+// channels_last for images `a` and `b` (named in the message; b_name null where b is a):
+// NCHW when both are NCHW C-contiguous, channels-last when both are NHWC in memory. Images
+// with C == 1 are both; they count as channels-last when a's channel stride is one element,
+// as in the view x_nhwc.transpose(0, 3, 1, 2), so that a channels-last model stays
+// channels-last.
 bool channels_last(const char* op, const char* a_name, const py::array& a, const char* b_name,
                    const py::array& b) {
     const bool nchw_memory = laid_out(a, nchw) && laid_out(b, nchw);
@@ -111,10 +112,19 @@ bool channels_last(const char* op, const char* a_name, const py::array& a, const
         return a.ndim() == 4 && a.strides(1) == a.itemsize() && a.shape(2) * a.shape(3) > 1;
     }
     if (nchw_memory || nhwc_memory) return nhwc_memory;
-    throw std::invalid_argument(std::string(op) + ": expected " + a_name + " " + shape_string(a) +
-                                " and " + b_name + " " + shape_string(b) +
-                                " to be both NCHW C-contiguous or both channels-last (NHWC "
-                                "memory) and aligned (use numpy.ascontiguousarray)");
+    const std::string images =
+        b_name == nullptr
+            ? std::string(a_name) + " " + shape_string(a) + " to be NCHW C-contiguous or "
+            : std::string(a_name) + " " + shape_string(a) + " and " + b_name + " " +
+                  shape_string(b) + " to be both NCHW C-contiguous or both ";
+    throw std::invalid_argument(std::string(op) + ": expected " + images +
+                                "channels-last (NHWC memory) and aligned (use "
+                                "numpy.ascontiguousarray)");
+}
+
+// channels_last for the images `a` alone
+bool channels_last(const char* op, const char* name, const py::array& a) {
+    return channels_last(op, name, a, nullptr, a);
 }
 
 // A new (N, C, H, W)-shaped array, NHWC in memory when channels_last; *data is its memory.
@@ -300,7 +310,7 @@ py::array conv2d(const py::array& x, const py::array& weight, const py::object& 
     const char* op = "conv2d";
     const FloatType type = float_type(op, "x", x);
     ConvGeometry g = forward_geometry(op, type, x, weight, bias, stride, padding, dilation, groups);
-    g.channels_last = channels_last(op, "x", x, "x", x);
+    g.channels_last = channels_last(op, "x", x);
     const Algorithm chosen = chosen_algorithm(op, algorithm, g, true);
     return type == FloatType::float32 ? forward_typed<float>(g, x, weight, bias, chosen)
                                       : forward_typed<double>(g, x, weight, bias, chosen);
@@ -313,7 +323,7 @@ py::object conv2d_max_pool2d(const py::array& x, const py::array& weight, const 
     const FloatType type = float_type(op, "x", x);
     ConvGeometry g = forward_geometry(op, type, x, weight, bias, stride, padding, dilation, groups);
     // a channels-last x (with one channel, a unit channel stride) gets a channels-last y
-    g.channels_last = channels_last(op, "x", x, "x", x);
+    g.channels_last = channels_last(op, "x", x);
     if (!conv_tiles_max_pool_applies(g)) return py::none();
     return type == FloatType::float32 ? max_pooled_forward_typed<float>(g, x, weight, bias)
                                       : max_pooled_forward_typed<double>(g, x, weight, bias);
@@ -356,7 +366,7 @@ py::array conv2d_backward_input(const py::array& grad, const py::array& weight,
     ConvGeometry g = geometry(op, x_shape, shape_of(weight), stride, padding, dilation, groups);
     require_contiguous(op, "weight", weight);
     check_grad_shape(op, grad, g);
-    g.channels_last = channels_last(op, "grad", grad, "grad", grad);
+    g.channels_last = channels_last(op, "grad", grad);
     const Algorithm chosen = chosen_algorithm(op, algorithm, g, false);
     return type == FloatType::float32 ? backward_input_typed<float>(g, grad, weight, chosen)
                                       : backward_input_typed<double>(g, grad, weight, chosen);

@@ -36,6 +36,19 @@ ptrdiff_t output_size(ptrdiff_t size, ptrdiff_t kernel, ptrdiff_t stride, ptrdif
 // Parameters up to this bound keep dilation * (kernel - 1) and every index in range.
 constexpr ptrdiff_t parameter_limit = ptrdiff_t(1) << 30;
 
+// As PyTorch: an empty batch is fine, an empty image is not (its windows would cover padding
+// alone, giving -inf or 0 / 0).
+void require_image_sizes(const char* op, const std::array<ptrdiff_t, 4>& x_shape) {
+    for (ptrdiff_t size : x_shape) {
+        if (size < 0) throw std::invalid_argument(std::string(op) + ": negative size in x_shape");
+    }
+    if (x_shape[1] == 0 || x_shape[2] == 0 || x_shape[3] == 0) {
+        throw std::invalid_argument(std::string(op) + ": expected x with non-zero C, H and W, "
+                                    "got x of shape " +
+                                    shape_string({x_shape.begin(), x_shape.end()}));
+    }
+}
+
 PoolGeometry geometry(const char* op, std::array<ptrdiff_t, 4> x_shape, Pair kernel, Pair stride,
                       Pair padding, Pair dilation, bool ceil_mode) {
     auto within = [](Pair p, ptrdiff_t low) {
@@ -45,16 +58,7 @@ PoolGeometry geometry(const char* op, std::array<ptrdiff_t, 4> x_shape, Pair ker
     const bool valid = within(kernel, 1) && within(stride, 1) && within(dilation, 1) &&
                        within(padding, 0) && padding[0] <= kernel[0] / 2 &&
                        padding[1] <= kernel[1] / 2;
-    for (ptrdiff_t size : x_shape) {
-        if (size < 0) throw std::invalid_argument(std::string(op) + ": negative size in x_shape");
-    }
-    // as PyTorch: an empty batch is fine, an empty image is not (its windows would cover
-    // padding alone, giving -inf or 0 / 0)
-    if (x_shape[1] == 0 || x_shape[2] == 0 || x_shape[3] == 0) {
-        throw std::invalid_argument(std::string(op) + ": expected x with non-zero C, H and W, "
-                                    "got x of shape " +
-                                    shape_string({x_shape.begin(), x_shape.end()}));
-    }
+    require_image_sizes(op, x_shape);
     if (!valid) {
         throw std::invalid_argument(
             std::string(op) + ": expected kernel, stride and dilation from 1 to 2^30 and padding "
@@ -232,9 +236,7 @@ py::array max_pool2d_backward(const py::array& grad, const py::array& indices,
                                     std::to_string(x_shape[2]) + ", " +
                                     std::to_string(x_shape[3]) + ")");
     }
-    if (x_shape[2] < 0 || x_shape[3] < 0) {
-        throw std::invalid_argument(std::string(op) + ": negative size in x_shape");
-    }
+    require_image_sizes(op, x_shape);
     require_allocatable(op, "x", {x_shape.begin(), x_shape.end()});
     PoolGeometry g{};
     g.N = x_shape[0], g.C = x_shape[1], g.H = x_shape[2], g.W = x_shape[3];

@@ -428,6 +428,10 @@ BAD_POOLING_INPUTS = [
      (_g, _index, (1, 2, -4, 4))),
     (ValueError, "max_pool2d_backward: negative size in x_shape", _C.max_pool2d_backward,
      (_g, _index, (1, 2, 4, -1))),
+    # an empty image, as the forward pass: even where every index is -1
+    (ValueError, r"max_pool2d_backward: expected x with non-zero C, H and W, got x of shape "
+                 r"\(1, 2, 0, 4\)", _C.max_pool2d_backward,
+     (_g, np.full(_g.shape, -1, np.int64), (1, 2, 0, 4))),
     (ValueError, "avg_pool2d_backward: negative size in x_shape", _C.avg_pool2d_backward,
      (_g, (1, 2, -4, 4), *_AVG_GEOMETRY)),
     (ValueError, "avg_pool2d_backward: negative size in x_shape", _C.avg_pool2d_backward,
