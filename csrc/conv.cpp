@@ -112,14 +112,13 @@ bool channels_last(const char* op, const char* a_name, const py::array& a, const
         return a.ndim() == 4 && a.strides(1) == a.itemsize() && a.shape(2) * a.shape(3) > 1;
     }
     if (nchw_memory || nhwc_memory) return nhwc_memory;
-    const std::string images =
-        b_name == nullptr
-            ? std::string(a_name) + " " + shape_string(a) + " to be NCHW C-contiguous or "
-            : std::string(a_name) + " " + shape_string(a) + " and " + b_name + " " +
-                  shape_string(b) + " to be both NCHW C-contiguous or both ";
-    throw std::invalid_argument(std::string(op) + ": expected " + images +
-                                "channels-last (NHWC memory) and aligned (use "
-                                "numpy.ascontiguousarray)");
+    const std::string both = b_name == nullptr ? "" : "both ";
+    const std::string images = std::string(a_name) + " " + shape_string(a) +
+                               (b_name == nullptr ? "" : " and " + std::string(b_name) + " " +
+                                                             shape_string(b));
+    throw std::invalid_argument(std::string(op) + ": expected " + images + " to be " + both +
+                                "NCHW C-contiguous or " + both + "channels-last (NHWC memory) "
+                                "and aligned (use numpy.ascontiguousarray)");
 }
 
 // channels_last for the images `a` alone
