@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstddef>
+// <cstdint> for gemm_kernels_impl.h too (uintptr_t, PTRDIFF_MAX): system headers come before
+// the ISA units' target pragma, and those units include this header first
 #include <cstdint>
 #include <string>
 
