@@ -358,8 +358,10 @@ def test_sequential_runs_conv_then_max_pool_as_one_op(with_relu):
     x = tc.tensor(rand(3, 1, 20, 22).astype(np.float32))
     for got, expected in model_and_layers_one_by_one(model, model, x, model.parameters):
         np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
-    assert "conv2d_max_pool2d" in ops_run(lambda: model(x))
-    assert "conv2d" not in ops_run(lambda: model(x))
+    # the C++ pass where AVX-512 runs it; the two ops otherwise
+    one_pass = _C.isa() == "avx512"
+    assert ("conv2d_max_pool2d" in ops_run(lambda: model(x))) == one_pass
+    assert ("conv2d" in ops_run(lambda: model(x))) == (not one_pass)
 
 
 @pytest.mark.parametrize("pool", [nn.MaxPool2d(3), nn.MaxPool2d(2, stride=1),
