@@ -112,6 +112,24 @@ def test_set_gemm_tile_refuses_unknown_names():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k,n", [(64, 300, 1024), (57, 1000, 1000), (100, 40, 2048)])
+def test_b_rows_4_kib_apart_give_the_bits_of_other_strides(isa, gemm_tile, m, k, n, dtype):
+    """Row-major B whose rows are a multiple of 4 KiB apart is copied panel by panel (its
+    rows share cache sets); the same values with rows 64 bytes further apart are read in
+    place: both give the same bits, and the reference's values."""
+    per_4_kib = 4096 // np.dtype(dtype).itemsize
+    width = -(-n // per_4_kib) * per_4_kib
+    values = rand(k, width, seed=9).astype(dtype)
+    padded = np.zeros((k, width + 64 // np.dtype(dtype).itemsize), dtype)
+    padded[:, :width] = values
+    a = rand(m, k, seed=8).astype(dtype)
+    got = check(a, values[:, :n])
+    np.testing.assert_array_equal(got, _C.matmul(a, padded[:, :n]))
+    np.testing.assert_array_equal(check(a[::-1], values[::-1, :n]),
+                                  _C.matmul(a[::-1], padded[::-1, :n]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sliced_and_negative_stride_views(dtype):
     big = rand(90, 260, seed=3).astype(dtype)
     other = rand(300, 140, seed=4).astype(dtype)
