@@ -391,12 +391,12 @@ bool gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
     // panel's kc rows then all fall into the same few sets of L1 and L2, do not stay cached
     // from one tile to the next, and every tile streams its panel from L3 again. There each
     // whole panel is copied just before its tiles, where at least 8 row panels reuse the copy.
-    // Interleaved on Zen 4's AVX2 (6-row tiles, GFLOP/s in place -> copied, medians of 21
-    // rounds): one thread 64 x 512 x 2048 73 -> 77, 64 x 512 x 4096 66 -> 77, 96 x 512 x 1024
-    // 79 -> 82, 64 x 784 x 1024 71 -> 76; two threads 64 x 512 x 2048 144 -> 152, 64 x 512 x
-    // 4096 131 -> 152; B's rows 64 bytes further apart, in place: 84 and 164 at 64 x 512 x 2048
-    // (the copy still reads the aliased rows once). With 3 row panels (32 x 512 x 2048 on two
-    // threads) copying lost 11%.
+    // Interleaved in one process on Zen 4's AVX2 (6-row tiles, GFLOP/s in place -> copied,
+    // _C.matmul, medians of 9 rounds): one thread 64 x 512 x 2048 51 -> 68, 96 x 512 x 1024
+    // 53 -> 75; two threads 102 -> 134 and 103 -> 127; the benchmark's other GEMMs within 1%.
+    // B's rows at a stride that does not alias, read in place, still run faster: the copy
+    // reads the aliased rows once. With 3 row panels (32 x 512 x 2048 on two threads)
+    // copying lost 11%.
     const bool copy_b_panels = b_in_place && b_rs != 0 &&
                                magnitude(b_rs) * static_cast<ptrdiff_t>(sizeof(T)) % 4096 == 0 &&
                                ceil_div(m, B::mr) >= 8;
