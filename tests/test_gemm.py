@@ -120,8 +120,7 @@ def test_b_rows_4_kib_apart_give_the_bits_of_other_strides(isa, gemm_tile, m, k,
     per_4_kib = 4096 // np.dtype(dtype).itemsize
     width = -(-n // per_4_kib) * per_4_kib
     values = rand(k, width, seed=9).astype(dtype)
-    padded = np.zeros((k, width + 64 // np.dtype(dtype).itemsize), dtype)
-    padded[:, :width] = values
+    padded = np.pad(values, ((0, 0), (0, 64 // np.dtype(dtype).itemsize)))
     a = rand(m, k, seed=8).astype(dtype)
     got = check(a, values[:, :n])
     np.testing.assert_array_equal(got, _C.matmul(a, padded[:, :n]))
