@@ -387,18 +387,26 @@ bool gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
     // at M = 32-64). A partial right-edge panel is still packed (zero-padded to NR columns).
     const typename B::Blocks block = B::blocks(k);
     const bool b_in_place = b_cs == 1 && m <= block.m;
-    // ... except where B's rows are a multiple of 4 KiB apart (N = 1024, 2048, ... floats): a
-    // panel's kc rows then all fall into the same few sets of L1 and L2, do not stay cached
-    // from one tile to the next, and every tile streams its panel from L3 again. There each
-    // whole panel is copied just before its tiles, where at least 8 row panels reuse the copy.
+    // ... except where B's rows are far enough apart, by a power of two, to fall into few
+    // sets of L2: a panel's column of lines at a stride of p bytes (p up to 4 KiB, the page
+    // offset; the set bits above it come from the physical page) reaches 1 MiB / p lines of
+    // a 1 MiB L2 (Zen 4 and Zen 5), 256 at 4 KiB-multiple strides (N = 1024, 2048 floats),
+    // 512 at 2 KiB (N = 512). Where its kc rows fill half of that or more, the panel does not
+    // stay cached from one tile to the next and every tile streams it from L3 again. There
+    // each whole panel is copied just before its tiles, into one slot that stays in L1 and
+    // L2, where at least 8 row panels reuse the copy.
     // Interleaved in one process on Zen 4's AVX2 (6-row tiles, GFLOP/s in place -> copied,
-    // _C.matmul, medians of 9 rounds): one thread 64 x 512 x 2048 51 -> 68, 96 x 512 x 1024
-    // 53 -> 75; two threads 102 -> 134 and 103 -> 127; the benchmark's other GEMMs within 1%.
+    // _C.matmul, medians of 9 rounds, fresh arrays each round): one thread 64 x 512 x 2048
+    // 51 -> 68, 96 x 512 x 1024 53 -> 75, 64 x 2048 x 512 66 -> 73, 64 x 2048 x 1536 64 -> 72;
+    // two threads 102 -> 134, 103 -> 127, 131 -> 145 and 128 -> 147; the benchmark's other
+    // GEMMs within 1%. 1 KiB strides (kc = 512) and 2 KiB with kc = 392 neither gained nor
+    // lost (within 3%).
     // B's rows at a stride that does not alias, read in place, still run faster: the copy
     // reads the aliased rows once. With 3 row panels (32 x 512 x 2048 on two threads)
     // copying lost 11%.
-    const bool copy_b_panels = b_in_place && b_rs != 0 &&
-                               magnitude(b_rs) * static_cast<ptrdiff_t>(sizeof(T)) % 4096 == 0 &&
+    const ptrdiff_t row_bytes = magnitude(b_rs) * static_cast<ptrdiff_t>(sizeof(T));
+    const ptrdiff_t alias_bytes = smaller(row_bytes & -row_bytes, 4096);   // p (0 if b_rs = 0)
+    const bool copy_b_panels = b_in_place && block.k * alias_bytes >= (512 << 10) &&
                                ceil_div(m, B::mr) >= 8;
     const bool one_a_block = m <= block.m && k <= block.k;
     bool a_in_pack = a_packed && one_a_block;   // a_pack holds this A block already
@@ -449,14 +457,17 @@ bool gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
                 a_in_pack = one_a_block;   // and so for the next j0 too
                 for (ptrdiff_t jp = 0; jp < col_panels; ++jp) {
                     const int tile_cols = static_cast<int>(smaller(B::nr, cols - jp * B::nr));
+                    // a copied panel takes the first slot (a partial panel packed above is
+                    // the last, and never copied)
                     const bool copied = copy_b_panels && tile_cols == B::nr;
                     if (copied)
                         pack_b_panel<T, B::nr>(b + p0 * b_rs + j0 + jp * B::nr, b_rs, 1, B::nr,
-                                               kc, b_pack + jp * B::nr * kc);
-                    const bool packed = !b_in_place || tile_cols < B::nr || copied;
-                    const T* bp = packed ? b_pack + jp * B::nr * kc
-                                         : b + p0 * b_rs + j0 + jp * B::nr;
-                    const ptrdiff_t b_stride = packed ? B::nr : b_rs;
+                                               kc, b_pack);
+                    const bool packed = !b_in_place || tile_cols < B::nr;
+                    const T* bp = copied   ? b_pack
+                                  : packed ? b_pack + jp * B::nr * kc
+                                           : b + p0 * b_rs + j0 + jp * B::nr;
+                    const ptrdiff_t b_stride = packed || copied ? B::nr : b_rs;
                     // B read in place (or copied panel by panel): this panel's tiles fetch the
                     // next panel's rows
                     if (fetch_ahead && b_in_place) {

@@ -112,13 +112,17 @@ def test_set_gemm_tile_refuses_unknown_names():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("m,k,n", [(64, 300, 1024), (57, 1000, 1000), (100, 40, 2048)])
-def test_b_rows_4_kib_apart_give_the_bits_of_other_strides(isa, gemm_tile, m, k, n, dtype):
-    """Row-major B whose rows are a multiple of 4 KiB apart is copied panel by panel (its
-    rows share cache sets); the same values with rows 64 bytes further apart are read in
-    place: both give the same bits, and the reference's values."""
-    per_4_kib = 4096 // np.dtype(dtype).itemsize
-    width = -(-n // per_4_kib) * per_4_kib
+@pytest.mark.parametrize("row_bytes,m,k,n", [(4096, 64, 300, 1024), (4096, 57, 1000, 1000),
+                                             (4096, 100, 40, 2048), (2048, 64, 300, 500),
+                                             (1024, 57, 1024, 250)])
+def test_b_rows_a_power_of_two_apart_give_the_bits_of_other_strides(isa, gemm_tile, row_bytes,
+                                                                     m, k, n, dtype):
+    """Row-major B whose rows are 4, 2 or 1 KiB apart is copied panel by panel where a K
+    block is deep enough (its rows share cache sets; not at k = 40); the same values with
+    rows 64 bytes further apart are read in place: both give the same bits, and the
+    reference's values."""
+    per_row = row_bytes // np.dtype(dtype).itemsize
+    width = (-(-n // per_row) | 1) * per_row       # an odd multiple: aliasing at row_bytes
     values = rand(k, width, seed=9).astype(dtype)
     padded = np.pad(values, ((0, 0), (0, 64 // np.dtype(dtype).itemsize)))
     a = rand(m, k, seed=8).astype(dtype)
