@@ -398,9 +398,10 @@ bool gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
     // Interleaved in one process on Zen 4's AVX2 (6-row tiles, GFLOP/s in place -> copied,
     // _C.matmul, medians of 9 rounds, fresh arrays each round): one thread 64 x 512 x 2048
     // 51 -> 68, 96 x 512 x 1024 53 -> 75, 64 x 2048 x 512 66 -> 73, 64 x 2048 x 1536 64 -> 72;
-    // two threads 102 -> 134, 103 -> 127, 131 -> 145 and 128 -> 147; the benchmark's other
-    // GEMMs within 1%. 1 KiB strides (kc = 512) and 2 KiB with kc = 392 neither gained nor
-    // lost (within 3%).
+    // two threads 102 -> 134, 103 -> 127, 131 -> 145 and 128 -> 147. 1 KiB strides (kc = 512)
+    // and 2 KiB with kc = 392 neither gained nor lost (within 3%) there; the benchmark's
+    // 128 x 784 x 512 (2 KiB, kc = 392, two threads of 66 rows) ran 765 -> 704 us with the
+    // copy in one slot (old and new builds in alternating processes).
     // B's rows at a stride that does not alias, read in place, still run faster: the copy
     // reads the aliased rows once. With 3 row panels (32 x 512 x 2048 on two threads)
     // copying lost 11%.
