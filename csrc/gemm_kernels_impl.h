@@ -391,7 +391,8 @@ bool gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
     // sets of L2: a panel's column of lines at a stride of p bytes (p up to 4 KiB, the page
     // offset; the set bits above it come from the physical page) reaches 1 MiB / p lines of
     // a 1 MiB L2 (Zen 4 and Zen 5), 256 at 4 KiB-multiple strides (N = 1024, 2048 floats),
-    // 512 at 2 KiB (N = 512). Where its kc rows fill half of that or more, the panel does not
+    // 512 at 2 KiB (N = 512); on huge pages (NumPy advises them from 4 MiB) strides past
+    // 4 KiB reach fewer still. Where its kc rows fill half of that or more, the panel does not
     // stay cached from one tile to the next and every tile streams it from L3 again. There
     // each whole panel is copied just before its tiles, into one slot that stays in L1 and
     // L2, where at least 8 row panels reuse the copy.
