@@ -393,9 +393,11 @@ bool gemm_cell(const T* a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T* b, ptrdiff_t
     // a 1 MiB L2 (Zen 4 and Zen 5), 256 at 4 KiB-multiple strides (N = 1024, 2048 floats),
     // 512 at 2 KiB (N = 512); on huge pages (NumPy advises them from 4 MiB) strides past
     // 4 KiB reach fewer still. Where its kc rows fill half of that or more, the panel does not
-    // stay cached from one tile to the next and every tile streams it from L3 again. There
-    // each whole panel is copied just before its tiles, into one slot that stays in L1 and
-    // L2, where at least 8 row panels reuse the copy.
+    // stay cached from one tile to the next and every tile streams it from L3 again (and at
+    // 4 KiB multiples all its lines share one L1 set, whose misses are served one or two at
+    // a time: 8.3 TSC ticks a row from L2 on Zen 4, against 2.2 unaliased). There each whole
+    // panel is copied just before its tiles, into one slot that stays in L1 and L2, where at
+    // least 8 row panels reuse the copy.
     // Interleaved in one process on Zen 4's AVX2 (6-row tiles, GFLOP/s in place -> copied,
     // _C.matmul, medians of 9 rounds, fresh arrays each round): one thread 64 x 512 x 2048
     // 51 -> 68, 96 x 512 x 1024 53 -> 75, 64 x 2048 x 512 66 -> 73, 64 x 2048 x 1536 64 -> 72;
