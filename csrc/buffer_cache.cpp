@@ -13,6 +13,13 @@
 
 namespace tensorcore {
 
+OutOfMemory::OutOfMemory(size_t bytes)
+    : message_("out of memory for an array of " + std::to_string(bytes) + " bytes") {}
+
+OutOfMemory::OutOfMemory(const char* op, const std::bad_alloc& cause)
+    : message_(std::string(op) + ": " +
+               (dynamic_cast<const OutOfMemory*>(&cause) ? cause.what() : "out of memory")) {}
+
 namespace {
 
 // Each block starts with a header line holding its capacity; callers get the byte after it.
@@ -56,18 +63,6 @@ Cache& cache() {
     static Cache* instance = new Cache();   // never destroyed: blocks may return at exit
     return *instance;
 }
-
-// std::bad_alloc saying what was asked for: pybind11 raises MemoryError with what()
-class OutOfMemory : public std::bad_alloc {
-  public:
-    explicit OutOfMemory(size_t bytes)
-        : message_("tensorcore: out of memory for an array of " + std::to_string(bytes) +
-                   " bytes") {}
-    const char* what() const noexcept override { return message_.c_str(); }
-
-  private:
-    std::string message_;
-};
 
 // A block of `capacity` bytes: a cached one of that capacity, else a fresh one.
 char* take_block(size_t capacity) {
@@ -150,7 +145,7 @@ std::string select_cache_limit_from_environment() {
     const long long megabytes = std::strtoll(requested, &end, 10);
     if (*end != '\0' || megabytes < 0 || megabytes > (1LL << 30)) {
         return std::string("TENSORCORE_CPU_CACHE_MB='") + requested +
-               "' is not a non-negative integer; caching up to " +
+               "' is not an integer from 0 to 2^30; caching up to " +
                std::to_string(cache_limit() >> 20) + " MB of freed buffers";
     }
     set_cache_limit(static_cast<size_t>(megabytes) << 20);

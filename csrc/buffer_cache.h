@@ -9,9 +9,23 @@
 #include <algorithm>
 #include <cstddef>
 #include <memory>
+#include <new>
 #include <string>
 
 namespace tensorcore {
+
+// std::bad_alloc saying what ran out: pybind11 raises MemoryError with what()
+class OutOfMemory : public std::bad_alloc {
+  public:
+    // "out of memory for an array of `bytes` bytes"
+    explicit OutOfMemory(size_t bytes);
+    // "`op`: " and what `cause` says (an OutOfMemory's message, else "out of memory")
+    OutOfMemory(const char* op, const std::bad_alloc& cause);
+    const char* what() const noexcept override { return message_.c_str(); }
+
+  private:
+    std::string message_;
+};
 
 // `bytes` of storage (any size, 0 included); std::bad_alloc when memory runs out.
 void* cache_allocate(size_t bytes);
@@ -28,7 +42,7 @@ size_t cache_cached_bytes();
 void set_cache_poison(bool on);
 
 // Applies TENSORCORE_CPU_CACHE_MB when set; returns a warning for the caller to raise when it
-// is not a non-negative integer (the default limit stays).
+// is not an integer from 0 to 2^30 (the default limit stays).
 std::string select_cache_limit_from_environment();
 
 // Scratch space of `size` T from the cache, given back when it goes out of scope.

@@ -24,8 +24,8 @@ T* updated_data(const py::array& a) {
 }
 
 // The arrays of one update, checked: the parameter's dtype and shape for all, C-contiguous,
-// the updated ones writeable, no two sharing memory (the kernels read and write each element
-// once, in place).
+// the updated ones writeable, no two sharing memory but grad and param being one array (the
+// kernels read and write each element once, in place).
 class Operands {
 public:
     Operands(const char* op, const py::array& param, const py::array& grad)
@@ -70,7 +70,12 @@ public:
         const char* begin = static_cast<const char*>(a.data());
         const Span span{name, begin, begin + a.nbytes()};
         for (int i = 0; i < checked_; ++i) {
-            if (span.begin < spans_[i].end && spans_[i].begin < span.end) {
+            // grad may be param itself (PyTorch allows p.grad = p): both C-contiguous of one
+            // shape, element j of one is element j of the other, and the kernels read both
+            // before writing param
+            const bool grad_is_param = !updated && i == 0 && span.begin == spans_[0].begin &&
+                                       span.end == spans_[0].end;
+            if (span.begin < spans_[i].end && spans_[i].begin < span.end && !grad_is_param) {
                 throw std::invalid_argument(std::string(op_) + ": " + name + " and " +
                                             spans_[i].name + " share memory");
             }

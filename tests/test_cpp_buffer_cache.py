@@ -125,8 +125,12 @@ def test_one_kernel_gradient_for_two_leaves_gives_each_its_own_array():
 
 @pytest.mark.skipif("libasan" in os.environ.get("LD_PRELOAD", ""),
                     reason="AddressSanitizer ends the process on an impossible allocation")
-def test_an_allocation_that_fails_says_how_large_it_was():
+def test_an_allocation_that_fails_names_the_op_and_says_how_large_it_was():
     """A 2^60-byte output (within the size checks, beyond any address space): MemoryError with
-    the size, where pybind11 passed on a bare "std::bad_alloc"."""
-    with pytest.raises(MemoryError, match=f"out of memory for an array of {2**60} bytes"):
+    the op and the size, where pybind11 passed on a bare "std::bad_alloc"."""
+    with pytest.raises(MemoryError, match=f"^matmul: out of memory for an array of {2**60} "
+                                          "bytes$"):
         _C.matmul(stride_0(2**29, 1), stride_0(1, 2**29))
+    with pytest.raises(MemoryError, match=r"^conv2d: out of memory for an array of \d+ bytes$"):
+        _C.conv2d(np.ones((1, 1, 3, 3), np.float32), np.ones((1, 1, 3, 3), np.float32), None,
+                  (1, 1), (2**20,) * 4, (1, 1), 1)

@@ -289,6 +289,22 @@ def test_optimizer_steps(isa, dtype, size, name, args, torch_name, torch_args):
     assert_matches(got, np_optimizer_steps(name, args, param, grads).astype(dtype), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", [7, 70_001])      # one thread; chunks over the threads
+@pytest.mark.parametrize("name,args,torch_name,torch_args", OPTIMIZER_CASES)
+def test_optimizer_steps_take_the_param_as_its_own_gradient(isa, dtype, size, name, args,
+                                                              torch_name, torch_args):
+    """grad the param array itself (PyTorch allows p.grad = p): three steps give the bits of
+    the same steps given a copy of the param as grad."""
+    aliased, copied = rand(size, seed=1).astype(dtype), rand(size, seed=1).astype(dtype)
+    with tc.kernels.use(**{f"{name}_step": "cpu.cpp"}):
+        optimizer_steps(name, args, aliased, [aliased] * 3)
+        assert tc.kernels.get(f"{name}_step").last.name == "cpu.cpp"
+        optimizer_steps(name, args, copied, (copied.copy() for _ in range(3)))
+    assert not np.array_equal(aliased, rand(size, seed=1).astype(dtype))
+    np.testing.assert_array_equal(aliased, copied)
+
+
 @pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
 @pytest.mark.parametrize("name,args,torch_name,torch_args", OPTIMIZER_CASES)
 def test_optimizer_steps_match_torch_on_a_large_tensor(name, args, torch_name, torch_args):
@@ -516,7 +532,9 @@ def test_bad_input_to_fused_kernels_raises():
          (np.ones(4), np.ones(4), shared[:4], shared[3:7], 1, 0.1, 0.9, 0.999, 1e-8, 0.0,
           False)),
         (ValueError, "adam_step: grad and param share memory", _C.adam_step,
-         (shared[:4], shared[:4], np.ones(4), np.ones(4), 1, 0.1, 0.9, 0.999, 1e-8, 0.0, False)),
+         (shared[:4], shared[1:5], np.ones(4), np.ones(4), 1, 0.1, 0.9, 0.999, 1e-8, 0.0, False)),
+        (ValueError, "sgd_step: velocity and param share memory", _C.sgd_step,
+         (shared[:4], np.ones(4), shared[:4], 0.1, 0.9, False, 0.0)),
     ]
     for error, message, fn, args in cases:
         with pytest.raises(error, match=message):

@@ -118,7 +118,7 @@ def optimizer_steps(name, args, param, grads):
         step = lambda g, t: registry.get("rmsprop_step")(param, g, square_avg, buf,  # noqa: E731
                                                          grad_avg, **args)
     for t, g in enumerate(grads, start=1):
-        assert step(g.astype(param.dtype), t) is None
+        assert step(g.astype(param.dtype, copy=False), t) is None
     return param
 
 

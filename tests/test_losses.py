@@ -283,6 +283,17 @@ def test_class_index_out_of_range(op, bad):
         getattr(F, op)(logits(3, 5), tc.tensor([0, bad, 1]))
 
 
+@pytest.mark.parametrize("bad", [2**63, 2**64 - 100])
+def test_unsigned_class_indices_past_int64_are_out_of_range(bad):
+    """Cast to int64 first, they wrapped negative: 2^64 - 100 to ignore_index, silently."""
+    with pytest.raises(IndexError, match=rf"cross_entropy: .*\[0, 5\).* got {bad}"):
+        F.cross_entropy(logits(3, 5), tc.tensor(np.array([0, bad, 1], np.uint64)))
+    loss = F.cross_entropy(logits(3, 5), tc.tensor(np.array([0, 255, 1], np.uint8)),
+                           ignore_index=255)
+    expected = F.cross_entropy(logits(3, 5)[[0, 2]], tc.tensor([0, 1]))
+    np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-12)
+
+
 def test_ignore_index_may_lie_outside_the_classes():
     loss = F.cross_entropy(logits(3, 5), tc.tensor([0, 7, 1]), ignore_index=7)
     assert np.isfinite(loss.item())

@@ -7,6 +7,7 @@ import pytest
 
 import tensorcore as tc
 from tensorcore import nn, optim
+from tensorcore.errors import DTypeError, ShapeError
 from tensorcore.optim import lr_scheduler
 from tests.helpers import assert_close, needs_torch, rand, torch
 
@@ -155,6 +156,22 @@ def test_only_parameters_with_grad_move_and_zero_grad():
     np.testing.assert_array_equal(a.grad.numpy(), [0.0, 0.0])
     opt.zero_grad()
     assert a.grad is None
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad"])
+def test_a_gradient_of_another_shape_or_dtype_is_rejected(name):
+    """As PyTorch rejects them on assignment to .grad; they reached NumPy, which broadcast a
+    (3,) gradient over a (2, 3) parameter and applied a float32 one to float64, silently."""
+    for grad, error, message in [
+            (np.ones(3), ShapeError, r"parameter of shape \(2, 3\) to have that shape, got "
+                                     r"\(3,\)"),
+            (np.ones((2, 3), np.float32), DTypeError, "float64 parameter to be float64, got "
+                                                       "float32")]:
+        p = nn.Parameter(tc.tensor(np.ones((2, 3))))
+        p.grad = tc.tensor(grad)
+        with pytest.raises(error, match=rf"{name}.step: expected the gradient of a {message}"):
+            getattr(optim, name)([p], lr=0.1).step()
+        np.testing.assert_array_equal(p.numpy(), 1.0)
 
 
 def test_add_param_group_and_group_defaults():

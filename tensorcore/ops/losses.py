@@ -227,13 +227,22 @@ def _class_targets(op, target, input, rows_shape, classes, ignore_index):
             expected += f" or class probabilities (a {input.dtype} tensor of shape {input.shape})"
         message = f"{op}: expected target {expected}, got {target.dtype} of shape {target.shape}"
         raise (DTypeError if target.shape in (rows_shape, input.shape) else ShapeError)(message)
-    data = target._data.reshape(-1).astype(np.int64)         # (M,)
+    flat = target._data.reshape(-1)                           # (M,)
+    if target.dtype.kind == "u":    # checked before the cast: past 2^63 it would wrap negative
+        too_large = flat >= classes
+        if ignore_index >= 0:
+            too_large &= flat != ignore_index
+        _check_class_range(op, flat, too_large, classes, ignore_index)
+    data = flat.astype(np.int64)
     keep = data != ignore_index
-    bad = keep & ((data < 0) | (data >= classes))
+    _check_class_range(op, flat, keep & ((data < 0) | (data >= classes)), classes, ignore_index)
+    return array_module(data).where(keep, data, 0), keep
+
+
+def _check_class_range(op, flat, bad, classes, ignore_index):
     if bool(bad.any()):
         raise TensorIndexError(f"{op}: target class indices must be in [0, {classes}) or equal "
-                               f"ignore_index={ignore_index}, got {int(data[bad][0])}")
-    return array_module(data).where(keep, data, 0), keep
+                               f"ignore_index={ignore_index}, got {int(flat[bad][0])}")
 
 
 def _weighted_class_loss(nll, log_probs, safe, keep, weight, reduction, rows_shape,

@@ -9,6 +9,7 @@ import copy
 
 from .. import device as devices
 from ..autograd import enable_grad
+from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, _make
 
 
@@ -79,10 +80,22 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    grad = p.grad._data
+                    grad = self._checked_grad(p)
                     self._update(p, -grad if group.get("maximize") else grad, group,
                                  self.state.setdefault(p, {}))
         return loss
+
+    def _checked_grad(self, param):
+        """param's gradient array, which must have param's shape and dtype (PyTorch checks
+        them when .grad is assigned; autograd's gradients always have them)."""
+        grad, data = param.grad._data, param._data
+        if grad.shape != data.shape:
+            raise ShapeError(f"{type(self).__name__}.step: expected the gradient of a parameter "
+                             f"of shape {data.shape} to have that shape, got {grad.shape}")
+        if grad.dtype != data.dtype:
+            raise DTypeError(f"{type(self).__name__}.step: expected the gradient of a {data.dtype} "
+                             f"parameter to be {data.dtype}, got {grad.dtype}")
+        return grad
 
     def _update(self, param, grad, group, state):
         raise NotImplementedError
