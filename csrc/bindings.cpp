@@ -87,8 +87,8 @@ PYBIND11_MODULE(_C, m) {
            py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"),
            py::arg("algorithm") = "auto",
            "x (N, C, H, W) NCHW or channels-last, weight (O, C/groups, kh, kw) -> y (N, O, OH, OW) "
-           "in x's memory format; padding (top, bottom, left, right); algorithm 'auto', "
-           "'winograd' or 'winograd_rows'.");
+           "in x's memory format; padding (top, bottom, left, right); algorithm 'auto', 'direct' "
+           "(never Winograd), 'winograd' or 'winograd_rows'.");
     def_op(m, "conv2d_max_pool2d", &tensorcore::conv2d_max_pool2d, py::arg("x"), py::arg("weight"),
            py::arg("bias"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
            py::arg("groups"),
@@ -103,11 +103,11 @@ PYBIND11_MODULE(_C, m) {
     def_op(m, "conv2d_backward_input", &tensorcore::conv2d_backward_input, py::arg("grad"),
            py::arg("weight"), py::arg("x_shape"), py::arg("stride"), py::arg("padding"),
            py::arg("dilation"), py::arg("groups"), py::arg("algorithm") = "auto",
-           "-> dx (N, C, H, W) in grad's memory format.");
+           "-> dx (N, C, H, W) in grad's memory format; algorithm 'auto', 'direct' or 'winograd'.");
     def_op(m, "conv2d_backward_weight", &tensorcore::conv2d_backward_weight, py::arg("grad"),
            py::arg("x"), py::arg("weight_shape"), py::arg("stride"), py::arg("padding"),
            py::arg("dilation"), py::arg("groups"), py::arg("algorithm") = "auto",
-           "-> (dweight, dbias); algorithm 'auto', 'winograd' or 'winograd_rows'.");
+           "-> (dweight, dbias); algorithm 'auto', 'direct', 'winograd' or 'winograd_rows'.");
     m.def("fma_peak", &tensorcore::fma_peak, py::arg("threads"), py::arg("seconds") = 0.05,
           py::arg("repeats") = 3,
           "Measured float32 FMA peak in GFLOP/s of `threads` threads on the active ISA.");

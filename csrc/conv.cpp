@@ -145,8 +145,9 @@ const T* data_of(const py::array& a) {
     return static_cast<const T*>(a.data());
 }
 
-// The algorithms an op can be asked for: conv_algorithms.cpp's choice, or one forced
-enum class Algorithm { automatic, winograd, winograd_rows };
+// The algorithms an op can be asked for: conv_algorithms.cpp's choice, its choice without
+// Winograd (each output a sum over its own window: see conv_geometry.h), or one forced
+enum class Algorithm { automatic, direct, winograd, winograd_rows };
 
 template <typename T>
 py::array forward_typed(const tensorcore::ConvGeometry& g, const py::array& x,
@@ -155,11 +156,15 @@ py::array forward_typed(const tensorcore::ConvGeometry& g, const py::array& x,
     py::array out = image_array<T>(g.channels_last, g.N, g.O, g.OH, g.OW, &y);
     const T* bias_data = bias.is_none() ? nullptr : data_of<T>(bias.cast<py::array>());
     py::gil_scoped_release release;
-    auto* kernel = algorithm == Algorithm::winograd ? tensorcore::conv_winograd_forward<T>
-                   : algorithm == Algorithm::winograd_rows
-                       ? tensorcore::conv_winograd_rows_forward<T>
-                       : tensorcore::conv_forward<T>;
-    kernel(g, data_of<T>(x), data_of<T>(weight), bias_data, y);
+    if (algorithm == Algorithm::winograd) {
+        tensorcore::conv_winograd_forward<T>(g, data_of<T>(x), data_of<T>(weight), bias_data, y);
+    } else if (algorithm == Algorithm::winograd_rows) {
+        tensorcore::conv_winograd_rows_forward<T>(g, data_of<T>(x), data_of<T>(weight), bias_data,
+                                                  y);
+    } else {
+        tensorcore::conv_forward<T>(g, data_of<T>(x), data_of<T>(weight), bias_data, y,
+                                    algorithm == Algorithm::automatic);
+    }
     return out;
 }
 
@@ -169,9 +174,12 @@ py::array backward_input_typed(const tensorcore::ConvGeometry& g, const py::arra
     T* dx;
     py::array out = image_array<T>(g.channels_last, g.N, g.C, g.H, g.W, &dx);
     py::gil_scoped_release release;
-    auto* kernel = algorithm == Algorithm::winograd ? tensorcore::conv_winograd_backward_input<T>
-                                                    : tensorcore::conv_backward_input<T>;
-    kernel(g, data_of<T>(grad), data_of<T>(weight), dx);
+    if (algorithm == Algorithm::winograd) {
+        tensorcore::conv_winograd_backward_input<T>(g, data_of<T>(grad), data_of<T>(weight), dx);
+    } else {
+        tensorcore::conv_backward_input<T>(g, data_of<T>(grad), data_of<T>(weight), dx,
+                                           algorithm == Algorithm::automatic);
+    }
     return out;
 }
 
@@ -185,12 +193,16 @@ py::tuple backward_weight_typed(const tensorcore::ConvGeometry& g, const py::arr
     T* dbias_data = dbias.mutable_data();
     {
         py::gil_scoped_release release;
-        auto* kernel = algorithm == Algorithm::winograd
-                           ? tensorcore::conv_winograd_backward_weight<T>
-                       : algorithm == Algorithm::winograd_rows
-                           ? tensorcore::conv_winograd_rows_backward_weight<T>
-                           : tensorcore::conv_backward_weight<T>;
-        kernel(g, data_of<T>(grad), data_of<T>(x), dweight_data, dbias_data);
+        if (algorithm == Algorithm::winograd) {
+            tensorcore::conv_winograd_backward_weight<T>(g, data_of<T>(grad), data_of<T>(x),
+                                                         dweight_data, dbias_data);
+        } else if (algorithm == Algorithm::winograd_rows) {
+            tensorcore::conv_winograd_rows_backward_weight<T>(g, data_of<T>(grad), data_of<T>(x),
+                                                              dweight_data, dbias_data);
+        } else {
+            tensorcore::conv_backward_weight<T>(g, data_of<T>(grad), data_of<T>(x), dweight_data,
+                                                dbias_data, algorithm == Algorithm::automatic);
+        }
     }
     return py::make_tuple(dweight, dbias);
 }
@@ -203,11 +215,13 @@ void check_grad_shape(const char* op, const py::array& grad, const tensorcore::C
     });
 }
 
-// The algorithm asked for: "auto" leaves the choice to conv_algorithms.cpp; "winograd" and
-// (where the op has it: with_rows) "winograd_rows" must apply to g.
+// The algorithm asked for: "auto" leaves the choice to conv_algorithms.cpp, "direct" too but
+// without Winograd; "winograd" and (where the op has it: with_rows) "winograd_rows" must apply
+// to g.
 Algorithm chosen_algorithm(const char* op, const std::string& algorithm,
                            const tensorcore::ConvGeometry& g, bool with_rows) {
     if (algorithm == "auto") return Algorithm::automatic;
+    if (algorithm == "direct") return Algorithm::direct;
     if (with_rows && algorithm == "winograd_rows") {
         require(tensorcore::conv_winograd_rows_applies(g), op, [&] {
             return "algorithm 'winograd_rows' needs NCHW images, a 3x3 kernel, stride 1, "
@@ -222,7 +236,8 @@ Algorithm chosen_algorithm(const char* op, const std::string& algorithm,
     }
     require(algorithm == "winograd", op, [&] {
         return std::string("expected algorithm ") +
-               (with_rows ? "'auto', 'winograd' or 'winograd_rows'" : "'auto' or 'winograd'") +
+               (with_rows ? "'auto', 'direct', 'winograd' or 'winograd_rows'"
+                          : "'auto', 'direct' or 'winograd'") +
                ", got '" + algorithm + "'";
     });
     require(tensorcore::conv_winograd_applies(g), op, [&] {

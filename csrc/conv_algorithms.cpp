@@ -1,6 +1,6 @@
 // The convolution entry points of conv_geometry.h: each picks Winograd where it pays (2-D, or
-// row-pair for few input channels), else the direct kernels or the GEMM lowering for its
-// memory format.
+// row-pair for few input channels) and is allowed, else the direct kernels or the GEMM
+// lowering for its memory format.
 #include <vector>
 
 #include "conv_lowering.h"
@@ -43,14 +43,15 @@ void conv_bias_gradient(const ConvGeometry& g, const T* grad, T* dbias) {
 }
 
 template <typename T>
-void conv_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y) {
-    if (conv_winograd_pays(g)) {
+void conv_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y,
+                  bool winograd) {
+    if (winograd && conv_winograd_pays(g)) {
         conv_winograd_forward(g, x, weight, bias, y);
     } else if (nhwc_direct_applies(g, true)) {
         nhwc_direct_forward(g, x, weight, bias, y);
     } else if (g.channels_last) {
         nhwc_forward(g, x, weight, bias, y);
-    } else if (conv_winograd_rows_pays(g, true)) {
+    } else if (winograd && conv_winograd_rows_pays(g, true)) {
         conv_winograd_rows_forward(g, x, weight, bias, y);
     } else if (conv_direct_forward_applies(g)) {
         conv_direct_forward(g, x, weight, bias, y);
@@ -60,8 +61,9 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* weight, const T* b
 }
 
 template <typename T>
-void conv_backward_input(const ConvGeometry& g, const T* grad, const T* weight, T* dx) {
-    if (conv_winograd_pays(g)) {
+void conv_backward_input(const ConvGeometry& g, const T* grad, const T* weight, T* dx,
+                         bool winograd) {
+    if (winograd && conv_winograd_pays(g)) {
         conv_winograd_backward_input(g, grad, weight, dx);
     } else if (g.channels_last) {
         nhwc_backward_input(g, grad, weight, dx);
@@ -74,12 +76,12 @@ void conv_backward_input(const ConvGeometry& g, const T* grad, const T* weight, 
 
 template <typename T>
 void conv_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
-                          T* dbias) {
-    if (conv_winograd_pays(g)) {   // dbias included
+                          T* dbias, bool winograd) {
+    if (winograd && conv_winograd_pays(g)) {   // dbias included
         conv_winograd_backward_weight(g, grad, x, dweight, dbias);
         return;
     }
-    if (conv_winograd_rows_pays(g, false)) {   // dbias included
+    if (winograd && conv_winograd_rows_pays(g, false)) {   // dbias included
         conv_winograd_rows_backward_weight(g, grad, x, dweight, dbias);
         return;
     }
@@ -100,16 +102,17 @@ void conv_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* d
 }
 
 template void conv_forward<float>(const ConvGeometry&, const float*, const float*, const float*,
-                                  float*);
+                                  float*, bool);
 template void conv_forward<double>(const ConvGeometry&, const double*, const double*,
-                                   const double*, double*);
-template void conv_backward_input<float>(const ConvGeometry&, const float*, const float*, float*);
+                                   const double*, double*, bool);
+template void conv_backward_input<float>(const ConvGeometry&, const float*, const float*, float*,
+                                         bool);
 template void conv_backward_input<double>(const ConvGeometry&, const double*, const double*,
-                                          double*);
+                                          double*, bool);
 template void conv_backward_weight<float>(const ConvGeometry&, const float*, const float*, float*,
-                                          float*);
+                                          float*, bool);
 template void conv_backward_weight<double>(const ConvGeometry&, const double*, const double*,
-                                           double*, double*);
+                                           double*, double*, bool);
 
 template void conv_bias_gradient<float>(const ConvGeometry&, const float*, float*);
 template void conv_bias_gradient<double>(const ConvGeometry&, const double*, double*);

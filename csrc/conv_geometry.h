@@ -35,18 +35,25 @@ struct ConvGeometry {
     }
 };
 
+// The entry points below pick an algorithm per shape. With `winograd` false they never pick
+// Winograd, whose transforms mix a tile's pixels: there one Inf or NaN input makes its whole
+// tile NaN, and a huge value rounds its neighbours' outputs at its own scale. The direct
+// kernels and the GEMM lowering sum each output over its own window only.
+
 // y = conv(x, weight) + bias (bias may be null).
 template <typename T>
-void conv_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y);
+void conv_forward(const ConvGeometry& g, const T* x, const T* weight, const T* bias, T* y,
+                  bool winograd);
 
 // dx = the gradient of the forward pass's x for output gradient `grad`.
 template <typename T>
-void conv_backward_input(const ConvGeometry& g, const T* grad, const T* weight, T* dx);
+void conv_backward_input(const ConvGeometry& g, const T* grad, const T* weight, T* dx,
+                         bool winograd);
 
 // dweight (O, C/groups, kh, kw) and dbias (O,) for output gradient `grad`.
 template <typename T>
 void conv_backward_weight(const ConvGeometry& g, const T* grad, const T* x, T* dweight,
-                          T* dbias);
+                          T* dbias, bool winograd);
 
 // The direct kernels (conv_direct.cpp), for NCHW inputs where conv_direct_*_applies;
 // the conv_* entry points pick them themselves.

@@ -367,12 +367,56 @@ def test_winograd_declines_other_kernel_sizes_and_bad_algorithm_names():
         ours("conv2d_backward_weight", "cpu.winograd")(rand(2, 4, 5, 5), x, w.shape, **geo)
     with pytest.raises(ValueError, match="got kernel \\(5, 5\\)"):
         _C.conv2d_backward_input(rand(2, 4, 5, 5), w, x.shape, algorithm="winograd", **geo)
-    with pytest.raises(ValueError, match="expected algorithm 'auto', 'winograd' or "
+    with pytest.raises(ValueError, match="expected algorithm 'auto', 'direct', 'winograd' or "
                                          "'winograd_rows', got 'fft'"):
         _C.conv2d(x, w, None, algorithm="fft", **geo)
-    with pytest.raises(ValueError, match="expected algorithm 'auto' or 'winograd', got 'fft'"):
+    with pytest.raises(ValueError, match="expected algorithm 'auto', 'direct' or 'winograd', "
+                                         "got 'fft'"):
         _C.conv2d_backward_input(rand(2, 4, 7, 7), rand(4, 3, 3, 3), x.shape, algorithm="fft",
                                  **geo)
+
+
+# --- "cpu.direct": "cpu.cpp"'s kernels without Winograd -------------------------------------
+
+# where "cpu.cpp" takes Winograd: F(4x4, 3x3) from 8 input channels, row pairs below them and
+# the 2-D F(2x2, 3x3) tiles for one (AVX-512); and the direct kernels
+DIRECT_VARIANT_CASES = WINOGRAD_CASES[2:7] + [
+    ((3, 1, 28, 28), (5, 1, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),
+    ((3, 7, 20, 18), (5, 7, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
+]
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", DIRECT_VARIANT_CASES + CASES[:6], ids=case_id)
+def test_direct_against_reference(isa, case, dtype, layout):
+    check_all_ops(case, dtype, layout, variant="cpu.direct")
+
+
+@pytest.mark.parametrize("case", DIRECT_VARIANT_CASES, ids=case_id)
+def test_direct_keeps_an_inf_or_nan_to_the_outputs_whose_window_holds_it(isa, case):
+    """One Inf and one NaN input (x for the forward, grad for the input gradient): "cpu.direct"
+    gives non-finite values exactly where the float64 reference does, the others as it does;
+    Winograd, whose transforms mix a tile's pixels, spreads them."""
+    x_shape, w_shape = case[:2]
+    geo = geometry(case)
+    w = rand(*w_shape, seed=2).astype(np.float32)
+    y_shape = reference("conv2d")(rand(*x_shape), w, None, **geo).shape
+    x, grad = rand(*x_shape, seed=1).astype(np.float32), rand(*y_shape, seed=3).astype(np.float32)
+    for a in (x, grad):
+        a[0, 0, 1, 2], a[-1, -1, -2, -1] = np.inf, np.nan
+    for op, args in (("conv2d", (x, w, None)), ("conv2d_backward_input", (grad, w, x_shape))):
+        expected = reference(op)(*(a.astype(np.float64) if isinstance(a, np.ndarray) else a
+                                   for a in args), **geo)
+        got = ours(op, "cpu.direct")(*args, **geo)
+        bad = ~np.isfinite(expected)
+        np.testing.assert_array_equal(~np.isfinite(got), bad, err_msg=op)
+        assert_matches(np.where(bad, 0, got), np.where(bad, 0, expected), np.float32, op)
+        try:
+            spread = ~np.isfinite(ours(op, "cpu.winograd")(*args, **geo))
+        except NotImplementedError:
+            continue
+        assert spread.sum() > bad.sum(), op
 
 
 # --- row-pair Winograd F(2, 3) ("cpu.winograd_rows" for the forward and the weight gradient;
@@ -516,8 +560,8 @@ def test_winograd_rows_declines_channels_last_and_the_input_gradient():
         ours("conv2d_backward_weight", "cpu.winograd_rows")(nhwc(grad), nhwc(x), w.shape, **geo)
     with pytest.raises(ValueError, match="channels-last"):
         _C.conv2d_backward_weight(nhwc(grad), nhwc(x), w.shape, algorithm="winograd_rows", **geo)
-    with pytest.raises(ValueError, match="expected algorithm 'auto' or 'winograd', got "
-                                         "'winograd_rows'"):
+    with pytest.raises(ValueError, match="expected algorithm 'auto', 'direct' or 'winograd', "
+                                         "got 'winograd_rows'"):
         _C.conv2d_backward_input(grad, w, x.shape, algorithm="winograd_rows", **geo)
 
 

@@ -1,10 +1,15 @@
 """conv2d and its backward passes as "cpu.cpp" (csrc/conv*.cpp, which picks the kernels per
-shape), "cpu.winograd" (Winograd F(4x4, 3x3) forced wherever it applies) and, for the
-forward and the weight gradient, "cpu.winograd_rows" (row-pair Winograd F(2, 3) forced
-wherever it applies; its forward takes 2-D F(2x2, 3x3) tiles for one input channel and even
-output rows). Images run NCHW, or channels-last when their memory is NHWC (an
-NCHW-shaped view such as ``x_nhwc.transpose(0, 3, 1, 2)``, as the Keras face passes them), and
-come back in that memory format; other strides are copied first."""
+shape), "cpu.direct" (its pick without Winograd), "cpu.winograd" (Winograd F(4x4, 3x3) forced
+wherever it applies) and, for the forward and the weight gradient, "cpu.winograd_rows"
+(row-pair Winograd F(2, 3) forced wherever it applies; its forward takes 2-D F(2x2, 3x3) tiles
+for one input channel and even output rows). Images run NCHW, or channels-last when their
+memory is NHWC (an NCHW-shaped view such as ``x_nhwc.transpose(0, 3, 1, 2)``, as the Keras
+face passes them), and come back in that memory format; other strides are copied first.
+
+Winograd's transforms mix the pixels of a tile: one Inf or NaN input makes the whole tile's
+outputs NaN, and a huge value rounds its neighbours' outputs at its own scale.
+``tc.kernels.use(conv2d="cpu.direct")`` (the forward and both backward passes) sums every
+output over its own window only, as PyTorch's CPU convolutions do."""
 
 from ...kernels import registry
 from ...kernels.registry import register
@@ -130,6 +135,22 @@ def conv2d_max_pool2d_backward_weight(grad, taps, x, weight_shape, stride, paddi
     if out is None:
         raise NotImplementedError
     return out
+
+
+# "cpu.cpp"'s choice of kernels without Winograd; ranked after the variants that force it
+@register("conv2d", "cpu.direct", priority=PRIORITY - 3, available=available)
+def conv2d_direct(x, weight, bias, stride, padding, dilation, groups):
+    return forward("direct", x, weight, bias, stride, padding, dilation, groups)
+
+
+@register("conv2d_backward_input", "cpu.direct", priority=PRIORITY - 3, available=available)
+def conv2d_backward_input_direct(grad, weight, x_shape, stride, padding, dilation, groups):
+    return backward_input("direct", grad, weight, x_shape, stride, padding, dilation, groups)
+
+
+@register("conv2d_backward_weight", "cpu.direct", priority=PRIORITY - 3, available=available)
+def conv2d_backward_weight_direct(grad, x, weight_shape, stride, padding, dilation, groups):
+    return backward_weight("direct", grad, x, weight_shape, stride, padding, dilation, groups)
 
 
 # "cpu.cpp" already picks Winograd where it pays; "cpu.winograd" forces it wherever it applies
