@@ -174,6 +174,16 @@ def test_a_gradient_of_another_shape_or_dtype_is_rejected(name):
         np.testing.assert_array_equal(p.numpy(), 1.0)
 
 
+def test_a_read_only_parameter_is_rejected_by_name():
+    data = np.ones(5)
+    data.flags.writeable = False
+    p = nn.Parameter(tc.from_numpy(data))
+    p.grad = tc.tensor(np.ones(5))
+    with pytest.raises(ValueError, match=r"SGD.step: expected a writeable parameter, got a "
+                                         r"read-only array of shape \(5,\)"):
+        optim.SGD([p], lr=0.1).step()
+
+
 def test_add_param_group_and_group_defaults():
     a, b = nn.Parameter(tc.ones(2)), nn.Parameter(tc.ones(2))
     opt = optim.SGD([a], lr=0.1, momentum=0.5)

@@ -87,8 +87,12 @@ class Optimizer:
 
     def _checked_grad(self, param):
         """param's gradient array, which must have param's shape and dtype (PyTorch checks
-        them when .grad is assigned; autograd's gradients always have them)."""
+        them when .grad is assigned; autograd's gradients always have them); param must be
+        writeable (tc.from_numpy shares a read-only array's memory)."""
         grad, data = param.grad._data, param._data
+        if not getattr(data.flags, "writeable", True):    # CuPy arrays have no such flag
+            raise ValueError(f"{type(self).__name__}.step: expected a writeable parameter, got "
+                             f"a read-only array of shape {data.shape}")
         if grad.shape != data.shape:
             raise ShapeError(f"{type(self).__name__}.step: expected the gradient of a parameter "
                              f"of shape {data.shape} to have that shape, got {grad.shape}")
