@@ -26,12 +26,15 @@ every array as a cpu ``tc.Tensor``; a safetensors file without that entry loads 
 Loading never runs code (no pickle): it parses JSON and copies bytes, after checking every
 header entry against the file. Saving writes a temporary file in the target's directory,
 fsyncs it and renames it over the target, so an interrupted save leaves an earlier file whole.
+As ``open(path, "wb")`` would, a save goes through a symbolic link to its file, refuses a file
+without write permission, keeps an existing file's mode and gives a new one the umask's.
 """
 import json
 import math
 import os
+import secrets
+import stat
 import struct
-import tempfile
 
 import numpy as np
 
@@ -71,9 +74,23 @@ def save(obj, f):
 
 
 def _write_atomically(path, chunks):
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
+        _replace_with(os.path.realpath(path), chunks)
+    except OSError as e:
+        raise _naming(e, "tc.save", path) from e
+
+
+def _replace_with(path, chunks):
+    directory = os.path.dirname(path)
+    mode = None
+    if os.path.exists(path):
+        if not os.access(path, os.W_OK):
+            raise PermissionError(13, "Permission denied")
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    fd, tmp = _temporary_file(directory, os.path.basename(path))
+    try:
+        if mode is not None:
+            os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as out:
             for chunk in chunks:
                 out.write(chunk)
@@ -96,6 +113,26 @@ def _write_atomically(path, chunks):
         os.close(dir_fd)
 
 
+def _naming(error, op, path):
+    """``error`` (an OSError) as one of its type naming the op and ``path`` (a save's error
+    otherwise names its temporary file)."""
+    if error.errno is None:
+        return type(error)(f"{op}: '{path}': {error}")
+    return type(error)(error.errno, f"{op}: {error.strerror}", os.fspath(path))
+
+
+def _temporary_file(directory, base):
+    """A new file beside the target, created with mode 0o666 so that the umask applies (as to
+    ``open(path, "wb")``; tempfile.mkstemp makes 0o600)."""
+    while True:
+        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                           0o666), tmp
+        except FileExistsError:
+            continue
+
+
 def _encode(value, path, arrays):
     """The JSON structure of ``value``; its arrays go into ``arrays`` under dotted names."""
     if isinstance(value, (Tensor, np.ndarray)):
@@ -105,7 +142,9 @@ def _encode(value, path, arrays):
                             f"'{path or '<root>'}'; supported dtypes: "
                             f"{', '.join(str(np.dtype(t)) for t in _DTYPES.values())}")
         name = path or "tensor"
-        while name in arrays:            # {"a.b": x, "a": {"b": y}} would collide
+        # {"a.b": x, "a": {"b": y}} would collide, and a tensor named "__metadata__" with the
+        # header's entry of that name
+        while name in arrays or name == "__metadata__":
             name += "_"
         arrays[name] = array
         return {"__tensor__": name}
@@ -150,6 +189,8 @@ def load(f, map_location=None):
                 raw = source.read()
         except FileNotFoundError:
             raise FileNotFoundError(f"tc.load: no such file: '{name}'") from None
+        except OSError as e:
+            raise _naming(e, "tc.load", name) from e
     header, data = _parse(raw, name)
     metadata = header.pop("__metadata__", None) or {}
     tensors = {key: _read_tensor(key, entry, data) for key, entry in header.items()}

@@ -224,3 +224,53 @@ def test_interop_with_the_safetensors_package(tmp_path):
     theirs = st.load_file(str(tmp_path / "ours.safetensors"))
     for key, array in expected.items():
         np.testing.assert_array_equal(theirs[key], array)
+
+
+def test_a_top_level_key_named_like_the_header_entry_round_trips(tmp_path):
+    """A tensor named "__metadata__" took the header entry's place: the file saved, then
+    never loaded."""
+    obj = {"__metadata__": np.arange(3.0), "w": np.ones(2)}
+    tc.save(obj, tmp_path / "m")
+    loaded = tc.load(tmp_path / "m")
+    assert sorted(loaded) == ["__metadata__", "w"]
+    np.testing.assert_array_equal(loaded["__metadata__"].numpy(), obj["__metadata__"])
+
+
+def test_a_save_keeps_the_mode_and_goes_through_a_symbolic_link(tmp_path):
+    """As open(path, "wb"): a new file gets 0o666 less the umask (mkstemp's 0o600 hid saved
+    weights from other users), a replaced one keeps its mode, and a link's file is the one
+    written (the link itself was replaced, its file left stale)."""
+    umask = os.umask(0o022)
+    try:
+        tc.save({"w": np.ones(2)}, tmp_path / "new")
+    finally:
+        os.umask(umask)
+    assert os.stat(tmp_path / "new").st_mode & 0o777 == 0o644
+    os.chmod(tmp_path / "new", 0o640)
+    tc.save({"w": np.zeros(2)}, tmp_path / "new")
+    assert os.stat(tmp_path / "new").st_mode & 0o777 == 0o640
+    os.symlink("new", tmp_path / "link")
+    tc.save({"w": np.full(2, 5.0)}, tmp_path / "link")
+    assert os.path.islink(tmp_path / "link")
+    np.testing.assert_array_equal(tc.load(tmp_path / "new")["w"].numpy(), 5.0)
+
+
+def test_a_save_refuses_a_file_without_write_permission(tmp_path, monkeypatch):
+    """Its directory being writeable was enough to replace a write-protected file."""
+    path = tmp_path / "best"
+    tc.save({"w": np.ones(2)}, path)
+    before = path.read_bytes()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if os.fspath(p) == str(path)
+                        and mode == os.W_OK else real_access(p, mode, **kw))   # as for non-root
+    with pytest.raises(PermissionError, match=r"tc.save: Permission denied: '.*best'"):
+        tc.save({"w": np.zeros(2)}, path)
+    assert path.read_bytes() == before
+
+
+def test_io_errors_name_the_op_and_the_target(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"tc.save: .*: '.*missing/w'"):
+        tc.save({"w": np.ones(2)}, tmp_path / "missing" / "w")
+    with pytest.raises(IsADirectoryError, match=r"tc.load: .*: '.*'"):
+        tc.load(tmp_path)
+    assert os.listdir(tmp_path) == []
