@@ -202,6 +202,67 @@ def test_weights_and_files_round_trip(tmp_path):
     assert all(np.all(w == 1) for w in other.get_weights())
 
 
+def dense_chain(*units, built=True):
+    inputs = [keras.Input(shape=(4,))] if built else []
+    return keras.Sequential(inputs + [layers.Dense(n) for n in units])
+
+
+@pytest.mark.parametrize("target", [
+    lambda: dense_chain(8, 2, 9),                     # last layer's shapes differ
+    lambda: dense_chain(8, 2),                        # a layer fewer: the file's last is left
+    lambda: dense_chain(8, 2, 7, 5),                  # a layer more
+    lambda: keras.Sequential([keras.Input(shape=(4,)), layers.Dense(8), layers.Dense(2),
+                              layers.Dense(7, use_bias=False)]),
+    lambda: dense_chain(8, 2, 7, built=False),        # no weights yet
+])
+def test_load_weights_of_another_architecture_raises_and_changes_nothing(tmp_path, target):
+    """Extra weights in the file were ignored, and layers before the one that did not fit
+    were already overwritten when it raised."""
+    dense_chain(8, 2, 7).save_weights(tmp_path / "w")
+    model = target()
+    before = model.get_weights()
+    with pytest.raises(ValueError, match="load_weights: .*another architecture"):
+        model.load_weights(tmp_path / "w")
+    after = model.get_weights()
+    assert len(after) == len(before)
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+
+
+def test_load_weights_reads_a_whole_model_file(tmp_path):
+    x = rand(5, 4, seed=1).astype(np.float32)
+    saved, other = dense_chain(8, 3), dense_chain(8, 3)
+    saved.save(tmp_path / "model")
+    other.load_weights(tmp_path / "model")
+    np.testing.assert_array_equal(other.predict(x), saved.predict(x))
+
+
+def test_overwrite_false_keeps_the_file(tmp_path):
+    path = tmp_path / "w"
+    dense_chain(3).save_weights(path)
+    before = path.read_bytes()
+    for save in (dense_chain(5).save_weights, dense_chain(5).save):
+        with pytest.raises(FileExistsError, match="exists and overwrite=False"):
+            save(path, overwrite=False)
+    assert path.read_bytes() == before
+
+
+def test_save_refuses_a_functional_model_it_cannot_rebuild(tmp_path):
+    """Saved as the Sequential of its distinct layers, a layer applied twice came back
+    applied once."""
+    inputs = keras.Input(shape=(4,))
+    dense = layers.Dense(4)
+    model = keras.Model(inputs, dense(dense(inputs)))
+    with pytest.raises(NotImplementedError, match="applies a layer more than once"):
+        model.save(tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+    model.save_weights(tmp_path / "w")
+    chain = keras.Model(inputs, layers.Dense(2)(dense(inputs)))
+    chain.save(tmp_path / "chain")
+    x = rand(3, 4, seed=2).astype(np.float32)
+    np.testing.assert_array_equal(keras.models.load_model(tmp_path / "chain").predict(x),
+                                  chain.predict(x))
+
+
 def test_summary_counts_parameters(capsys):
     model = keras.models.Sequential([layers.Dense(7, input_dim=5), layers.Dense(2)])
     model.summary()

@@ -172,13 +172,13 @@ class Model(Layer):
         print_fn(saving.summary_text(self))
 
     def save_weights(self, filepath, overwrite=True):
-        saving.save_weights(self, filepath)
+        saving.save_weights(self, filepath, overwrite)
 
     def load_weights(self, filepath):
         saving.load_weights(self, filepath)
 
     def save(self, filepath, overwrite=True):
-        saving.save_model(self, filepath)
+        saving.save_model(self, filepath, overwrite)
 
 
 def _loss_and_metrics(logs):
