@@ -263,6 +263,25 @@ def test_save_refuses_a_functional_model_it_cannot_rebuild(tmp_path):
                                   chain.predict(x))
 
 
+@pytest.mark.parametrize("optimizer", [lambda: keras.optimizers.Adam(0.01, decay=0.1),
+                                       lambda: keras.optimizers.SGD(0.05, momentum=0.9)])
+def test_a_loaded_model_resumes_training_where_the_saved_one_stopped(tmp_path, optimizer):
+    """model.save keeps the optimizer's moments and step count (time-based decay reads it),
+    as Keras does; the loaded model restarted them: iterations 0, the learning rate back at
+    its first value, and its next epoch's weights differed."""
+    x, y = rand(64, 4, seed=1).astype(np.float32), rand(64, 1, seed=2).astype(np.float32)
+    model = dense_chain(8, 1)
+    model.compile(optimizer=optimizer(), loss="mse")
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0, shuffle=False)
+    model.save(tmp_path / "model")
+    loaded = keras.models.load_model(tmp_path / "model")
+    assert loaded.optimizer.iterations == model.optimizer.iterations == 8
+    for m in (model, loaded):
+        m.fit(x, y, epochs=1, batch_size=16, verbose=0, shuffle=False)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_summary_counts_parameters(capsys):
     model = keras.models.Sequential([layers.Dense(7, input_dim=5), layers.Dense(2)])
     model.summary()

@@ -91,7 +91,18 @@ def save_model(model, path, overwrite=True):
                   "config": {"name": model.name, "layers": [layer_config(layer)
                                                             for layer in model.layers]}}
     save({"format": FORMAT, "model": config,
-          "compile": getattr(model, "compile_config", None), "weights": _weight_table(model)}, path)
+          "compile": getattr(model, "compile_config", None), "weights": _weight_table(model),
+          "optimizer_state": _optimizer_state(model)}, path)
+
+
+def _optimizer_state(model):
+    """What a compiled model's optimizer has learnt (moments, momentum, the step count that
+    time-based decay reads), so that training resumes where it stopped, as Keras saves it;
+    None before compile or before the model is built."""
+    trainer = getattr(model, "trainer", None)
+    if trainer is None:
+        return None
+    return {"iterations": model.optimizer.iterations, "state": trainer.optimizer.state_dict()}
 
 
 def _require_chain_of_distinct_layers(model):
@@ -120,6 +131,10 @@ def load_model(path, compile=True):
     if compile and settings and settings.get("loss"):
         model.compile(optimizer=optimizers.deserialize(settings["optimizer"]),
                       loss=settings["loss"], metrics=settings["metrics"])
+        saved = contents.get("optimizer_state")
+        if saved is not None:
+            model._compiled("load_model").optimizer.load_state_dict(saved["state"])
+            model.optimizer.iterations = saved["iterations"]
     return model
 
 
