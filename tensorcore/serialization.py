@@ -29,6 +29,7 @@ fsyncs it and renames it over the target, so an interrupted save leaves an earli
 As ``open(path, "wb")`` would, a save goes through a symbolic link to its file, refuses a file
 without write permission, keeps an existing file's mode and gives a new one the umask's.
 """
+import io
 import json
 import math
 import os
@@ -69,8 +70,13 @@ def save(obj, f):
     if hasattr(f, "write"):
         for chunk in chunks:
             f.write(chunk)
-    else:
-        _write_atomically(os.fspath(f), chunks)
+        return
+    path = os.fsdecode(os.fspath(f))
+    if not path:
+        raise ValueError("tc.save: expected a file path, got ''")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"tc.save: expected a file path, got the directory '{path}'")
+    _write_atomically(path, chunks)
 
 
 def _write_atomically(path, chunks):
@@ -181,7 +187,11 @@ def load(f, map_location=None):
 
     Arrays come back as cpu ``tc.Tensor``s (``map_location``, a device, moves them)."""
     if hasattr(f, "read"):
-        name, raw = getattr(f, "name", "<file object>"), f.read()
+        name = getattr(f, "name", "<file object>")
+        if isinstance(f, io.TextIOBase):
+            raise TypeError(f"tc.load: expected a binary file object (open(path, 'rb')), got a "
+                            f"text one: '{name}'")
+        raw = f.read()
     else:
         name = os.fspath(f)
         try:
@@ -200,9 +210,16 @@ def load(f, map_location=None):
         return tensors
     try:
         structure = json.loads(metadata[STRUCTURE_KEY])
+        used = set()
+        obj = _decode(structure, tensors, name, used)
     except json.JSONDecodeError as e:
         raise ValueError(f"tc.load: '{name}': the saved structure is not valid JSON ({e})") from None
-    return _decode(structure, tensors, name)
+    except RecursionError:
+        raise _bad(name, "the saved structure nests too deeply") from None
+    left_out = sorted(set(tensors) - used)
+    if left_out:
+        raise _bad(name, f"the saved structure leaves out tensors {left_out[:4]}")
+    return obj
 
 
 def _bad(name, problem):
@@ -275,21 +292,28 @@ def _read_tensor(key, entry, data):
     return _make(array.astype(dtype.newbyteorder("="), copy=True))
 
 
-def _decode(node, tensors, name):
+def _decode(node, tensors, name, used):
+    """The object ``node`` (the saved structure) describes; the tensors it names go into
+    ``used``. Markers with values of the wrong kind are a bad file, not a TypeError."""
     if isinstance(node, list):
-        return [_decode(v, tensors, name) for v in node]
+        return [_decode(v, tensors, name, used) for v in node]
     if not isinstance(node, dict):
         return node
     if len(node) == 1:
         (marker, value), = node.items()
         if marker == "__tensor__":
-            if value not in tensors:
-                raise _bad(name, f"the structure names tensor '{value}', which the file lacks")
+            if not isinstance(value, str) or value not in tensors:
+                raise _bad(name, f"the structure names tensor {value!r}, which the file lacks")
+            used.add(value)
             return tensors[value]
-        if marker == "__tuple__":
-            return tuple(_decode(v, tensors, name) for v in value)
-        if marker == "__dict__":
-            return {k: _decode(v, tensors, name) for k, v in value}
-        if marker == "__float__":
+        if marker == "__tuple__" and isinstance(value, list):
+            return tuple(_decode(v, tensors, name, used) for v in value)
+        if marker == "__dict__" and isinstance(value, list) and all(
+                isinstance(item, list) and len(item) == 2
+                and (item[0] is None or isinstance(item[0], (str, int))) for item in value):
+            return {k: _decode(v, tensors, name, used) for k, v in value}
+        if marker == "__float__" and value in ("nan", "inf", "-inf"):
             return float(value)
-    return {k: _decode(v, tensors, name) for k, v in node.items()}
+        if marker in ("__tuple__", "__dict__", "__float__"):
+            raise _bad(name, f"the structure's {marker} holds {value!r}")
+    return {k: _decode(v, tensors, name, used) for k, v in node.items()}

@@ -282,6 +282,16 @@ def test_a_loaded_model_resumes_training_where_the_saved_one_stopped(tmp_path, o
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_loss_given_as_a_keras_function_is_saved_by_name(tmp_path):
+    """It was saved as None: the loaded model came back uncompiled."""
+    model = dense_chain(1)
+    model.compile(optimizer="sgd", loss=keras.losses.mean_squared_error)
+    model.save(tmp_path / "m")
+    loaded = keras.models.load_model(tmp_path / "m")
+    x, y = rand(8, 4, seed=1).astype(np.float32), rand(8, 1, seed=2).astype(np.float32)
+    assert loaded.evaluate(x, y, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0))
+
+
 def test_summary_counts_parameters(capsys):
     model = keras.models.Sequential([layers.Dense(7, input_dim=5), layers.Dense(2)])
     model.summary()

@@ -203,6 +203,40 @@ def test_structure_naming_a_missing_tensor_raises(tmp_path):
         tc.load(path)
 
 
+@pytest.mark.parametrize("structure, problem", [
+    ({"w": {"__tensor__": ["w"]}}, r"names tensor \['w'\]"),
+    ({"w": {"__tensor__": "w"}, "t": {"__tuple__": 3}}, "__tuple__ holds 3"),
+    ({"w": {"__tensor__": "w"}, "d": {"__dict__": [[["k"], 1]]}}, "__dict__ holds"),
+    ({"w": {"__tensor__": "w"}, "f": {"__float__": "1e3"}}, "__float__ holds '1e3'"),
+    ({"w": 1}, r"leaves out tensors \['w'\]"),
+    (None, "nests too deeply"),    # 100 000 nested lists, written out below
+])
+def test_a_malformed_structure_is_a_bad_file(tmp_path, structure, problem):
+    """Each of these gave a TypeError, a RecursionError or a bare float() error, or (a tensor
+    the structure leaves out) dropped the tensor silently."""
+    text = json.dumps(structure) if structure else "[" * 100_000 + '{"__tensor__": "w"}' + (
+        "]" * 100_000)
+    meta = {serialization.STRUCTURE_KEY: text}
+    path = _file(tmp_path, {"w": {"dtype": "I32", "shape": [2], "data_offsets": [0, 8]},
+                            "__metadata__": meta}, np.array([3, -4], dtype="<i4").tobytes())
+    with pytest.raises(ValueError, match=f"tc.load: .* is not a valid safetensors file: .*"
+                                         f"{problem}"):
+        tc.load(path)
+
+
+def test_paths_and_file_objects_of_the_wrong_kind(tmp_path):
+    tc.save({"w": np.ones(2)}, os.fsencode(tmp_path / "bytes"))       # as open() takes them
+    np.testing.assert_array_equal(tc.load(tmp_path / "bytes")["w"].numpy(), 1.0)
+    with pytest.raises(ValueError, match="tc.save: expected a file path, got ''"):
+        tc.save({"w": np.ones(2)}, "")
+    with pytest.raises(IsADirectoryError, match="tc.save: expected a file path, got the "
+                                                "directory"):
+        tc.save({"w": np.ones(2)}, tmp_path)
+    with open(tmp_path / "bytes") as text:
+        with pytest.raises(TypeError, match="tc.load: expected a binary file object"):
+            tc.load(text)
+
+
 def test_plain_safetensors_file_loads_flat(tmp_path):
     """A file with no tensorcore structure (as other tools write them) loads as a flat dict."""
     path = _file(tmp_path, {"layer.w": {"dtype": "I32", "shape": [2], "data_offsets": [0, 8]},

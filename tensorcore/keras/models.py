@@ -74,8 +74,11 @@ class Model(Layer):
         self.optimizer = optimizers.get(optimizer)
         self.loss = None if loss is None else losses.get(loss)
         self.metrics_names_requested = list(metrics or [])
+        # a loss saved by name: a string, or one of keras.losses' functions (any other
+        # callable cannot be saved: load_model then leaves the model uncompiled)
+        saved_loss = loss if isinstance(loss, str) else losses.name_of(self.loss)
         self.compile_config = {"optimizer": optimizers.serialize(self.optimizer),
-                               "loss": loss if isinstance(loss, str) else None,
+                               "loss": saved_loss if saved_loss in losses.LOSSES else None,
                                "metrics": [m for m in self.metrics_names_requested
                                            if isinstance(m, str)]}
         self.trainer = None
