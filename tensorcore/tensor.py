@@ -391,11 +391,11 @@ class Tensor:
     def mean(self, axis=None, keepdims=False, dim=None, keepdim=None):
         return reductions.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def max(self, axis=None, keepdims=False, dim=None, keepdim=None):
-        return reductions.max(self, axis, keepdims, dim=dim, keepdim=keepdim)
+    def max(self, dim=None, keepdim=None, *, axis=None, keepdims=False):
+        return reductions.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def min(self, axis=None, keepdims=False, dim=None, keepdim=None):
-        return reductions.min(self, axis, keepdims, dim=dim, keepdim=keepdim)
+    def min(self, dim=None, keepdim=None, *, axis=None, keepdims=False):
+        return reductions.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def argmax(self, axis=None, keepdims=False, dim=None, keepdim=None):
         return reductions.argmax(self, axis, keepdims, dim=dim, keepdim=keepdim)

@@ -116,6 +116,42 @@ def test_max_with_dim_returns_values_and_indices():
     assert x.argmax(dim=1, keepdim=True).shape == (2, 1)
 
 
+def test_max_with_a_positional_dim_is_pytorchs():
+    """x.max(1) as PyTorch spells it (the classic `pred = output.max(1, keepdim=True)[1]`,
+    `_, predicted = torch.max(outputs, 1)`): it returned the values, so [1] took a row of
+    them, silently."""
+    x = tc.tensor([[0.1, 0.9, 0.0], [0.8, 0.1, 0.1], [0.2, 0.3, 0.5]])
+    assert x.max(1)[1].tolist() == [1, 0, 2] and x.min(1).indices.tolist() == [2, 1, 0]
+    _, predicted = tc.max(x, 1)
+    assert predicted.tolist() == [1, 0, 2]
+    assert x.max(1, keepdim=True)[1].tolist() == [[1], [0], [2]]
+    assert x.max(axis=1).tolist() == pytest.approx([0.9, 0.8, 0.5])       # NumPy's: values
+    empty = tc.zeros(0, 3).max(1)                 # only a reduced axis must not be empty
+    assert empty.values.shape == (0,) and empty.indices.shape == (0,)
+    with pytest.raises(ValueError, match=r"max: cannot reduce over an axis of size 0"):
+        tc.zeros(0, 3).max(0)
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_max_with_dim_sends_the_gradient_to_the_index_taken(name, keepdim):
+    """As PyTorch: the whole gradient to the returned index (the first of ties); they were
+    split across the ties as in the full reduction."""
+    data = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0], [-1.0, -1.0, -1.0]])
+    weights = rand(3, seed=4).reshape((3, 1) if keepdim else (3,))
+    x = tc.tensor(data, requires_grad=True)
+    values, indices = getattr(x, name)(dim=1, keepdim=keepdim)
+    (values * tc.tensor(weights)).sum().backward()
+    expected = np.zeros_like(data)
+    np.put_along_axis(expected, indices.numpy().reshape(3, 1), weights.reshape(3, 1), axis=1)
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+    assert (expected != 0).sum() == 3
+    if torch is not None:
+        t = torch.tensor(data, requires_grad=True)
+        (getattr(t, name)(dim=1, keepdim=keepdim).values * torch.tensor(weights)).sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
 def test_max_ties_share_the_gradient():
     x = tc.tensor([2.0, 5.0, 5.0, 1.0], requires_grad=True)
     x.max().backward()

@@ -1,8 +1,9 @@
 """Reductions: sum, mean, max, min, var, std, argmax, argmin.
 
 Each takes NumPy's ``axis=``/``keepdims=`` or PyTorch's ``dim=``/``keepdim=``. ``max``/``min``
-called with ``dim=`` return PyTorch's ``(values, indices)`` pair; called with ``axis=`` (or
-positionally) they return the values, as NumPy does.
+given a dim as PyTorch spells it (``x.max(1)``, ``x.max(dim=1)``) return PyTorch's
+``(values, indices)`` pair, the gradient going to the index taken; given ``axis=``, or no
+axis, they return the values, as NumPy does, ties sharing the gradient.
 """
 import builtins
 from collections import namedtuple
@@ -122,22 +123,47 @@ def mean(x, axis=None, keepdims=False, dim=None, keepdim=None):
     return Mean.apply(x, axis, keepdims)
 
 
+class ExtremeAt(Function):
+    """torch.max(x, dim) (or min): values and the index of each along ``axis`` (the first of
+    ties, or of NaNs); the gradient goes to that index alone."""
+
+    def forward(self, a, axis, keepdims, largest):
+        xp = array_module(a)
+        index = xp.expand_dims(a.argmax(axis=axis) if largest else a.argmin(axis=axis), axis)
+        values = a.max(axis=axis, keepdims=True) if largest else a.min(axis=axis, keepdims=True)
+        positions = xp.arange(a.shape[axis]).reshape([-1 if d == axis else 1
+                                                      for d in range(a.ndim)])
+        self.taken, self.axis, self.keepdims = positions == index, axis, keepdims
+        if not keepdims:
+            values, index = values.squeeze(axis), index.squeeze(axis)
+        return values, index.astype("int64", copy=False)
+
+    def backward(self, g, g_index):
+        xp = array_module(g)
+        if not self.keepdims:
+            g = xp.expand_dims(g, self.axis)
+        return xp.where(self.taken, g, 0).astype(g.dtype, copy=False), None, None, None
+
+
 def _extreme(op, x, axis, keepdims, dim, keepdim, largest):
     x, axis_n, keepdims = _reduce_args(op, x, axis, keepdims, dim, keepdim)
-    if x.numel() == 0:
-        raise ValueError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
-    values = Extreme.apply(x, axis_n, keepdims, largest)
+    reduced = range(x.ndim) if axis_n is None else (
+        axis_n if isinstance(axis_n, tuple) else (axis_n,))
+    if any(x.shape[a] == 0 for a in reduced):
+        raise ValueError(f"{op}: cannot reduce over an axis of size 0 (a tensor of shape "
+                         f"{x.shape})")
     if dim is None:
-        return values
-    pick = argmax if largest else argmin
-    return MaxMin(values, pick(x, axis_n, keepdims))
+        return Extreme.apply(x, axis_n, keepdims, largest)
+    if isinstance(axis_n, tuple):
+        raise TypeError(f"{op}: expected a single dim, got {dim}")
+    return MaxMin(*ExtremeAt.apply(x, axis_n, keepdims, largest))
 
 
-def max(x, axis=None, keepdims=False, dim=None, keepdim=None):  # noqa: A001
+def max(x, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
     return _extreme("max", x, axis, keepdims, dim, keepdim, True)
 
 
-def min(x, axis=None, keepdims=False, dim=None, keepdim=None):  # noqa: A001
+def min(x, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
     return _extreme("min", x, axis, keepdims, dim, keepdim, False)
 
 
