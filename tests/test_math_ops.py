@@ -152,6 +152,29 @@ def test_max_with_dim_sends_the_gradient_to_the_index_taken(name, keepdim):
         np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
 
 
+def test_pow_gradients_at_zero_base_or_exponent_are_pytorchs():
+    """x ** 0 at x = 0 had gradient 0 * 0^-1 = NaN (PyTorch: 0), and 0 ** e at e < 0 had
+    exponent gradient inf * 0 = NaN (PyTorch: -inf)."""
+    base = np.array([0.0, 0.0, 0.0, 2.0, 0.5])
+    exponent = np.array([0.0, -1.0, 2.0, 0.5, -3.0])
+    a, e = tc.tensor(base, requires_grad=True), tc.tensor(exponent, requires_grad=True)
+    with np.errstate(divide="ignore"):
+        (a ** e).sum().backward()
+    x = tc.tensor(base, requires_grad=True)
+    (x ** 0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 0.0)
+    expected_a = [0.0, -np.inf, 0.0, 0.5 * 2 ** -0.5, -3 * 0.5 ** -4]
+    expected_e = [0.0, -np.inf, 0.0, np.sqrt(2) * np.log(2), 8 * np.log(0.5)]
+    np.testing.assert_allclose(a.grad.numpy(), expected_a, rtol=1e-15)
+    np.testing.assert_allclose(e.grad.numpy(), expected_e, rtol=1e-15)
+    if torch is not None:
+        ta = torch.tensor(base, requires_grad=True)
+        te = torch.tensor(exponent, requires_grad=True)
+        (ta ** te).sum().backward()
+        np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-15)
+        np.testing.assert_allclose(e.grad.numpy(), te.grad.numpy(), rtol=1e-15)
+
+
 def test_max_ties_share_the_gradient():
     x = tc.tensor([2.0, 5.0, 5.0, 1.0], requires_grad=True)
     x.max().backward()

@@ -3,6 +3,8 @@
 These run straight on the storage arrays (NumPy or CuPy): one library call each, nothing for
 a hand-written kernel to fuse. Backward sums each gradient back to its input's shape.
 """
+import numpy as np
+
 from ..autograd import Function
 from ..device import array_module as _xp
 from .common import as_tensor, broadcast_error, unbroadcast
@@ -82,14 +84,18 @@ class Pow(_Binary):
         return self.out
 
     def backward(self, g):
+        # as PyTorch: d/da = b a^(b-1), taken as 0 where b == 0 (0 * 0^-1 would be NaN);
+        # d/db = a^b log a, taken as 0 where a == 0 and b >= 0 (0 * -inf), -inf * g where
+        # a == 0 and b < 0
+        xp = _xp(self.out)
         ga = gb = None
-        if self.needs_grad(0):
-            ga = unbroadcast(g * self.b * self.a ** (self.b - 1), self.grad_shape(0))
-        if self.needs_grad(1):
-            xp = _xp(self.out)
-            # d(a^b)/db = a^b log a, taken as 0 where a == 0 (as PyTorch does)
-            log_a = xp.log(xp.where(self.a == 0, 1, self.a))
-            gb = unbroadcast(g * self.out * log_a, self.grad_shape(1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.needs_grad(0):
+                da = xp.where(self.b == 0, 0, self.b * self.a ** (self.b - 1))
+                ga = unbroadcast(g * da, self.grad_shape(0))
+            if self.needs_grad(1):
+                db = xp.where((self.a == 0) & (self.b >= 0), 0, self.out * xp.log(self.a))
+                gb = unbroadcast(g * db, self.grad_shape(1))
         return ga, gb
 
 
