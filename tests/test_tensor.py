@@ -161,6 +161,14 @@ def test_setitem_in_place_and_guarded():
     with tc.no_grad():
         w[0] = 1.0
     assert w.numpy()[0] == 1.0
+    # a value with a graph into a tensor without one: its gradient was dropped silently
+    # (PyTorch records the assignment); now an error, the value kept out
+    v = tc.tensor([2.0, 3.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="setitem: the value requires grad.*tc.stack"):
+        t[2, :2] = v * 2
+    assert t.numpy()[2].tolist() == [0, 0, 0, 0]
+    t[2, :2] = (v * 2).detach()
+    assert t.numpy()[2].tolist() == [4, 6, 0, 0] and not t.requires_grad
 
 
 def test_legacy_tensor_types_and_variable():

@@ -63,6 +63,11 @@ def setitem(x, index, value):
     if x.requires_grad and is_grad_enabled():
         raise RuntimeError("setitem: in-place assignment to a tensor that requires grad; "
                            "wrap it in tc.no_grad() or assign to a detached copy")
+    if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
+        # PyTorch records this (x then requires grad); here the gradient would be lost
+        raise RuntimeError("setitem: the value requires grad, and assignment does not pass "
+                           "gradients on; build the tensor with tc.stack or tc.cat instead "
+                           "(or assign value.detach() where no gradient is wanted)")
     xp = array_module(x._data)
     index, _ = _normalize(index, xp)
     value = value._data if isinstance(value, Tensor) else value
