@@ -200,7 +200,11 @@ class Tensor:
         return self.to(dtype) if device is None else self.to(device, dtype)
 
     def fill_(self, value):
-        """Set every element to ``value`` in place; returns self."""
+        """Set every element to ``value`` in place; returns self. As setitem, not on a tensor
+        that requires grad while autograd records (tc.no_grad() for initialisation)."""
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError("fill_: in-place change of a tensor that requires grad; wrap it "
+                               "in tc.no_grad() or change a detached copy")
         self._data[...] = value
         return self
 
@@ -214,7 +218,8 @@ class Tensor:
         return Clone.apply(self)
 
     def contiguous(self):
-        return self
+        """self where its memory is C-contiguous, else a C-contiguous copy (as PyTorch)."""
+        return self if self._data.flags.c_contiguous else self.clone()
 
     def __dlpack__(self, *args, **kwargs):
         return self._data.__dlpack__(*args, **kwargs)
@@ -417,10 +422,11 @@ class Tensor:
     def reshape(self, *shape):
         return shape_ops.reshape(self, *shape)
 
-    view = reshape
+    def view(self, *shape):
+        return shape_ops.view(self, *shape)
 
     def view_as(self, other):
-        return shape_ops.reshape(self, other.shape)
+        return shape_ops.view(self, other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
         return shape_ops.flatten(self, start_dim, end_dim)
@@ -429,6 +435,9 @@ class Tensor:
         return shape_ops.transpose(self, dim0, dim1)
 
     def t(self):
+        if self.ndim > 2:
+            raise ShapeError(f"t: expected a tensor of at most 2 dimensions, got shape "
+                             f"{self.shape}; use transpose(dim0, dim1) or permute")
         return shape_ops.transpose(self, 0, 1) if self.ndim == 2 else self
 
     def permute(self, *dims):

@@ -272,6 +272,17 @@ def test_linear(x_shape, bias):
           torch_fn=lambda *t: torch.nn.functional.linear(*t))
 
 
+def test_linear_with_no_input_features_is_the_bias():
+    """in = 0 (NumPy's reshape(-1, 0) is ambiguous and raised): the bias, zero gradients."""
+    import tensorcore.nn.functional as F
+    x, w = tc.ones(2, 0, requires_grad=True), tc.ones(3, 0, requires_grad=True)
+    b = tc.tensor(rand(3, seed=1).astype(np.float32), requires_grad=True)
+    y = F.linear(x, w, b)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), np.broadcast_to(b.numpy(), (2, 3)))
+    assert x.grad.shape == (2, 0) and w.grad.shape == (3, 0) and b.grad.tolist() == [2.0] * 3
+
+
 @pytest.mark.parametrize("a_shape, b_shape", [((3, 4), (5, 2)), ((4,), (3,)), ((2, 3, 4), (3, 5, 2))])
 def test_matmul_bad_shapes(a_shape, b_shape):
     with pytest.raises(ShapeError, match="matmul"):

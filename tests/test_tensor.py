@@ -200,3 +200,44 @@ def test_torch_spellings_of_classic_scripts():
     assert pred.shape == (3, 1) and pred.eq(target.view_as(pred)).sum().item() == 2
     assert output.gt(0.5).numpy().tolist() == (output.numpy() > 0.5).tolist()
     assert tc.is_tensor(output) and not tc.is_tensor(output.numpy())
+
+
+def test_view_never_copies_and_contiguous_makes_one():
+    """view was reshape: on a transposed tensor it copied, so writes through it no longer
+    reached the tensor (PyTorch raises there); contiguous() returned self, so PyTorch's
+    x.t().contiguous().view(-1) would now fail."""
+    x = tc.tensor(np.arange(6.0).reshape(2, 3))
+    v = x.view(3, 2)
+    v[0, 0] = 100.0
+    assert x.numpy()[0, 0] == 100.0 and x.view_as(tc.zeros(6)).shape == (6,)
+    with pytest.raises(ShapeError, match=r"view: a tensor of shape \(3, 2\) .* has no view of "
+                                         r"shape \(6,\); use .reshape"):
+        x.t().view(-1)
+    flat = x.t().contiguous().view(-1)
+    assert flat.numpy().tolist() == [100.0, 3.0, 1.0, 4.0, 2.0, 5.0]
+    assert x.contiguous() is x and x.t().reshape(-1).shape == (6,)
+
+
+def test_shape_edge_cases_as_pytorch():
+    assert tc.zeros(0, 3).flatten(0, 1).shape == (0,) and tc.zeros(2, 0, 4).flatten().shape == (0,)
+    assert tc.zeros(2, 0, 4).flatten(1).shape == (2, 0)
+    with pytest.raises(ShapeError, match=r"t: expected a tensor of at most 2 dimensions, got "
+                                         r"shape \(2, 3, 4\)"):
+        tc.zeros(2, 3, 4).t()
+    assert tc.zeros(5).t().shape == (5,)
+    # min > max: every element max, no gradient (PyTorch); this raised
+    x = tc.tensor([0.5, 2.0, -1.0], requires_grad=True)
+    y = tc.clamp(x, 1.0, 0.0)
+    y.sum().backward()
+    assert y.tolist() == [0.0, 0.0, 0.0] and x.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_fill_and_zero_guard_tensors_that_require_grad():
+    w = tc.ones(3, requires_grad=True)
+    for change in (lambda: w.fill_(2.0), w.zero_):
+        with pytest.raises(RuntimeError, match="in-place change of a tensor that requires grad"):
+            change()
+    assert w.tolist() == [1.0, 1.0, 1.0]
+    with tc.no_grad():
+        w.zero_()
+    assert w.tolist() == [0.0, 0.0, 0.0]

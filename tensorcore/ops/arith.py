@@ -178,9 +178,7 @@ def abs(x):  # noqa: A001  (tc.abs, as torch.abs)
 def clamp(x, min=None, max=None):  # noqa: A002  (PyTorch's keyword names)
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
-    if min is not None and max is not None and min > max:
-        raise ValueError(f"clamp: min ({min}) is greater than max ({max})")
-    return Clamp.apply(as_tensor(x), min, max)
+    return Clamp.apply(as_tensor(x), min, max)   # min > max: every element max, as PyTorch
 
 
 clip = clamp

@@ -1,4 +1,6 @@
 """linear: y = x W^T + b with W (out, in), as torch.nn.functional.linear."""
+import math
+
 from ..autograd import Function
 from ..errors import ShapeError
 from .common import as_tensor
@@ -9,7 +11,8 @@ class Linear(Function):
     """x (..., in), weight (out, in), bias (out,) or None -> (..., out)."""
 
     def forward(self, x, weight, bias):
-        self.x2 = x.reshape(-1, x.shape[-1])            # (rows, in)
+        self.rows = math.prod(x.shape[:-1])             # explicit: -1 is ambiguous at in = 0
+        self.x2 = x.reshape(self.rows, x.shape[-1])     # (rows, in)
         self.weight, self.x_shape = weight, x.shape
         y = matmul_kernel(self.x2, weight.T)            # (rows, out)
         if bias is not None:
@@ -17,7 +20,7 @@ class Linear(Function):
         return y.reshape(x.shape[:-1] + (weight.shape[0],))
 
     def backward(self, g):
-        g2 = g.reshape(-1, g.shape[-1])                 # (rows, out)
+        g2 = g.reshape(self.rows, g.shape[-1])          # (rows, out)
         gx = gw = gb = None
         if self.needs_grad(0):
             gx = matmul_kernel(g2, self.weight).reshape(self.x_shape)

@@ -2,6 +2,8 @@
 
 Forward returns NumPy/CuPy views where possible; backward undoes the rearrangement.
 """
+import math
+
 import numpy as np
 
 from ..autograd import Function
@@ -72,6 +74,18 @@ def reshape(x, *shape):
     return Reshape.apply(x, shape)
 
 
+def view(x, *shape):
+    """reshape that never copies: as PyTorch's view, an error where the strides allow no
+    view of that shape (a copy would not see later writes to x, nor x to it)."""
+    x = as_tensor(x)
+    y = reshape(x, *shape)
+    if y.numel() and not array_module(x._data).may_share_memory(x._data, y._data):
+        raise ShapeError(f"view: a tensor of shape {x.shape} and strides "
+                         f"{x._data.strides} has no view of shape {y.shape}; use .reshape(...) "
+                         f"(which copies) or .contiguous().view(...)")
+    return y
+
+
 def flatten(x, start_dim=0, end_dim=-1):
     x = as_tensor(x)
     if x.ndim == 0:
@@ -81,7 +95,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     if start > end:
         raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for "
                          f"shape {x.shape}")
-    return reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
+    return reshape(x, x.shape[:start] + (math.prod(x.shape[start:end + 1]),) + x.shape[end + 1:])
 
 
 def permute(x, *dims):
