@@ -29,6 +29,7 @@ fsyncs it and renames it over the target, so an interrupted save leaves an earli
 As ``open(path, "wb")`` would, a save goes through a symbolic link to its file, refuses a file
 without write permission, keeps an existing file's mode and gives a new one the umask's.
 """
+import errno
 import io
 import json
 import math
@@ -91,13 +92,13 @@ def _replace_with(path, chunks):
     mode = None
     if os.path.exists(path):
         if not os.access(path, os.W_OK):
-            raise PermissionError(13, "Permission denied")
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
         mode = stat.S_IMODE(os.stat(path).st_mode)
     fd, tmp = _temporary_file(directory, os.path.basename(path))
     try:
-        if mode is not None:
-            os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as out:
+            if mode is not None:
+                os.chmod(tmp, mode)
             for chunk in chunks:
                 out.write(chunk)
             out.flush()

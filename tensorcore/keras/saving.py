@@ -1,6 +1,7 @@
 """Model files and the summary table. Weights and whole models are written with tc.save
 (safetensors, atomic): weight arrays in Keras' order and layouts under "layers.<i>.<j>", the
-architecture and compile settings as JSON metadata beside them. Nothing is pickled."""
+architecture, the compile settings and the optimizer's state beside them. Nothing is
+pickled."""
 import os
 
 import numpy as np
