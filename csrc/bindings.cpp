@@ -11,6 +11,7 @@
 #include "isa.h"
 #include "lstm.h"
 #include "matmul.h"
+#include "op_binding.h"
 #include "optim.h"
 #include "peak.h"
 #include "pooling.h"
@@ -18,22 +19,6 @@
 #include "threads.h"
 
 namespace py = pybind11;
-
-// Binds the kernel op `name`: where it runs out of memory, its MemoryError names the op, as
-// its other errors do.
-template <typename R, typename... Args, typename... Extra>
-void def_op(py::module_& m, const char* name, R (*kernel)(Args...), const Extra&... extra) {
-    m.def(
-        name,
-        [name, kernel](Args... args) -> R {
-            try {
-                return kernel(std::forward<Args>(args)...);
-            } catch (const std::bad_alloc& error) {
-                throw tensorcore::OutOfMemory(name, error);
-            }
-        },
-        extra...);
-}
 
 PYBIND11_MODULE(_C, m) {
     m.doc() = "tensorcore's C++ CPU kernels, compiled for AVX-512, AVX2 and generic x86-64 "

@@ -70,9 +70,9 @@ public:
         const char* begin = static_cast<const char*>(a.data());
         const Span span{name, begin, begin + a.nbytes()};
         for (int i = 0; i < checked_; ++i) {
-            // grad may be param itself (PyTorch allows p.grad = p): both C-contiguous of one
-            // shape, element j of one is element j of the other, and the kernels read both
-            // before writing param
+            // grad may be param's own memory (PyTorch allows p.grad = p.detach()): both
+            // C-contiguous of one shape, element j of one is element j of the other, and the
+            // kernels read both before writing param
             const bool grad_is_param = !updated && i == 0 && span.begin == spans_[0].begin &&
                                        span.end == spans_[0].end;
             if (span.begin < spans_[i].end && spans_[i].begin < span.end && !grad_is_param) {

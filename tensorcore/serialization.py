@@ -26,8 +26,10 @@ every array as a cpu ``tc.Tensor``; a safetensors file without that entry loads 
 Loading never runs code (no pickle): it parses JSON and copies bytes, after checking every
 header entry against the file. Saving writes a temporary file in the target's directory,
 fsyncs it and renames it over the target, so an interrupted save leaves an earlier file whole.
-As ``open(path, "wb")`` would, a save goes through a symbolic link to its file, refuses a file
-without write permission, keeps an existing file's mode and gives a new one the umask's.
+Like ``open(path, "wb")``, a save goes through a symbolic link to its file, refuses a file
+without write permission and keeps an existing file's mode (a new one gets the umask's);
+unlike it, the rename makes a new file: hard links to the old one keep the old contents, and
+its owner and extended attributes are the saving process's.
 """
 import errno
 import io
@@ -75,7 +77,7 @@ def save(obj, f):
     path = os.fsdecode(os.fspath(f))
     if not path:
         raise ValueError("tc.save: expected a file path, got ''")
-    if os.path.isdir(path):
+    if os.path.isdir(path) or path.endswith(os.sep) or (os.altsep and path.endswith(os.altsep)):
         raise IsADirectoryError(f"tc.save: expected a file path, got the directory '{path}'")
     _write_atomically(path, chunks)
 
@@ -98,7 +100,7 @@ def _replace_with(path, chunks):
     try:
         with os.fdopen(fd, "wb") as out:
             if mode is not None:
-                os.chmod(tmp, mode)
+                os.fchmod(fd, mode) if hasattr(os, "fchmod") else os.chmod(tmp, mode)
             for chunk in chunks:
                 out.write(chunk)
             out.flush()

@@ -202,14 +202,17 @@ class Tensor:
     def fill_(self, value):
         """Set every element to ``value`` in place; returns self. As setitem, not on a tensor
         that requires grad while autograd records (tc.no_grad() for initialisation)."""
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError("fill_: in-place change of a tensor that requires grad; wrap it "
-                               "in tc.no_grad() or change a detached copy")
-        self._data[...] = value
-        return self
+        return self._fill("fill_", value)
 
     def zero_(self):
-        return self.fill_(0)
+        return self._fill("zero_", 0)
+
+    def _fill(self, op, value):
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError(f"{op}: in-place change of a tensor that requires grad; wrap it "
+                               f"in tc.no_grad() or change a detached copy")
+        self._data[...] = value
+        return self
 
     def detach(self):
         return _make(self._data)

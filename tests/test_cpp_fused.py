@@ -294,8 +294,8 @@ def test_optimizer_steps(isa, dtype, size, name, args, torch_name, torch_args):
 @pytest.mark.parametrize("name,args,torch_name,torch_args", OPTIMIZER_CASES)
 def test_optimizer_steps_take_the_param_as_its_own_gradient(isa, dtype, size, name, args,
                                                               torch_name, torch_args):
-    """grad the param array itself (PyTorch allows p.grad = p): three steps give the bits of
-    the same steps given a copy of the param as grad."""
+    """grad the param array itself (PyTorch allows p.grad = p.detach(), sharing its memory):
+    three steps give the bits of the same steps given a copy of the param as grad."""
     aliased, copied = rand(size, seed=1).astype(dtype), rand(size, seed=1).astype(dtype)
     with tc.kernels.use(**{f"{name}_step": "cpu.cpp"}):
         optimizer_steps(name, args, aliased, [aliased] * 3)

@@ -292,6 +292,17 @@ def test_a_loss_given_as_a_keras_function_is_saved_by_name(tmp_path):
     assert loaded.evaluate(x, y, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0))
 
 
+def test_a_users_own_loss_is_not_saved_as_the_builtin_of_its_name(tmp_path):
+    def mean_squared_error(y_true, y_pred):                   # not keras.losses'
+        return ((y_true - y_pred) ** 2).sum()
+    model = dense_chain(1)
+    model.compile(optimizer="sgd", loss=mean_squared_error)
+    model.save(tmp_path / "m")
+    loaded = keras.models.load_model(tmp_path / "m")
+    with pytest.raises(RuntimeError, match="compile"):
+        loaded.evaluate(rand(4, 4, seed=1).astype(np.float32), np.zeros((4, 1)), verbose=0)
+
+
 def test_summary_counts_parameters(capsys):
     model = keras.models.Sequential([layers.Dense(7, input_dim=5), layers.Dense(2)])
     model.summary()

@@ -126,6 +126,11 @@ def test_max_with_a_positional_dim_is_pytorchs():
     assert predicted.tolist() == [1, 0, 2]
     assert x.max(1, keepdim=True)[1].tolist() == [[1], [0], [2]]
     assert x.max(axis=1).tolist() == pytest.approx([0.9, 0.8, 0.5])       # NumPy's: values
+    scalar = tc.tensor(3.0, requires_grad=True)   # a 0-d tensor's dim 0 is itself (PyTorch)
+    values, index = scalar.max(0)
+    values.backward()
+    assert (values.item(), index.item(), scalar.grad.item()) == (3.0, 0, 1.0)
+    assert scalar.max(axis=0).item() == 3.0 and scalar.min(-1, keepdim=True).values.shape == ()
     empty = tc.zeros(0, 3).max(1)                 # only a reduced axis must not be empty
     assert empty.values.shape == (0,) and empty.indices.shape == (0,)
     with pytest.raises(ValueError, match=r"max: cannot reduce over an axis of size 0"):

@@ -229,9 +229,11 @@ def test_paths_and_file_objects_of_the_wrong_kind(tmp_path):
     np.testing.assert_array_equal(tc.load(tmp_path / "bytes")["w"].numpy(), 1.0)
     with pytest.raises(ValueError, match="tc.save: expected a file path, got ''"):
         tc.save({"w": np.ones(2)}, "")
-    with pytest.raises(IsADirectoryError, match="tc.save: expected a file path, got the "
-                                                "directory"):
-        tc.save({"w": np.ones(2)}, tmp_path)
+    for directory in (tmp_path, f"{tmp_path / 'new'}{os.sep}"):    # open() refuses both
+        with pytest.raises(IsADirectoryError, match="tc.save: expected a file path, got the "
+                                                    "directory"):
+            tc.save({"w": np.ones(2)}, directory)
+    assert not (tmp_path / "new").exists()
     with open(tmp_path / "bytes") as text:
         with pytest.raises(TypeError, match="tc.load: expected a binary file object"):
             tc.load(text)

@@ -161,14 +161,51 @@ def test_setitem_in_place_and_guarded():
     with tc.no_grad():
         w[0] = 1.0
     assert w.numpy()[0] == 1.0
-    # a value with a graph into a tensor without one: its gradient was dropped silently
-    # (PyTorch records the assignment); now an error, the value kept out
-    v = tc.tensor([2.0, 3.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="setitem: the value requires grad.*tc.stack"):
-        t[2, :2] = v * 2
-    assert t.numpy()[2].tolist() == [0, 0, 0, 0]
-    t[2, :2] = (v * 2).detach()
-    assert t.numpy()[2].tolist() == [4, 6, 0, 0] and not t.requires_grad
+    h = tc.tensor([1.0, 2.0], requires_grad=True).exp()     # an op's output: exp saved it
+    with pytest.raises(RuntimeError, match="requires grad"):
+        h[0] = 1.0
+
+
+def test_setitem_records_values_that_require_grad():
+    """As PyTorch's CopySlices: a value with a graph assigned into a tensor makes that tensor
+    carry it (its gradient was dropped silently), further assignments into it chain, and a
+    constant assigned over part of it stops that part's gradient. The RNN idiom out[t] = h
+    against the same steps collected with tc.stack."""
+    rng = np.random.default_rng(0)
+    w_data, xs = rng.standard_normal((3, 3)), rng.standard_normal((4, 2, 3))
+
+    def run(collect):
+        w = tc.tensor(w_data, requires_grad=True)
+        h, steps = tc.zeros(2, 3, dtype="float64"), []
+        for x in xs:
+            h = tc.tanh(tc.tensor(x) @ w + h @ w)
+            steps.append(h)
+        out = collect(steps)
+        assert out.requires_grad
+        (out * tc.tensor(rng.standard_normal(out.shape))).sum().backward()
+        return out.numpy(), w.grad.numpy()
+
+    def assigned(steps):
+        out = tc.zeros(4, 2, 3, dtype="float64")
+        for t, h in enumerate(steps):
+            out[t] = h
+        out[1, 0] = 0.0
+        return out
+
+    def stacked(steps):
+        steps[1] = tc.stack([steps[1][0] * 0, steps[1][1]])
+        return tc.stack(steps)
+
+    rng = np.random.default_rng(1)
+    got = run(assigned)
+    rng = np.random.default_rng(1)
+    expected = run(stacked)
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-14)
+    np.testing.assert_allclose(got[1], expected[1], rtol=1e-12)
+    with tc.no_grad():                    # not recorded: the tensor keeps no graph
+        buf = tc.zeros(2)
+        buf[0] = tc.ones(1, requires_grad=True)[0] * 3
+    assert buf.tolist() == [3.0, 0.0] and not buf.requires_grad
 
 
 def test_legacy_tensor_types_and_variable():

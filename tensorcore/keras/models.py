@@ -75,10 +75,13 @@ class Model(Layer):
         self.loss = None if loss is None else losses.get(loss)
         self.metrics_names_requested = list(metrics or [])
         # a loss saved by name: a string, or one of keras.losses' functions (any other
-        # callable cannot be saved: load_model then leaves the model uncompiled)
+        # callable, even one of a built-in's name, cannot be saved: load_model then leaves the
+        # model uncompiled)
         saved_loss = loss if isinstance(loss, str) else losses.name_of(self.loss)
+        if not isinstance(loss, str) and losses.LOSSES.get(saved_loss) is not self.loss:
+            saved_loss = None
         self.compile_config = {"optimizer": optimizers.serialize(self.optimizer),
-                               "loss": saved_loss if saved_loss in losses.LOSSES else None,
+                               "loss": saved_loss,
                                "metrics": [m for m in self.metrics_names_requested
                                            if isinstance(m, str)]}
         self.trainer = None

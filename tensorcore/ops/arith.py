@@ -3,6 +3,8 @@
 These run straight on the storage arrays (NumPy or CuPy): one library call each, nothing for
 a hand-written kernel to fuse. Backward sums each gradient back to its input's shape.
 """
+import math
+
 import numpy as np
 
 from ..autograd import Function
@@ -87,16 +89,29 @@ class Pow(_Binary):
         # as PyTorch: d/da = b a^(b-1), taken as 0 where b == 0 (0 * 0^-1 would be NaN);
         # d/db = a^b log a, taken as 0 where a == 0 and b >= 0 (0 * -inf), -inf * g where
         # a == 0 and b < 0
+        # (a Python number operand stays one: CuPy's where takes no Python bool, and an array
+        # of it would promote float32 to float64)
         xp = _xp(self.out)
+        a, b = self.a, self.b
         ga = gb = None
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.needs_grad(0):
-                da = xp.where(self.b == 0, 0, self.b * self.a ** (self.b - 1))
+                da = b * a ** (b - 1)
+                da = (0 if b == 0 else da) if _is_number(b) else xp.where(b == 0, 0, da)
                 ga = unbroadcast(g * da, self.grad_shape(0))
             if self.needs_grad(1):
-                db = xp.where((self.a == 0) & (self.b >= 0), 0, self.out * xp.log(self.a))
-                gb = unbroadcast(g * db, self.grad_shape(1))
+                db = self.out * (_log_number(a) if _is_number(a) else xp.log(a))
+                gb = unbroadcast(g * xp.where((a == 0) & (b >= 0), 0, db), self.grad_shape(1))
         return ga, gb
+
+
+def _is_number(x):
+    return not hasattr(x, "shape")
+
+
+def _log_number(x):
+    """log of a Python number as NumPy's log of an array would give it: -inf at 0, NaN below."""
+    return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
 
 
 class Neg(Function):
@@ -153,7 +168,9 @@ class Clamp(Function):
             self.inside &= a >= low
         if high is not None:
             self.inside &= a <= high
-        return xp.clip(a, low, high)
+        # min > max: every element max (as PyTorch and NumPy's clip; some CuPy clips differ)
+        out = a if low is None else xp.maximum(a, low)
+        return out if high is None else xp.minimum(out, high)
 
     def backward(self, g):
         return g * self.inside, None, None
@@ -178,7 +195,7 @@ def abs(x):  # noqa: A001  (tc.abs, as torch.abs)
 def clamp(x, min=None, max=None):  # noqa: A002  (PyTorch's keyword names)
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
-    return Clamp.apply(as_tensor(x), min, max)   # min > max: every element max, as PyTorch
+    return Clamp.apply(as_tensor(x), min, max)
 
 
 clip = clamp

@@ -9,6 +9,7 @@ from ..autograd import Function, is_grad_enabled
 from ..device import array_module
 from ..errors import TensorIndexError
 from ..tensor import Tensor
+from .common import unbroadcast
 
 
 class GetItem(Function):
@@ -57,22 +58,45 @@ def getitem(x, index):
                                f"shape {x.shape} ({e})") from None
 
 
+class SetItem(Function):
+    """x[index] = value recorded for backward (PyTorch's CopySlices): x's array is written in
+    place and x takes this node. value's gradient is the gradient at x[index]; the x before
+    the assignment gets the rest (zero at index)."""
+
+    def forward(self, base, value, index):
+        self.index, self.value_shape = index, getattr(value, "shape", ())
+        base[index] = value
+        return base
+
+    def backward(self, g):
+        g_base = g_value = None
+        if self.needs_grad(0):
+            g_base = g.copy()
+            g_base[self.index] = 0
+        if self.needs_grad(1):
+            g_value = unbroadcast(g[self.index], self.value_shape)
+        return g_base, g_value, None
+
+
 def setitem(x, index, value):
-    """In-place assignment, allowed where no gradient could be wrong: on tensors that do not
-    require grad, or under ``no_grad`` (parameter initialisation)."""
-    if x.requires_grad and is_grad_enabled():
-        raise RuntimeError("setitem: in-place assignment to a tensor that requires grad; "
+    """In-place assignment. While autograd records, assigning a value that requires grad is
+    recorded (x then requires grad), as are further assignments into such an x; a leaf that
+    requires grad (a parameter) or another op's output (which that op may have saved for its
+    backward) refuses them: tc.no_grad() for initialisation."""
+    recorded = is_grad_enabled() and (
+        x.requires_grad or (isinstance(value, Tensor) and value.requires_grad))
+    if recorded and x.requires_grad and not isinstance(x._node, SetItem):
+        raise RuntimeError("setitem: in-place assignment to a tensor that requires grad (a "
+                           "parameter, or an op's output the op may have saved for backward); "
                            "wrap it in tc.no_grad() or assign to a detached copy")
-    if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
-        # PyTorch records this (x then requires grad); here the gradient would be lost
-        raise RuntimeError("setitem: the value requires grad, and assignment does not pass "
-                           "gradients on; build the tensor with tc.stack or tc.cat instead "
-                           "(or assign value.detach() where no gradient is wanted)")
     xp = array_module(x._data)
     index, _ = _normalize(index, xp)
-    value = value._data if isinstance(value, Tensor) else value
     try:
-        x._data[index] = value
+        if recorded:
+            out = SetItem.apply(x, value, index)
+            x._node, x._index, x.requires_grad = out._node, out._index, True
+        else:
+            x._data[index] = value._data if isinstance(value, Tensor) else value
     except IndexError as e:
         raise TensorIndexError(f"setitem: index {index!r} is out of range for a tensor of "
                                f"shape {x.shape} ({e})") from None

@@ -131,9 +131,7 @@ class ExtremeAt(Function):
         xp = array_module(a)
         index = xp.expand_dims(a.argmax(axis=axis) if largest else a.argmin(axis=axis), axis)
         values = a.max(axis=axis, keepdims=True) if largest else a.min(axis=axis, keepdims=True)
-        positions = xp.arange(a.shape[axis]).reshape([-1 if d == axis else 1
-                                                      for d in range(a.ndim)])
-        self.taken, self.axis, self.keepdims = positions == index, axis, keepdims
+        self.shape, self.index, self.axis, self.keepdims = a.shape, index, axis, keepdims
         if not keepdims:
             values, index = values.squeeze(axis), index.squeeze(axis)
         return values, index.astype("int64", copy=False)
@@ -142,20 +140,24 @@ class ExtremeAt(Function):
         xp = array_module(g)
         if not self.keepdims:
             g = xp.expand_dims(g, self.axis)
-        return xp.where(self.taken, g, 0).astype(g.dtype, copy=False), None, None, None
+        positions = xp.arange(self.shape[self.axis]).reshape(
+            [-1 if d == self.axis else 1 for d in range(len(self.shape))])
+        taken = xp.where(positions == self.index, g, 0).astype(g.dtype, copy=False)
+        return taken, None, None, None
 
 
 def _extreme(op, x, axis, keepdims, dim, keepdim, largest):
     x, axis_n, keepdims = _reduce_args(op, x, axis, keepdims, dim, keepdim)
-    reduced = range(x.ndim) if axis_n is None else (
-        axis_n if isinstance(axis_n, tuple) else (axis_n,))
-    if any(x.shape[a] == 0 for a in reduced):
+    if x.ndim == 0:           # its one axis is the element itself, as PyTorch reads dim 0
+        axis_n, keepdims, x = (None, False, x) if dim is None else (0, False, x.reshape(1))
+    if _count(x.shape, axis_n) == 0:
         raise ValueError(f"{op}: cannot reduce over an axis of size 0 (a tensor of shape "
                          f"{x.shape})")
     if dim is None:
         return Extreme.apply(x, axis_n, keepdims, largest)
     if isinstance(axis_n, tuple):
-        raise TypeError(f"{op}: expected a single dim, got {dim}")
+        raise TypeError(f"{op}: expected a single dim, got {dim} (axis={dim} reduces over "
+                        f"several, returning the values)")
     return MaxMin(*ExtremeAt.apply(x, axis_n, keepdims, largest))
 
 
