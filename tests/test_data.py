@@ -288,3 +288,17 @@ def test_load_digits_without_sklearn(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     with pytest.raises(ImportError, match="pip install scikit-learn"):
         datasets.load_digits()
+
+
+def test_a_tensor_dataset_subclass_keeps_its_getitem():
+    """The loader's one-gather path for TensorDataset skipped a subclass's __getitem__ (a
+    transform): batches held the raw rows while ds[i] held the transformed ones."""
+    class Scaled(TensorDataset):
+        def __getitem__(self, i):
+            x, y = super().__getitem__(i)
+            return x / 255.0, y
+
+    data = np.arange(8, dtype=np.uint8).reshape(4, 2) * 30
+    x, y = next(iter(DataLoader(Scaled(data, np.arange(4)), batch_size=3)))
+    np.testing.assert_allclose(x.numpy(), data[:3] / 255.0)
+    assert y.tolist() == [0, 1, 2]

@@ -358,3 +358,34 @@ def test_embedding_from_pretrained_is_frozen():
     emb = nn.Embedding.from_pretrained(table)
     assert not emb.weight.requires_grad
     np.testing.assert_array_equal(emb(tc.tensor([3, 1])).numpy(), table.numpy()[[3, 1]])
+
+
+def test_train_and_eval_go_through_each_childs_train():
+    """As PyTorch: a child's train() override (a frozen BatchNorm) runs when its parent's
+    train() does; it was bypassed, so the frozen statistics kept updating."""
+    class FrozenNorm(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = nn.BatchNorm1d(2)
+
+        def train(self, mode=True):
+            super().train(mode)
+            self.norm.eval()
+            return self
+
+        def forward(self, x):
+            return self.norm(x)
+
+    model = nn.Sequential(FrozenNorm(), nn.Linear(2, 2))
+    model.eval()
+    model.train()
+    assert model.training and model[1].training and not model[0].norm.training
+    model(tc.tensor(np.arange(6.0, dtype=np.float32).reshape(3, 2)))
+    assert model[0].norm.running_mean.tolist() == [0.0, 0.0]
+
+
+def test_a_sequential_slice_keeps_its_childrens_names():
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 3), nn.Linear(3, 1))
+    tail = model[2:]
+    assert list(tail.state_dict()) == ["2.weight", "2.bias", "3.weight", "3.bias"]
+    assert tail[0] is model[2] and len(tail) == 2

@@ -49,7 +49,10 @@ class DataLoader:
             order = (self.generator or rng.generator("cpu")).permutation(n)
         else:
             order = np.arange(n)
-        fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is default_collate
+        # a TensorDataset whose items are its arrays' rows (a subclass's own __getitem__,
+        # a transform, must run)
+        fast = (isinstance(self.dataset, TensorDataset) and self.collate_fn is default_collate
+                and type(self.dataset).__getitem__ is TensorDataset.__getitem__)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             indices = order[start:start + self.batch_size]
             if fast:     # one gather per array instead of n samples stacked

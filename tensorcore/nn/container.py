@@ -33,9 +33,9 @@ class _Indexed(Module):
         return iter(self._items())
 
     def __getitem__(self, index):
-        if isinstance(index, slice):
-            return type(self)(*self._items()[index]) if isinstance(self, Sequential) \
-                else type(self)(self._items()[index])
+        if isinstance(index, slice):     # a Sequential's slice keeps its children's names
+            return type(self)(OrderedDict(list(self._modules.items())[index])) \
+                if isinstance(self, Sequential) else type(self)(self._items()[index])
         return self._items()[self._position(index)]
 
     def __setitem__(self, index, module):
