@@ -302,3 +302,13 @@ def test_a_tensor_dataset_subclass_keeps_its_getitem():
     x, y = next(iter(DataLoader(Scaled(data, np.arange(4)), batch_size=3)))
     np.testing.assert_allclose(x.numpy(), data[:3] / 255.0)
     assert y.tolist() == [0, 1, 2]
+
+
+def test_namedtuple_samples_collate_field_by_field():
+    """type(sample)(generator) raised for a namedtuple (its fields are positional)."""
+    from collections import namedtuple
+    Pair = namedtuple("Pair", ["image", "label"])
+    samples = [Pair(np.full(2, i, np.float32), i) for i in range(3)]
+    batch = next(iter(DataLoader(samples, batch_size=3)))
+    assert isinstance(batch, Pair) and batch.label.tolist() == [0, 1, 2]
+    assert batch.image.shape == (3, 2)

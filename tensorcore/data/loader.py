@@ -69,7 +69,8 @@ def default_collate(samples):
         if any(len(s) != len(first) for s in samples):
             raise ValueError(f"default_collate: samples have different numbers of fields: "
                              f"{sorted({len(s) for s in samples})}")
-        return type(first)(default_collate(list(field)) for field in zip(*samples))
+        fields = [default_collate(list(field)) for field in zip(*samples)]
+        return type(first)(*fields) if hasattr(first, "_fields") else type(first)(fields)
     if isinstance(first, dict):
         return {key: default_collate([s[key] for s in samples]) for key in first}
     if isinstance(first, str):
