@@ -389,3 +389,16 @@ def test_a_sequential_slice_keeps_its_childrens_names():
     tail = model[2:]
     assert list(tail.state_dict()) == ["2.weight", "2.bias", "3.weight", "3.bias"]
     assert tail[0] is model[2] and len(tail) == 2
+
+
+def test_register_buffer_refuses_a_name_already_taken():
+    """As PyTorch: it silently replaced a parameter, submodule or plain attribute."""
+    layer = nn.Linear(2, 3)
+    layer.scale = 2.0
+    for name in ("weight", "scale"):
+        with pytest.raises(KeyError, match=f"attribute '{name}' already exists"):
+            layer.register_buffer(name, tc.zeros(3))
+    assert isinstance(layer.weight, nn.Parameter) and layer.scale == 2.0
+    layer.register_buffer("stats", tc.zeros(3))
+    layer.register_buffer("stats", tc.ones(3))             # a buffer may be registered again
+    assert layer.stats.tolist() == [1.0, 1.0, 1.0]

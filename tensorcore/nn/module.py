@@ -75,6 +75,8 @@ class Module:
             raise TypeError(f"cannot assign {type(tensor).__name__} object to buffer '{name}' "
                             "(Tensor or None required)")
         buffers = self._stores()[1]
+        if name not in buffers and hasattr(self, name):    # as PyTorch: not over a parameter,
+            raise KeyError(f"attribute '{name}' already exists")   # submodule or attribute
         self._forget(name, buffers)
         buffers[name] = tensor
         if not persistent:
