@@ -69,13 +69,13 @@ public:
         }
         const char* begin = static_cast<const char*>(a.data());
         const Span span{name, begin, begin + a.nbytes()};
-        for (int i = 0; i < checked_; ++i) {
-            // grad may be param's own memory (PyTorch allows p.grad = p.detach()): both
-            // C-contiguous of one shape, element j of one is element j of the other, and the
-            // kernels read both before writing param
-            const bool grad_is_param = !updated && i == 0 && span.begin == spans_[0].begin &&
-                                       span.end == spans_[0].end;
-            if (span.begin < spans_[i].end && spans_[i].begin < span.end && !grad_is_param) {
+        // grad may be param's own memory (PyTorch allows p.grad = p.detach()): both
+        // C-contiguous of one shape, element j of one is element j of the other, and the
+        // kernels read both before writing param. So its check skips param's span (the first).
+        const bool grad_is_param = !updated && checked_ > 0 && span.begin == spans_[0].begin &&
+                                   span.end == spans_[0].end;
+        for (int i = grad_is_param ? 1 : 0; i < checked_; ++i) {
+            if (span.begin < spans_[i].end && spans_[i].begin < span.end) {
                 throw std::invalid_argument(std::string(op_) + ": " + name + " and " +
                                             spans_[i].name + " share memory");
             }

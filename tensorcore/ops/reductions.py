@@ -130,7 +130,7 @@ class ExtremeAt(Function):
     def forward(self, a, axis, keepdims, largest):
         xp = array_module(a)
         index = xp.expand_dims(a.argmax(axis=axis) if largest else a.argmin(axis=axis), axis)
-        values = a.max(axis=axis, keepdims=True) if largest else a.min(axis=axis, keepdims=True)
+        values = xp.take_along_axis(a, index, axis)      # the values at the index, no second pass
         self.shape, self.index, self.axis, self.keepdims = a.shape, index, axis, keepdims
         if not keepdims:
             values, index = values.squeeze(axis), index.squeeze(axis)
